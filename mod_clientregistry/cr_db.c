@@ -1,0 +1,215 @@
+/* cr_db: transactions, statement execution and result copying.
+ *
+ * Error mapping is driver-aware: apr_dbd's sqlite3 driver returns SQLite's
+ * own result codes (5 BUSY, 6 LOCKED, 19 CONSTRAINT); the pgsql driver's
+ * codes carry no SQLSTATE, so its message text is inspected for the two
+ * cases the services must tell apart (unique violation, serialization
+ * failure or deadlock).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "cr_db.h"
+#include "cr_sql.h"
+
+#define SQLITE_CODE_BUSY 5
+#define SQLITE_CODE_LOCKED 6
+#define SQLITE_CODE_CONSTRAINT 19
+
+cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, apr_hash_t *prepared)
+{
+    cr_db_t *db = apr_pcalloc(pool, sizeof(*db));
+
+    db->driver = driver;
+    db->handle = handle;
+    db->prepared = prepared;
+    db->is_sqlite = strcmp(apr_dbd_name(driver), "sqlite3") == 0;
+    return db;
+}
+
+static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rv);
+
+    db->last_rv = rv;
+    db->last_error = msg ? msg : "unknown database error";
+    db->last_label = label;
+    if (db->is_sqlite) {
+        int primary = rv & 0xff;
+        if (primary == SQLITE_CODE_BUSY || primary == SQLITE_CODE_LOCKED) {
+            return APR_EAGAIN;
+        }
+        if (primary == SQLITE_CODE_CONSTRAINT) {
+            return APR_EEXIST;
+        }
+        return APR_EGENERAL;
+    }
+    if (msg && (strstr(msg, "duplicate key") || strstr(msg, "unique"))) {
+        return APR_EEXIST;
+    }
+    if (msg && (strstr(msg, "could not serialize")
+                || strstr(msg, "deadlock"))) {
+        return APR_EAGAIN;
+    }
+    return APR_EGENERAL;
+}
+
+static apr_dbd_prepared_t *lookup(cr_db_t *db, const char *label)
+{
+    apr_dbd_prepared_t *st = NULL;
+
+    if (db->prepared) {
+        st = apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING);
+    }
+    if (st == NULL) {
+        db->last_rv = -1;
+        db->last_label = label;
+        db->last_error = "statement is not prepared on this connection";
+    }
+    return st;
+}
+
+apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
+{
+    int rv;
+
+    db->txn = NULL;
+    db->txn_pool = pool;
+    rv = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->txn);
+    if (rv != 0) {
+        db->txn = NULL;
+        return map_error(db, "BEGIN", rv);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_db_commit(cr_db_t *db)
+{
+    int rv;
+
+    if (db->txn == NULL) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);
+    db->txn = NULL;
+    if (rv != 0) {
+        return map_error(db, "COMMIT", rv);
+    }
+    return APR_SUCCESS;
+}
+
+void cr_db_rollback(cr_db_t *db)
+{
+    if (db->txn == NULL) {
+        return;
+    }
+    apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                 APR_DBD_TRANSACTION_ROLLBACK);
+    apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);
+    db->txn = NULL;
+}
+
+apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
+                        int *nrows, int nargs, const char *const *args)
+{
+    apr_dbd_prepared_t *st = lookup(db, label);
+    int n = 0, rv;
+
+    if (st == NULL) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_pquery(db->driver, pool, db->handle, &n, st, nargs,
+                        (const char **)args);
+    if (rv != 0) {
+        return map_error(db, label, rv);
+    }
+    if (nrows) {
+        *nrows = n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
+                          const char *label, int max_rows, int nargs,
+                          const char *const *args)
+{
+    apr_dbd_prepared_t *st = lookup(db, label);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    cr_db_rows_t *rows;
+    apr_array_header_t *cells;
+    int rv, c;
+
+    *out = NULL;
+    if (st == NULL) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_pselect(db->driver, pool, db->handle, &res, st, 0, nargs,
+                         (const char **)args);
+    if (rv != 0) {
+        return map_error(db, label, rv);
+    }
+    rows = apr_pcalloc(pool, sizeof(*rows));
+    rows->ncols = apr_dbd_num_cols(db->driver, res);
+    cells = apr_array_make(pool, 8, sizeof(const char *));
+    /* Read to the end even past max_rows (bounded by the SQL LIMIT). */
+    while ((rv = apr_dbd_get_row(db->driver, pool, res, &row, -1)) == 0) {
+        if (rows->nrows >= max_rows) {
+            continue;
+        }
+        for (c = 0; c < rows->ncols; c++) {
+            const char *v = apr_dbd_get_entry(db->driver, row, c);
+            APR_ARRAY_PUSH(cells, const char *) =
+                v ? apr_pstrdup(pool, v) : NULL;
+        }
+        rows->nrows++;
+    }
+    if (rv != -1) {
+        return map_error(db, label, rv);
+    }
+    rows->cells = (const char **)cells->elts;
+    *out = rows;
+    return APR_SUCCESS;
+}
+
+const char *cr_db_cell(const cr_db_rows_t *rows, int row, int col)
+{
+    if (rows == NULL || row < 0 || row >= rows->nrows || col < 0
+        || col >= rows->ncols) {
+        return NULL;
+    }
+    return rows->cells[row * rows->ncols + col];
+}
+
+apr_status_t cr_db_prepare_catalogue(apr_hash_t **out, apr_pool_t *pool,
+                                     const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle,
+                                     const char **failed_label,
+                                     const char **failed_error)
+{
+    apr_hash_t *h = apr_hash_make(pool);
+    const cr_sql_stmt_t *s;
+
+    *out = NULL;
+    for (s = cr_sql_catalogue; s->label; s++) {
+        apr_dbd_prepared_t *st = NULL;
+        int rv = apr_dbd_prepare(driver, pool, handle, s->sql, s->label, &st);
+        if (rv != 0) {
+            if (failed_label) {
+                *failed_label = s->label;
+            }
+            if (failed_error) {
+                *failed_error = apr_pstrdup(pool,
+                                            apr_dbd_error(driver, handle,
+                                                          rv));
+            }
+            return APR_EGENERAL;
+        }
+        apr_hash_set(h, s->label, APR_HASH_KEY_STRING, st);
+    }
+    *out = h;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,80 @@
+/* cr_db: one database connection as the store sees it, whoever opened it
+ * (mod_dbd in httpd, apr_dbd directly in tools and unit tests).
+ *
+ * Statements are looked up by label in the prepared-statement hash; only
+ * statements from the catalogue (cr_sql) are ever executed.  Results are
+ * copied into a small table bounded by the statement's LIMIT, and every
+ * result set is read to its end so no SQLite snapshot is left open.
+ */
+#ifndef CR_DB_H
+#define CR_DB_H
+
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include <apr_dbd.h>
+
+typedef struct cr_db_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;          /* label -> apr_dbd_prepared_t * */
+    apr_dbd_transaction_t *txn;    /* open write transaction or NULL */
+    apr_pool_t *txn_pool;          /* pool the transaction began in */
+    int is_sqlite;
+    int last_rv;                   /* driver's code of the last failure */
+    const char *last_error;        /* driver's message of the last failure */
+    const char *last_label;        /* statement label of the last failure */
+} cr_db_t;
+
+/* Store-level results beyond APR_SUCCESS:
+ *   APR_NOTFOUND   no such row
+ *   APR_EAGAIN     the database is busy/locked or a serialization failure:
+ *                  retry later (HTTP 503 with Retry-After)
+ *   APR_EEXIST     a uniqueness constraint refused the write
+ *   CR_DB_CONFLICT the row changed under us (version check failed)
+ *   APR_EGENERAL   any other database failure (see last_error) */
+#define CR_DB_CONFLICT (APR_OS_START_USERERR + 1)
+#define CR_DB_EXHAUSTED (APR_OS_START_USERERR + 2)
+
+typedef struct cr_db_rows_t {
+    int ncols;
+    int nrows;
+    const char **cells;            /* nrows * ncols, NULL for SQL NULL */
+} cr_db_rows_t;
+
+/* Wrap an open connection.  prepared maps labels to prepared statements. */
+cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, apr_hash_t *prepared);
+
+/* Begin a write transaction (SQLite: BEGIN IMMEDIATE). */
+apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool);
+
+/* Commit; returns APR_SUCCESS only when the commit itself succeeded, so a
+ * 2xx may be sent.  On failure the transaction was rolled back. */
+apr_status_t cr_db_commit(cr_db_t *db);
+
+/* Roll back the open transaction, if any. */
+void cr_db_rollback(cr_db_t *db);
+
+/* Run a catalogue statement that returns no rows; *nrows (may be NULL)
+ * receives the affected row count. */
+apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
+                        int *nrows, int nargs, const char *const *args);
+
+/* Run a catalogue query, copying at most max_rows rows (the statement's
+ * LIMIT is the real bound; this is a second fence).  Reads the result set
+ * to its end. */
+apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
+                          const char *label, int max_rows, int nargs,
+                          const char *const *args);
+
+/* Cell (row, col) of a result, or NULL. */
+const char *cr_db_cell(const cr_db_rows_t *rows, int row, int col);
+
+/* Prepare every catalogue statement on a connection (tools, unit tests). */
+apr_status_t cr_db_prepare_catalogue(apr_hash_t **out, apr_pool_t *pool,
+                                     const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle,
+                                     const char **failed_label,
+                                     const char **failed_error);
+
+#endif /* CR_DB_H */

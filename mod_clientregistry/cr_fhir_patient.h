@@ -1,0 +1,151 @@
+/* cr_fhir_patient: FHIR R4 Patient JSON <-> the registry's patient model,
+ * with validation against the Client Registry Patient profile (bc-patient).
+ *
+ * The JSON document stays the source of truth for what is returned to
+ * clients (unmodelled elements round-trip untouched); the model holds the
+ * elements the registry reasons about: identifiers, names, telecoms,
+ * addresses, gender and dates.  Parsing validates as it goes and reports
+ * every problem it finds (not only the first) into a cr_outcome_t with the
+ * element's FHIRPath as expression.
+ */
+#ifndef CR_FHIR_PATIENT_H
+#define CR_FHIR_PATIENT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <json-c/json.h>
+
+#include "cr_outcome.h"
+
+#define CR_SYS_PHN \
+    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id"
+#define CR_SYS_PHN_ENCRYPTED \
+    "http://hlth.gov.bc.ca/fhir/client/id-issuer/BC-encrypted"
+#define CR_SYS_MSP \
+    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-msp-eligibility-id"
+#define CR_SYS_INFOWAY_PREFIX "https://fhir.infoway-inforoute.ca/NamingSystem/"
+#define CR_SYS_SRI_PREFIX "https://health.gov.bc.ca/fhir/NamingSystem/ca-bc-"
+#define CR_SYS_SRI_SUFFIX "-source-patient-id"
+#define CR_SYS_LEGACY_PREFIX "http://hlth.gov.bc.ca/fhir/client/id-issuer/"
+#define CR_EXT_BASE "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"
+#define CR_EXT_IDENTIFIER_STATUS CR_EXT_BASE "bc-identifier-status-extension"
+#define CR_EXT_DATA_ABSENT \
+    "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+#define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
+#define CR_V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203"
+#define CR_PHN_ASSIGNER "MOH Client Registry - MOH_CRS"
+
+/* What an identifier system denotes. */
+typedef enum {
+    CR_IDK_UNKNOWN = 0,
+    CR_IDK_PHN,            /* BC Personal Health Number */
+    CR_IDK_PHN_ENCRYPTED,  /* encrypted/encoded PHN */
+    CR_IDK_SRI,            /* a source system's record identifier */
+    CR_IDK_MSP,            /* HIBC MSP eligibility id */
+    CR_IDK_INFOWAY,        /* other Infoway naming system (jurisdictions) */
+    CR_IDK_LEGACY          /* G1-G3 id-issuer systems, accepted on input */
+} cr_id_kind_e;
+
+typedef struct cr_period_t {
+    const char *start;     /* FHIR dateTime or NULL */
+    const char *end;
+} cr_period_t;
+
+typedef struct cr_identifier_t {
+    const char *system;
+    const char *value;     /* NULL when absent with a data-absent-reason */
+    const char *use;
+    const char *type_code; /* v2-0203 code when given */
+    cr_id_kind_e kind;
+    const char *source;    /* SRI: the source-id part, e.g. "fha-mt" */
+    cr_period_t period;
+    json_object *json;
+} cr_identifier_t;
+
+typedef struct cr_name_t {
+    const char *use;
+    const char *family;
+    const char *text;
+    apr_array_header_t *given;   /* of const char * */
+    cr_period_t period;
+    int masked;
+} cr_name_t;
+
+typedef struct cr_telecom_t {
+    const char *system;
+    const char *value;
+    const char *use;
+    cr_period_t period;
+    int masked;
+} cr_telecom_t;
+
+typedef struct cr_address_t {
+    const char *use;
+    const char *type;
+    apr_array_header_t *line;    /* of const char * */
+    const char *city;
+    const char *state;
+    const char *postal_code;
+    const char *country;
+    cr_period_t period;
+    int masked;
+} cr_address_t;
+
+typedef struct cr_patient_t {
+    json_object *json;           /* the resource (borrowed, pool-owned) */
+    const char *id;
+    const char *gender;
+    const char *birth_date;
+    const char *deceased;        /* deceasedDateTime */
+    int active;                  /* -1 absent, else 0/1 */
+    apr_array_header_t *identifiers;  /* of cr_identifier_t */
+    apr_array_header_t *names;        /* of cr_name_t */
+    apr_array_header_t *telecoms;     /* of cr_telecom_t */
+    apr_array_header_t *addresses;    /* of cr_address_t */
+} cr_patient_t;
+
+typedef struct cr_fhir_limits_t {
+    int max_repeats;             /* elements in one repeating element */
+    apr_size_t max_string;       /* bytes in one string element */
+} cr_fhir_limits_t;
+
+extern const cr_fhir_limits_t cr_fhir_default_limits;
+
+/* Classify an identifier system; *source (if not NULL) receives the
+ * source-id of an SRI system (allocated from pool) or NULL. */
+cr_id_kind_e cr_fhir_identifier_kind(const char **source, apr_pool_t *pool,
+                                     const char *system);
+
+/* Validate json as a bc-patient Patient and build its model.  root is the
+ * FHIRPath prefix for expressions ("Patient", or a Bundle entry path).
+ * now_day is today's date ("YYYY-MM-DD", UTC) for "not in the future"
+ * checks.  Every problem found is appended to oc; returns APR_EINVAL when
+ * any error was found (then *out is still set, for diagnostics), APR_SUCCESS
+ * otherwise.  The model borrows strings from json. */
+apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
+                                   json_object *json, const char *root,
+                                   const char *now_day,
+                                   const cr_fhir_limits_t *limits,
+                                   cr_outcome_t *oc);
+
+/* The first current (no period.end) identifier of kind k, or NULL. */
+const cr_identifier_t *cr_fhir_patient_find_identifier(const cr_patient_t *p,
+                                                       cr_id_kind_e k);
+
+/* Add a registry-assigned PHN identifier to the JSON document (and model)
+ * with use official, type JHN, period.start = assigned_at and the
+ * registry's assigner. */
+void cr_fhir_patient_add_phn(cr_patient_t *p, apr_pool_t *pool,
+                             const char *phn, const char *assigned_at);
+
+/* Set id, meta.versionId and meta.lastUpdated on the JSON document,
+ * keeping other meta elements (profile, tags, security). */
+void cr_fhir_patient_set_meta(cr_patient_t *p, apr_pool_t *pool,
+                              const char *id, apr_int64_t version,
+                              const char *last_updated);
+
+/* True when name characters are all acceptable in a person's name
+ * (letters, marks, spaces, apostrophes, hyphens, periods, commas). */
+int cr_fhir_name_chars_ok(const char *s);
+
+#endif /* CR_FHIR_PATIENT_H */

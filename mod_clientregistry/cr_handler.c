@@ -1,0 +1,364 @@
+/* cr_handler: routing.  One table maps (path shape, method) to an
+ * interaction; anything else is answered 404 or 405 with an
+ * OperationOutcome.  The handler prepares the cr_ctx_t (database
+ * connection, settings, caller, message id, clock) that the services run
+ * on, and hands their result to cr_request for writing.
+ */
+#include <string.h>
+
+#include <apr_atomic.h>
+
+#include "cr_capability.h"
+#include "cr_private.h"
+#include "cr_rest.h"
+#include "cr_store.h"
+
+#define MAX_SEGMENTS 4
+
+typedef enum {
+    R_METADATA, R_TYPE, R_INSTANCE, R_HISTORY, R_VERSION, R_TYPE_OP,
+    R_INSTANCE_OP, R_SYSTEM_OP, R_OTHER_TYPE, R_NONE
+} route_e;
+
+/* Operations the registry defines on Patient (type level).  Issue #4 and
+ * #5 fill this table; until then every $operation is unknown. */
+static const char *const type_operations[] = { NULL };
+
+static int valid_id(const char *s)
+{
+    apr_size_t n;
+
+    for (n = 0; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= 64;
+}
+
+static int known_operation(const char *op)
+{
+    int i;
+
+    for (i = 0; type_operations[i]; i++) {
+        if (strcmp(type_operations[i], op) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static route_e route(const char **seg, int n)
+{
+    if (n == 1 && strcmp(seg[0], "metadata") == 0) {
+        return R_METADATA;
+    }
+    if (n >= 1 && seg[0][0] == '$') {
+        return R_SYSTEM_OP;
+    }
+    if (n >= 1 && strcmp(seg[0], "Patient") != 0) {
+        return n >= 1 && seg[0][0] >= 'A' && seg[0][0] <= 'Z'
+               ? R_OTHER_TYPE : R_NONE;
+    }
+    if (n == 1) {
+        return R_TYPE;
+    }
+    if (n == 2) {
+        return seg[1][0] == '$' ? R_TYPE_OP : R_INSTANCE;
+    }
+    if (n == 3 && seg[2][0] == '$') {
+        return R_INSTANCE_OP;
+    }
+    if (n == 3 && strcmp(seg[2], "_history") == 0) {
+        return R_HISTORY;
+    }
+    if (n == 4 && strcmp(seg[2], "_history") == 0) {
+        return R_VERSION;
+    }
+    return R_NONE;
+}
+
+static int not_allowed(request_rec *r, cr_ctx_t *ctx, const char *ctype,
+                       const char *allow)
+{
+    apr_table_setn(r->headers_out, "Allow", allow);
+    ctx->resp.status = HTTP_METHOD_NOT_ALLOWED;
+    cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-supported", NULL, NULL,
+                   "method %s is not allowed here (allowed: %s)", r->method,
+                   allow);
+    return cr_request_respond(r, ctx, ctype);
+}
+
+static int answer(request_rec *r, cr_ctx_t *ctx, const char *ctype,
+                  int status, const char *code, const char *text)
+{
+    ctx->resp.status = status;
+    cr_outcome_add(ctx->oc, CR_SEV_ERROR, code, NULL, NULL, "%s", text);
+    return cr_request_respond(r, ctx, ctype);
+}
+
+static void trace_cb(void *baton, int is_error, const char *msg)
+{
+    request_rec *r = baton;
+
+    if (is_error) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00003)
+                      "[%s] %s",
+                      apr_table_get(r->notes, "cr-message-id"), msg);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CR_APLOGNO(00004)
+                      "[%s] %s",
+                      apr_table_get(r->notes, "cr-message-id"), msg);
+    }
+}
+
+/* Request-Id (or X-Request-Id) when it is a sane token, else a UUID. */
+static const char *message_id(request_rec *r)
+{
+    const char *h = apr_table_get(r->headers_in, "Request-Id");
+    apr_size_t i, n;
+
+    if (h == NULL) {
+        h = apr_table_get(r->headers_in, "X-Request-Id");
+    }
+    if (h) {
+        n = strlen(h);
+        for (i = 0; i < n && n <= 64; i++) {
+            char c = h[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                  || (c >= '0' && c <= '9') || c == '-' || c == '_'
+                  || c == '.')) {
+                break;
+            }
+        }
+        if (n > 0 && n <= 64 && i == n) {
+            return h;
+        }
+    }
+    return cr_service_uuid(r->pool);
+}
+
+static const cr_caller_t *caller_of(request_rec *r)
+{
+    cr_caller_t *c = apr_pcalloc(r->pool, sizeof(*c));
+    const char *verify = cr_ssl_var(r, "SSL_CLIENT_VERIFY");
+    const char *user = apr_table_get(r->headers_in, "UserId");
+
+    if (verify && strcmp(verify, "SUCCESS") == 0) {
+        c->client_dn = cr_ssl_var(r, "SSL_CLIENT_S_DN");
+    }
+    if (user && *user && strlen(user) <= 256) {
+        c->user_id = user;
+    }
+    return c;
+}
+
+/* Check once per process that the database has the schema we know. */
+static int schema_ready(request_rec *r, cr_srv_conf_t *s, cr_db_t *db)
+{
+    int version = 0;
+    apr_status_t rv;
+
+    if (apr_atomic_read32(&s->schema_ok)) {
+        return 1;
+    }
+    rv = cr_store_schema_version(&version, db, r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00001)
+                      "cannot read the schema version (%s); create the "
+                      "database with 'cr-admin init'",
+                      db->last_error ? db->last_error : "?");
+        return 0;
+    }
+    if (version != CR_SCHEMA_VERSION) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00006)
+                      "database schema version %d is not the version this "
+                      "module serves (%d); run 'cr-admin migrate'", version,
+                      CR_SCHEMA_VERSION);
+        return 0;
+    }
+    apr_atomic_set32(&s->schema_ok, 1);
+    return 1;
+}
+
+int cr_handler(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    cr_srv_conf_t *s = ap_get_module_config(r->server->module_config,
+                                            &clientregistry_module);
+    cr_settings_t *settings;
+    cr_ctx_t *ctx;
+    const char *rel, *ctype = "application/fhir+json";
+    const char *seg[MAX_SEGMENTS + 1];
+    char *path, *state = NULL, *tok;
+    int n = 0, rc, lenient;
+    route_e rt;
+    ap_dbd_t *dbd;
+    json_object *body = NULL;
+
+    if (d->enabled != 1) {
+        return DECLINED;
+    }
+    rel = r->uri;
+    if (d->base_path && strncmp(rel, d->base_path, strlen(d->base_path))
+                        == 0) {
+        rel += strlen(d->base_path);
+    }
+    if (*rel != '\0' && *rel != '/') {
+        return DECLINED;
+    }
+
+    settings = apr_pcalloc(r->pool, sizeof(*settings));
+    cr_config_settings(settings, r, d, s);
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    cr_service_ctx_init(ctx, r->pool, r->request_time);
+    ctx->settings = settings;
+    ctx->message_id = message_id(r);
+    apr_table_setn(r->notes, "cr-message-id", ctx->message_id);
+    apr_table_setn(r->headers_out, "X-Request-Id", ctx->message_id);
+    ctx->trace = trace_cb;
+    ctx->trace_baton = r;
+
+    if (cr_request_negotiate(r, &ctype) != 0) {
+        return OK;
+    }
+
+    path = apr_pstrdup(r->pool, rel);
+    for (tok = apr_strtok(path, "/", &state); tok;
+         tok = apr_strtok(NULL, "/", &state)) {
+        if (n == MAX_SEGMENTS) {
+            return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
+                          "no such FHIR endpoint");
+        }
+        seg[n++] = tok;
+    }
+    rt = n == 0 ? R_NONE : route(seg, n);
+    switch (rt) {
+    case R_NONE:
+        return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
+                      "no such FHIR endpoint (try metadata or Patient)");
+    case R_OTHER_TYPE:
+        return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
+                      apr_psprintf(r->pool, "resource type '%.64s' is not "
+                                   "served here; this registry serves "
+                                   "Patient", seg[0]));
+    case R_SYSTEM_OP:
+        /* CR-GEN-002 */
+        return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
+                      "system-level operations are not supported; use "
+                      "[base]/Patient/$operation");
+    case R_INSTANCE_OP:
+        /* CR-GEN-003 */
+        return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
+                      "instance-level operations are not supported; use "
+                      "[base]/Patient/$operation");
+    case R_TYPE_OP:
+        /* CR-GEN-001, CR-GEN-004, CR-GEN-005 */
+        if (!known_operation(seg[1] + 1)) {
+            return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
+                          apr_psprintf(r->pool, "unknown operation "
+                                       "'%.64s'", seg[1]));
+        }
+        if (r->method_number != M_POST) {
+            return not_allowed(r, ctx, ctype, "POST");
+        }
+        break;
+    case R_METADATA:
+        if (r->method_number != M_GET) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD");
+        }
+        cr_capability_get(ctx, CR_VERSION);
+        return cr_request_respond(r, ctx, ctype);
+    case R_TYPE:
+        if (r->method_number != M_GET && r->method_number != M_POST) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD, POST");
+        }
+        break;
+    case R_INSTANCE:
+        if (r->method_number != M_GET && r->method_number != M_PUT) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD, PUT");
+        }
+        break;
+    case R_HISTORY:
+    case R_VERSION:
+        if (r->method_number != M_GET) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD");
+        }
+        break;
+    }
+    if (n >= 2 && rt != R_TYPE_OP && !valid_id(seg[1])) {
+        return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
+                      "a resource id is 1 to 64 letters, digits, '-' or "
+                      "'.'");
+    }
+
+    if (r->method_number == M_POST || r->method_number == M_PUT) {
+        rc = cr_request_read_json(r, settings, ctx->oc, &body);
+        if (rc != 0) {
+            ctx->resp.status = rc;
+            return cr_request_respond(r, ctx, ctype);
+        }
+    }
+    else {
+        ap_discard_request_body(r);
+    }
+
+    if (cr_dbd_acquire_fn == NULL
+        || (dbd = cr_dbd_acquire_fn(r)) == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00002)
+                      "no database connection from mod_dbd (check DBDriver "
+                      "and DBDParams)");
+        ctx->resp.retry_after = 5;
+        return answer(r, ctx, ctype, HTTP_SERVICE_UNAVAILABLE, "transient",
+                      "the registry database is unavailable");
+    }
+    ctx->db = cr_db_wrap(r->pool, dbd->driver, dbd->handle, dbd->prepared);
+    if (!schema_ready(r, s, ctx->db)) {
+        ctx->resp.retry_after = 30;
+        return answer(r, ctx, ctype, HTTP_SERVICE_UNAVAILABLE, "transient",
+                      "the registry database has a schema this server "
+                      "does not know; an administrator must migrate it");
+    }
+    ctx->caller = caller_of(r);
+    lenient = cr_request_prefer_lenient(r);
+
+    switch (rt) {
+    case R_TYPE:
+        if (r->method_number == M_POST) {
+            cr_rest_create(ctx, body);
+        }
+        else {
+            cr_rest_search(ctx, r->args, lenient);
+        }
+        break;
+    case R_INSTANCE:
+        if (r->method_number == M_PUT) {
+            apr_int64_t im = cr_request_if_match(r);
+            if (im == -2) {
+                return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "invalid",
+                              "If-Match must be W/\"<version>\"");
+            }
+            cr_rest_update(ctx, seg[1], body, im);
+        }
+        else {
+            cr_rest_read(ctx, seg[1]);
+        }
+        break;
+    case R_HISTORY:
+        cr_rest_history(ctx, seg[1], r->args, lenient);
+        break;
+    case R_VERSION:
+        cr_rest_vread(ctx, seg[1], seg[3]);
+        break;
+    default:
+        ctx->resp.status = HTTP_NOT_FOUND;
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-supported", NULL, NULL,
+                       "not supported");
+        break;
+    }
+    return cr_request_respond(r, ctx, ctype);
+}

@@ -1,0 +1,107 @@
+/* cr_private: the include hub of the glue layer (files that talk to
+ * httpd).  Core, store and service files never include it: the build
+ * checks that (tools/check-layers). */
+#ifndef CR_PRIVATE_H
+#define CR_PRIVATE_H
+
+#include <apr_dbd.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_dbd.h>
+
+/* httpd.h pulls in ap_config_auto.h, whose PACKAGE_* macros clash with
+ * ours; the glue never needs either. */
+#undef PACKAGE_NAME
+#undef PACKAGE_STRING
+#undef PACKAGE_TARNAME
+#undef PACKAGE_VERSION
+#undef PACKAGE_BUGREPORT
+#undef PACKAGE_URL
+
+#include "cr_service.h"
+
+/* mod_clientregistry.c gets this from AP_DECLARE_MODULE. */
+#ifndef CR_MODULE_MAIN
+APLOG_USE_MODULE(clientregistry);
+#endif
+extern module AP_MODULE_DECLARE_DATA clientregistry_module;
+
+/* Our log message tags: "CRnnnnn: ", numbered like httpd's AH tags (see
+ * docs/log-tags.md for the next free number; never reuse one). */
+#define CR_APLOGNO(n) "CR" #n ": "
+
+#define CR_VERSION "0.1.0"
+#define CR_SCHEMA_VERSION 1
+
+/* Per-directory configuration (a <Location> serving the registry). */
+typedef struct cr_dir_conf_t {
+    int enabled;              /* -1 unset */
+    const char *base_path;    /* the <Location> path where enabled */
+    const char *base_url;     /* ClientRegistryBaseURL or NULL */
+    apr_off_t max_body;       /* -1 unset */
+    int max_depth;
+    int max_string;
+    int max_repeats;
+    int max_params;
+    int page_size;
+    int max_page_size;
+    int max_candidates;
+    int client_ids;           /* -1 unset */
+} cr_dir_conf_t;
+
+/* Per-server configuration. */
+typedef struct cr_srv_conf_t {
+    int prepared;             /* catalogue registered with mod_dbd */
+    apr_int64_t phn_first;    /* -1 unset */
+    apr_int64_t phn_last;
+    apr_uint32_t schema_ok;   /* set once per process after a check */
+} cr_srv_conf_t;
+
+/* cr_config.c */
+extern const command_rec cr_config_cmds[];
+void *cr_config_dir_create(apr_pool_t *p, char *dir);
+void *cr_config_dir_merge(apr_pool_t *p, void *base, void *add);
+void *cr_config_srv_create(apr_pool_t *p, server_rec *s);
+void *cr_config_srv_merge(apr_pool_t *p, void *base, void *add);
+/* The effective settings of a request (defaults applied). */
+void cr_config_settings(cr_settings_t *out, request_rec *r,
+                        const cr_dir_conf_t *d, const cr_srv_conf_t *s);
+/* The body size limit of d (default applied). */
+apr_off_t cr_config_max_body(const cr_dir_conf_t *d);
+
+/* cr_request.c */
+#define CR_PREFER_REPRESENTATION 0
+#define CR_PREFER_MINIMAL 1
+#define CR_PREFER_OUTCOME 2
+/* 0 when the client accepts FHIR JSON, else 406 after answering. */
+int cr_request_negotiate(request_rec *r, const char **ctype);
+/* Read and parse a JSON body within the limits; returns 0 and *out on
+ * success, else the HTTP status to answer with (issues added to oc). */
+int cr_request_read_json(request_rec *r, const cr_settings_t *settings,
+                         cr_outcome_t *oc, json_object **out);
+int cr_request_prefer_return(request_rec *r);
+int cr_request_prefer_lenient(request_rec *r);
+/* Version from If-Match (W/"n" or "n"), -1 when absent, -2 malformed. */
+apr_int64_t cr_request_if_match(request_rec *r);
+/* Write ctx->resp (or an OperationOutcome for errors) and return OK. */
+int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype);
+/* Answer status with an OperationOutcome of one issue. */
+int cr_request_error(request_rec *r, int status, const char *code,
+                     const char *text);
+
+/* cr_handler.c */
+int cr_handler(request_rec *r);
+
+/* mod_clientregistry.c */
+extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cr_dbd_acquire_fn;
+extern APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cr_dbd_prepare_fn;
+char *cr_ssl_var(request_rec *r, const char *name);
+
+#endif /* CR_PRIVATE_H */

@@ -1,0 +1,411 @@
+/* cr_request: HTTP in and out -- content negotiation, body limits, JSON
+ * parsing, Prefer/If-Match, and writing resources and OperationOutcomes
+ * with the FHIR headers (ETag, Last-Modified, Location).
+ *
+ * Once the handler has accepted a request it always writes its own body
+ * and returns OK, so clients never get httpd's HTML error pages.
+ */
+#include <string.h>
+
+#include <apr_date.h>
+
+#include "cr_datetime.h"
+#include "cr_private.h"
+
+#define CT_FHIR "application/fhir+json"
+#define CT_JSON "application/json"
+
+/* Does a media range (without parameters) accept FHIR JSON?  Returns the
+ * content type to answer with, or NULL. */
+static const char *range_accepts(const char *range)
+{
+    if (strcasecmp(range, CT_FHIR) == 0 || strcasecmp(range, "*/*") == 0
+        || strcasecmp(range, "application/*") == 0) {
+        return CT_FHIR;
+    }
+    if (strcasecmp(range, CT_JSON) == 0) {
+        return CT_JSON;
+    }
+    return NULL;
+}
+
+static const char *format_param(request_rec *r)
+{
+    const char *q = r->args;
+    static const char key[] = "_format=";
+
+    while (q && *q) {
+        if (strncmp(q, key, sizeof(key) - 1) == 0) {
+            const char *v = q + sizeof(key) - 1;
+            const char *end = strchr(v, '&');
+            const char *raw = end ? apr_pstrmemdup(r->pool, v, end - v)
+                                  : v;
+            const char *dec = NULL;
+            if (cr_search_decode(&dec, r->pool, raw, strlen(raw))
+                != APR_SUCCESS) {
+                return "";
+            }
+            return dec;
+        }
+        q = strchr(q, '&');
+        if (q) {
+            q++;
+        }
+    }
+    return NULL;
+}
+
+int cr_request_negotiate(request_rec *r, const char **ctype)
+{
+    const char *fmt = format_param(r);
+    const char *accept;
+
+    *ctype = CT_FHIR;
+    if (fmt) {
+        /* _format overrides Accept (FHIR http.html#mime-type). */
+        const char *semi = strchr(fmt, ';');
+        const char *base = semi ? apr_pstrmemdup(r->pool, fmt, semi - fmt)
+                                : fmt;
+        if (strcmp(base, "json") == 0) {
+            return 0;
+        }
+        if ((*ctype = range_accepts(base)) != NULL) {
+            return 0;
+        }
+        *ctype = CT_FHIR;
+        return cr_request_error(r, HTTP_NOT_ACCEPTABLE, "not-supported",
+                                "_format: this server speaks FHIR JSON only "
+                                "(json, application/fhir+json)");
+    }
+    accept = apr_table_get(r->headers_in, "Accept");
+    if (accept == NULL || *accept == '\0') {
+        return 0;
+    }
+    {
+        char *copy = apr_pstrdup(r->pool, accept);
+        char *state = NULL, *item;
+        int ranges = 0;
+        for (item = apr_strtok(copy, ",", &state); item && ranges < 32;
+             item = apr_strtok(NULL, ",", &state), ranges++) {
+            char *semi = strchr(item, ';');
+            const char *ct;
+            int q_zero = 0;
+            if (semi) {
+                /* q=0 means "not acceptable". */
+                const char *q = strstr(semi, "q=");
+                q_zero = q && q[2] == '0' && (q[3] == '\0' || q[3] == ' '
+                                              || q[3] == ';'
+                                              || (q[3] == '.'
+                                                  && strspn(q + 4, "0")
+                                                     == strlen(q + 4)));
+                *semi = '\0';
+            }
+            apr_collapse_spaces(item, item);
+            if (!q_zero && (ct = range_accepts(item)) != NULL) {
+                *ctype = ct;
+                return 0;
+            }
+        }
+    }
+    return cr_request_error(r, HTTP_NOT_ACCEPTABLE, "not-supported",
+                            "Accept: this server answers with "
+                            "application/fhir+json (or application/json) "
+                            "only");
+}
+
+static int content_type_ok(request_rec *r)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    char *copy, *semi, *params;
+
+    if (ct == NULL) {
+        return 0;
+    }
+    copy = apr_pstrdup(r->pool, ct);
+    semi = strchr(copy, ';');
+    params = semi ? semi + 1 : NULL;
+    if (semi) {
+        *semi = '\0';
+    }
+    apr_collapse_spaces(copy, copy);
+    if (strcasecmp(copy, CT_FHIR) != 0 && strcasecmp(copy, CT_JSON) != 0) {
+        return 0;
+    }
+    if (params) {
+        const char *cs = ap_strcasestr(params, "charset=");
+        if (cs) {
+            cs += 8;
+            if (*cs == '"') {
+                cs++;
+            }
+            if (strncasecmp(cs, "utf-8", 5) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int body_fail(cr_outcome_t *oc, int status, const char *code,
+                     const char *text)
+{
+    cr_outcome_add(oc, CR_SEV_ERROR, code, NULL, NULL, "%s", text);
+    return status;
+}
+
+int cr_request_read_json(request_rec *r, const cr_settings_t *settings,
+                         cr_outcome_t *oc, json_object **out)
+{
+    const cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &clientregistry_module);
+    apr_off_t limit = cr_config_max_body(d);
+    apr_size_t cap, len = 0;
+    char *buf;
+    int rc;
+    cr_json_error_t jerr;
+
+    *out = NULL;
+    if (!content_type_ok(r)) {
+        ap_discard_request_body(r);
+        return body_fail(oc, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                "not-supported", "Content-Type must be "
+                                "application/fhir+json (charset utf-8)");
+    }
+    rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+    if (rc != OK) {
+        return body_fail(oc, rc, "invalid",
+                                "the request body could not be read");
+    }
+    if (r->remaining > limit) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return body_fail(oc, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                "too-long", apr_psprintf(
+                                    r->pool, "the request body is larger "
+                                    "than %" APR_OFF_T_FMT " bytes", limit));
+    }
+    cap = r->remaining > 0 ? (apr_size_t)r->remaining : 8192;
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            long n;
+            if (len == cap) {
+                apr_size_t ncap = cap * 2;
+                char *nbuf;
+                if ((apr_off_t)cap >= limit + 1) {
+                    r->connection->keepalive = AP_CONN_CLOSE;
+                    return body_fail(oc, HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                        apr_psprintf(r->pool, "the request body is larger "
+                                     "than %" APR_OFF_T_FMT " bytes",
+                                     limit));
+                }
+                if ((apr_off_t)ncap > limit + 1) {
+                    ncap = (apr_size_t)limit + 1;
+                }
+                nbuf = apr_palloc(r->pool, ncap + 1);
+                memcpy(nbuf, buf, len);
+                buf = nbuf;
+                cap = ncap;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len);
+            if (n == 0) {
+                break;
+            }
+            if (n < 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              CR_APLOGNO(00005) "reading the request body "
+                              "failed");
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return body_fail(oc, HTTP_BAD_REQUEST, "invalid",
+                                        "the request body could not be "
+                                        "read");
+            }
+            len += (apr_size_t)n;
+            if ((apr_off_t)len > limit) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return body_fail(oc, HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                    apr_psprintf(r->pool, "the request body is larger than "
+                                 "%" APR_OFF_T_FMT " bytes", limit));
+            }
+        }
+    }
+    buf[len] = '\0';
+    if (cr_json_parse(out, r->pool, buf, len, &settings->json, &jerr)
+        != APR_SUCCESS) {
+        int status = jerr.kind == CR_JSON_ERR_DEPTH
+                     || jerr.kind == CR_JSON_ERR_STRING
+                     || jerr.kind == CR_JSON_ERR_ARRAY
+                     ? HTTP_REQUEST_ENTITY_TOO_LARGE : HTTP_BAD_REQUEST;
+        const char *code = status == HTTP_BAD_REQUEST ? "structure"
+                                                      : "too-long";
+        if (jerr.kind == CR_JSON_ERR_DEPTH) {
+            /* Nesting is a shape problem, not a size one. */
+            status = HTTP_BAD_REQUEST;
+            code = "structure";
+        }
+        cr_outcome_add(oc, CR_SEV_ERROR, code, NULL, NULL,
+                       "the body is not acceptable JSON: %s (line %d, "
+                       "column %d)", jerr.message ? jerr.message : "?",
+                       jerr.line, jerr.column);
+        return status;
+    }
+    return 0;
+}
+
+int cr_request_prefer_return(request_rec *r)
+{
+    const char *p = apr_table_get(r->headers_in, "Prefer");
+
+    if (p == NULL) {
+        return CR_PREFER_REPRESENTATION;
+    }
+    if (ap_strcasestr(p, "return=minimal")) {
+        return CR_PREFER_MINIMAL;
+    }
+    if (ap_strcasestr(p, "return=OperationOutcome")) {
+        return CR_PREFER_OUTCOME;
+    }
+    return CR_PREFER_REPRESENTATION;
+}
+
+int cr_request_prefer_lenient(request_rec *r)
+{
+    const char *p = apr_table_get(r->headers_in, "Prefer");
+
+    return p && ap_strcasestr(p, "handling=lenient") != NULL;
+}
+
+apr_int64_t cr_request_if_match(request_rec *r)
+{
+    const char *h = apr_table_get(r->headers_in, "If-Match");
+    char *end = NULL;
+    apr_int64_t v;
+
+    if (h == NULL) {
+        return -1;
+    }
+    while (*h == ' ') {
+        h++;
+    }
+    if (strncmp(h, "W/", 2) == 0) {
+        h += 2;
+    }
+    if (*h != '"') {
+        return -2;
+    }
+    h++;
+    if (*h < '0' || *h > '9') {
+        return -2;
+    }
+    v = apr_strtoi64(h, &end, 10);
+    if (end == NULL || *end != '"' || v < 1 || end - h > 12) {
+        return -2;
+    }
+    return v;
+}
+
+static void write_body(request_rec *r, const char *ctype, const char *body,
+                       apr_size_t len)
+{
+    ap_set_content_type(r, apr_pstrcat(r->pool, ctype, "; charset=utf-8",
+                                       NULL));
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+}
+
+static void write_outcome(request_rec *r, const char *ctype,
+                          const cr_outcome_t *oc)
+{
+    apr_size_t len = 0;
+    const char *text = cr_json_serialize(r->pool,
+                                         cr_outcome_to_json(r->pool, oc),
+                                         &len);
+    write_body(r, ctype, text, len);
+}
+
+int cr_request_error(request_rec *r, int status, const char *code,
+                     const char *text)
+{
+    cr_outcome_t *oc = cr_outcome_make(r->pool);
+
+    cr_outcome_add(oc, CR_SEV_ERROR, code, NULL, NULL, "%s", text);
+    r->status = status;
+    write_outcome(r, CT_FHIR, oc);
+    return status;
+}
+
+static const char *etag(request_rec *r, apr_int64_t v)
+{
+    return apr_psprintf(r->pool, "W/\"%" APR_INT64_T_FMT "\"", v);
+}
+
+int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
+{
+    cr_response_t *resp = &ctx->resp;
+    int status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
+    int prefer;
+
+    if (status >= 400 || (resp->body == NULL && resp->raw_body == NULL)) {
+        if (status == HTTP_SERVICE_UNAVAILABLE && resp->retry_after > 0) {
+            apr_table_setn(r->headers_out, "Retry-After",
+                           apr_itoa(r->pool, resp->retry_after));
+        }
+        r->status = status;
+        write_outcome(r, ctype, ctx->oc);
+        return OK;
+    }
+    if (resp->etag_version > 0) {
+        const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+        const char *tag = etag(r, resp->etag_version);
+        apr_table_setn(r->headers_out, "ETag", tag);
+        if (inm && r->method_number == M_GET && status == 200
+            && (strcmp(inm, tag) == 0
+                || strcmp(inm, tag + 2) == 0)) {
+            r->status = HTTP_NOT_MODIFIED;
+            return OK;
+        }
+    }
+    if (resp->last_modified) {
+        cr_datetime_t dt;
+        apr_time_t t;
+        if (cr_datetime_parse_instant(&dt, resp->last_modified)
+            == APR_SUCCESS
+            && cr_datetime_to_apr_time(&t, &dt) == APR_SUCCESS) {
+            char *date = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+            apr_rfc822_date(date, t);
+            apr_table_setn(r->headers_out, "Last-Modified", date);
+        }
+    }
+    if (resp->location) {
+        apr_table_setn(r->headers_out, "Location", resp->location);
+    }
+    if (resp->content_location) {
+        apr_table_setn(r->headers_out, "Content-Location",
+                       resp->content_location);
+    }
+    r->status = status;
+    prefer = (r->method_number == M_POST || r->method_number == M_PUT)
+             ? cr_request_prefer_return(r) : CR_PREFER_REPRESENTATION;
+    if (prefer == CR_PREFER_MINIMAL) {
+        ap_set_content_length(r, 0);
+        return OK;
+    }
+    if (prefer == CR_PREFER_OUTCOME) {
+        cr_outcome_add(ctx->oc, CR_SEV_INFORMATION, "informational", NULL,
+                       NULL, "%s", status == HTTP_CREATED
+                       ? "the Patient was created" : "the Patient was "
+                       "updated");
+        write_outcome(r, ctype, ctx->oc);
+        return OK;
+    }
+    if (resp->raw_body) {
+        write_body(r, ctype, resp->raw_body, strlen(resp->raw_body));
+    }
+    else {
+        apr_size_t len = 0;
+        const char *text = cr_json_serialize(r->pool, resp->body, &len);
+        write_body(r, ctype, text, len);
+    }
+    return OK;
+}

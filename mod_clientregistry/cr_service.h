@@ -1,0 +1,74 @@
+/* cr_service: what every operation is given and gives back.
+ *
+ * Operations take a cr_ctx_t, never a request_rec, so the httpd handler,
+ * the asynchronous worker and the unit tests run the same code.  An
+ * operation fills ctx->resp (status, body, headers it wants) and appends
+ * issues to ctx->oc; the request layer turns that into HTTP.
+ */
+#ifndef CR_SERVICE_H
+#define CR_SERVICE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <json-c/json.h>
+
+#include "cr_db.h"
+#include "cr_fhir_patient.h"
+#include "cr_json.h"
+#include "cr_model.h"
+#include "cr_outcome.h"
+#include "cr_search.h"
+
+typedef struct cr_settings_t {
+    const char *base_url;          /* public base URL, no trailing '/' */
+    cr_json_limits_t json;
+    cr_fhir_limits_t fhir;
+    cr_search_limits_t search;
+    cr_phn_range_t phn_range;
+    int allow_client_ids;          /* PUT to an unknown id creates it */
+} cr_settings_t;
+
+typedef struct cr_response_t {
+    int status;                    /* HTTP status; 0 = not decided */
+    json_object *body;             /* resource to send, or NULL */
+    const char *raw_body;          /* or ready JSON text (stored resource) */
+    const char *location;          /* Location header */
+    const char *content_location;  /* Content-Location header */
+    apr_int64_t etag_version;      /* ETag W/"n" when > 0 */
+    const char *last_modified;     /* FHIR instant for Last-Modified */
+    int retry_after;               /* seconds, with 503 */
+} cr_response_t;
+
+typedef void cr_trace_fn(void *baton, int is_error, const char *msg);
+
+typedef struct cr_ctx_t {
+    apr_pool_t *pool;
+    cr_db_t *db;
+    const cr_settings_t *settings;
+    const cr_caller_t *caller;
+    const char *message_id;        /* Request-Id header or generated */
+    apr_time_t now;
+    const char *now_instant;       /* FHIR instant of now */
+    const char *today;             /* 'YYYY-MM-DD' (UTC) */
+    cr_outcome_t *oc;
+    cr_response_t resp;
+    cr_trace_fn *trace;            /* logging, supplied by the caller */
+    void *trace_baton;
+} cr_ctx_t;
+
+/* Fill the time fields and the outcome of ctx (pool, db, settings,
+ * caller and message_id are the caller's). */
+void cr_service_ctx_init(cr_ctx_t *ctx, apr_pool_t *pool, apr_time_t now);
+
+/* A new random UUID, lower-case with dashes. */
+const char *cr_service_uuid(apr_pool_t *pool);
+
+/* HTTP status for a rejected request, from its first error's issue code:
+ * 400 for shape problems, 422 for profile and business rules. */
+int cr_service_status_for_errors(const cr_outcome_t *oc);
+
+/* Record a store failure rv as the response (503 busy, 409 conflict,
+ * 422 duplicate, 503 PHN range exhausted, 500 otherwise) and trace it. */
+void cr_service_db_failure(cr_ctx_t *ctx, apr_status_t rv, const char *what);
+
+#endif /* CR_SERVICE_H */

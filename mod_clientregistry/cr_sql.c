@@ -1,0 +1,108 @@
+/* cr_sql: the statement catalogue (see cr_sql.h).
+ *
+ * Conventions: labels are cr_<table>_<verb>; every SELECT that can return
+ * more than one row carries a LIMIT bound from the caller's settings; text
+ * comparisons on normalized keys use ranges (>= and <) rather than LIKE so
+ * that no input character can act as a wildcard and indexes are used on
+ * both SQLite and PostgreSQL.
+ */
+#include <stddef.h>
+
+#include "cr_sql.h"
+
+#define PATIENT_COLS \
+    "id, version_id, last_updated, resource, phn, active, replaced_by"
+
+const cr_sql_stmt_t cr_sql_catalogue[] = {
+    { "cr_schema_version_get",
+      "SELECT MAX(version) FROM cr_schema_version" },
+
+    /* PHN allocation (phn.md section 6, DECISION-16).  The no-op update
+     * takes the row lock on PostgreSQL; SQLite is already serialized by
+     * BEGIN IMMEDIATE. */
+    { "cr_phn_lock",
+      "UPDATE cr_phn_allocator SET next_body = next_body WHERE id = 1" },
+    { "cr_phn_get",
+      "SELECT next_body FROM cr_phn_allocator WHERE id = 1" },
+    { "cr_phn_set",
+      "UPDATE cr_phn_allocator SET next_body = %lld WHERE id = 1" },
+
+    { "cr_patient_insert",
+      "INSERT INTO cr_patient (id, phn, version_id, created, last_updated,"
+      " active, gender, birth_date, birth_date_hi, resource)"
+      " VALUES (%s, %s, %d, %s, %s, %d, %s, %s, %s, %s)" },
+    { "cr_patient_update",
+      "UPDATE cr_patient SET phn = %s, version_id = %d, last_updated = %s,"
+      " active = %d, gender = %s, birth_date = %s, birth_date_hi = %s,"
+      " resource = %s WHERE id = %s AND version_id = %d" },
+    { "cr_patient_get",
+      "SELECT " PATIENT_COLS " FROM cr_patient WHERE id = %s" },
+    { "cr_patient_get_by_phn",
+      "SELECT " PATIENT_COLS " FROM cr_patient WHERE phn = %s" },
+    { "cr_patient_filter_row",
+      "SELECT id, gender, birth_date, birth_date_hi FROM cr_patient"
+      " WHERE id = %s" },
+
+    { "cr_version_insert",
+      "INSERT INTO cr_patient_version (patient_id, version_id, last_updated,"
+      " operation, source_system, org_id, user_id, client_dn, message_id,"
+      " resource) VALUES (%s, %d, %s, %s, %s, %s, %s, %s, %s, %s)" },
+    { "cr_version_get",
+      "SELECT patient_id, version_id, last_updated, resource, operation"
+      " FROM cr_patient_version WHERE patient_id = %s AND version_id = %d" },
+    { "cr_version_list",
+      "SELECT patient_id, version_id, last_updated, resource, operation"
+      " FROM cr_patient_version WHERE patient_id = %s"
+      " ORDER BY version_id DESC LIMIT %d OFFSET %d" },
+    { "cr_version_count",
+      "SELECT COUNT(*) FROM cr_patient_version WHERE patient_id = %s" },
+
+    { "cr_identifier_owner",
+      "SELECT patient_id, status FROM cr_identifier"
+      " WHERE system = %s AND value = %s" },
+    { "cr_identifier_insert",
+      "INSERT INTO cr_identifier (patient_id, system, value, use_code,"
+      " status) VALUES (%s, %s, %s, %s, %s)" },
+    { "cr_identifier_delete_patient",
+      "DELETE FROM cr_identifier WHERE patient_id = %s" },
+    { "cr_identifier_get_patient",
+      "SELECT system, value FROM cr_identifier WHERE patient_id = %s"
+      " LIMIT %d" },
+    { "cr_identifier_search_value",
+      "SELECT DISTINCT patient_id FROM cr_identifier WHERE value = %s"
+      " ORDER BY patient_id LIMIT %d" },
+    { "cr_identifier_search_system_value",
+      "SELECT DISTINCT patient_id FROM cr_identifier"
+      " WHERE system = %s AND value = %s ORDER BY patient_id LIMIT %d" },
+    { "cr_identifier_search_system",
+      "SELECT DISTINCT patient_id FROM cr_identifier WHERE system = %s"
+      " ORDER BY patient_id LIMIT %d" },
+
+    { "cr_index_insert",
+      "INSERT INTO cr_search_index (patient_id, kind, value)"
+      " VALUES (%s, %s, %s)" },
+    { "cr_index_delete_patient",
+      "DELETE FROM cr_search_index WHERE patient_id = %s" },
+    { "cr_index_get_patient",
+      "SELECT kind, value FROM cr_search_index WHERE patient_id = %s"
+      " LIMIT %d" },
+    { "cr_index_search_eq",
+      "SELECT DISTINCT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s ORDER BY patient_id LIMIT %d" },
+    { "cr_index_search_range",
+      "SELECT DISTINCT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value >= %s AND value < %s"
+      " ORDER BY patient_id LIMIT %d" },
+
+    { "cr_patient_search_id",
+      "SELECT id FROM cr_patient WHERE id = %s" },
+    { "cr_patient_search_gender",
+      "SELECT id FROM cr_patient WHERE gender = %s ORDER BY id LIMIT %d" },
+    { "cr_patient_search_birth",
+      "SELECT id FROM cr_patient WHERE birth_date >= %s"
+      " AND birth_date <= %s ORDER BY id LIMIT %d" },
+    { "cr_patient_search_all",
+      "SELECT id FROM cr_patient ORDER BY id LIMIT %d" },
+
+    { NULL, NULL }
+};

@@ -1,0 +1,17 @@
+/* cr_sql: the statement catalogue.  Every SQL statement the module runs is
+ * listed here as a {label, text} pair with APR DBD placeholders (%s, %d,
+ * %lld), so that one text serves the sqlite3 and pgsql drivers and mod_dbd
+ * can prepare them all on each new connection.  No SQL is built at run
+ * time. */
+#ifndef CR_SQL_H
+#define CR_SQL_H
+
+typedef struct cr_sql_stmt_t {
+    const char *label;
+    const char *sql;
+} cr_sql_stmt_t;
+
+/* The catalogue, terminated by an entry with label NULL. */
+extern const cr_sql_stmt_t cr_sql_catalogue[];
+
+#endif /* CR_SQL_H */

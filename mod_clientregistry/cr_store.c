@@ -1,0 +1,362 @@
+/* cr_store: patients, versions, identifiers, index keys, PHNs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cr_phn.h"
+#include "cr_store.h"
+
+/* Bodies tried per allocation before giving up: externally issued PHNs
+ * can occupy a run of bodies, but never this many in a row in practice. */
+#define PHN_MAX_PROBES 10000
+
+static const char *i64(apr_pool_t *pool, apr_int64_t v)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+}
+
+apr_status_t cr_store_schema_version(int *out, cr_db_t *db,
+                                     apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+    const char *v;
+
+    *out = 0;
+    rv = cr_db_select(&rows, db, pool, "cr_schema_version_get", 1, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    v = cr_db_cell(rows, 0, 0);
+    *out = v ? atoi(v) : 0;
+    return APR_SUCCESS;
+}
+
+static cr_stored_t *stored_from_patient_row(apr_pool_t *pool,
+                                            const cr_db_rows_t *rows)
+{
+    cr_stored_t *s = apr_pcalloc(pool, sizeof(*s));
+    const char *active;
+
+    s->id = cr_db_cell(rows, 0, 0);
+    s->version = apr_atoi64(cr_db_cell(rows, 0, 1));
+    s->last_updated = cr_db_cell(rows, 0, 2);
+    s->resource = cr_db_cell(rows, 0, 3);
+    s->phn = cr_db_cell(rows, 0, 4);
+    active = cr_db_cell(rows, 0, 5);
+    s->active = active ? atoi(active) : 1;
+    s->replaced_by = cr_db_cell(rows, 0, 6);
+    return s;
+}
+
+static apr_status_t patient_get(cr_stored_t **out, cr_db_t *db,
+                                apr_pool_t *pool, const char *label,
+                                const char *key)
+{
+    cr_db_rows_t *rows;
+    const char *args[1];
+    apr_status_t rv;
+
+    *out = NULL;
+    args[0] = key;
+    rv = cr_db_select(&rows, db, pool, label, 1, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = stored_from_patient_row(pool, rows);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_patient_get(cr_stored_t **out, cr_db_t *db,
+                                  apr_pool_t *pool, const char *id)
+{
+    return patient_get(out, db, pool, "cr_patient_get", id);
+}
+
+apr_status_t cr_store_patient_get_by_phn(cr_stored_t **out, cr_db_t *db,
+                                         apr_pool_t *pool, const char *phn)
+{
+    return patient_get(out, db, pool, "cr_patient_get_by_phn", phn);
+}
+
+static cr_stored_t *stored_from_version_row(apr_pool_t *pool,
+                                            const cr_db_rows_t *rows, int r)
+{
+    cr_stored_t *s = apr_pcalloc(pool, sizeof(*s));
+
+    s->id = cr_db_cell(rows, r, 0);
+    s->version = apr_atoi64(cr_db_cell(rows, r, 1));
+    s->last_updated = cr_db_cell(rows, r, 2);
+    s->resource = cr_db_cell(rows, r, 3);
+    s->operation = cr_db_cell(rows, r, 4);
+    s->active = 1;
+    return s;
+}
+
+apr_status_t cr_store_version_get(cr_stored_t **out, cr_db_t *db,
+                                  apr_pool_t *pool, const char *id,
+                                  apr_int64_t vid)
+{
+    cr_db_rows_t *rows;
+    const char *args[2];
+    apr_status_t rv;
+
+    *out = NULL;
+    args[0] = id;
+    args[1] = i64(pool, vid);
+    rv = cr_db_select(&rows, db, pool, "cr_version_get", 1, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = stored_from_version_row(pool, rows, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_history(apr_array_header_t **out, int *total,
+                              cr_db_t *db, apr_pool_t *pool, const char *id,
+                              int count, int offset)
+{
+    cr_db_rows_t *rows;
+    const char *args[3];
+    apr_status_t rv;
+    apr_array_header_t *list;
+    int r;
+
+    *out = NULL;
+    *total = 0;
+    args[0] = id;
+    rv = cr_db_select(&rows, db, pool, "cr_version_count", 1, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *total = cr_db_cell(rows, 0, 0) ? atoi(cr_db_cell(rows, 0, 0)) : 0;
+    args[1] = apr_itoa(pool, count);
+    args[2] = apr_itoa(pool, offset);
+    rv = cr_db_select(&rows, db, pool, "cr_version_list", count, 3, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    list = apr_array_make(pool, rows->nrows > 0 ? rows->nrows : 1,
+                          sizeof(cr_stored_t *));
+    for (r = 0; r < rows->nrows; r++) {
+        APR_ARRAY_PUSH(list, cr_stored_t *) =
+            stored_from_version_row(pool, rows, r);
+    }
+    *out = list;
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_identifier_owner(const char **patient_id,
+                                       cr_db_t *db, apr_pool_t *pool,
+                                       const char *system,
+                                       const char *value)
+{
+    cr_db_rows_t *rows;
+    const char *args[2];
+    apr_status_t rv;
+
+    *patient_id = NULL;
+    args[0] = system;
+    args[1] = value;
+    rv = cr_db_select(&rows, db, pool, "cr_identifier_owner", 1, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *patient_id = cr_db_cell(rows, 0, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_phn_allocate(char phn[11], cr_db_t *db,
+                                   apr_pool_t *pool,
+                                   const cr_phn_range_t *range)
+{
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+    apr_int64_t body;
+    const char *args[1];
+    int probes;
+
+    /* CR-PHN-008, CR-PHN-010: allocation is serialized by the write
+     * transaction; the UNIQUE (system, value) constraint backs it. */
+    rv = cr_db_exec(db, pool, "cr_phn_lock", NULL, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cr_db_select(&rows, db, pool, "cr_phn_get", 1, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_EGENERAL;
+    }
+    body = apr_atoi64(cr_db_cell(rows, 0, 0));
+    if (body < range->first) {
+        body = range->first;
+    }
+    for (probes = 0; probes < PHN_MAX_PROBES; probes++) {
+        const char *owner = NULL;
+        body = cr_phn_next_usable_body(body);
+        if (body < 0 || body > range->last) {
+            /* CR-PHN-009: the configured range is used up. */
+            return CR_DB_EXHAUSTED;
+        }
+        if (cr_phn_format(phn, body) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        rv = cr_store_identifier_owner(&owner, db, pool, CR_SYS_PHN, phn);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (owner == NULL) {
+            args[0] = i64(pool, body + 1);
+            return cr_db_exec(db, pool, "cr_phn_set", NULL, 1, args);
+        }
+        body++;   /* issued elsewhere (external issuer): skip it */
+    }
+    return CR_DB_EXHAUSTED;
+}
+
+static apr_status_t write_keys(cr_db_t *db, apr_pool_t *pool,
+                               const cr_patient_t *p, const cr_index_t *ix)
+{
+    const char *args[5];
+    apr_status_t rv;
+    int i;
+
+    args[0] = p->id;
+    for (i = 0; i < p->identifiers->nelts; i++) {
+        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
+                                                   cr_identifier_t);
+        if (id->value == NULL) {
+            continue;
+        }
+        args[1] = id->system;
+        args[2] = id->value;
+        args[3] = id->use;
+        args[4] = "active";
+        rv = cr_db_exec(db, pool, "cr_identifier_insert", NULL, 5, args);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    for (i = 0; i < ix->rows->nelts; i++) {
+        const cr_index_row_t *r = &APR_ARRAY_IDX(ix->rows, i,
+                                                 cr_index_row_t);
+        args[1] = r->kind;
+        args[2] = r->value;
+        rv = cr_db_exec(db, pool, "cr_index_insert", NULL, 3, args);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t write_version(cr_db_t *db, apr_pool_t *pool,
+                                  const cr_patient_t *p, apr_int64_t version,
+                                  const char *resource, const cr_write_t *w)
+{
+    const char *args[10];
+    const cr_caller_t *c = w->caller;
+
+    args[0] = p->id;
+    args[1] = i64(pool, version);
+    args[2] = w->now;
+    args[3] = w->operation;
+    args[4] = c ? c->source_system : NULL;
+    args[5] = c ? c->org_id : NULL;
+    args[6] = c ? c->user_id : NULL;
+    args[7] = c ? c->client_dn : NULL;
+    args[8] = w->message_id;
+    args[9] = resource;
+    return cr_db_exec(db, pool, "cr_version_insert", NULL, 10, args);
+}
+
+static const char *current_phn(const cr_patient_t *p)
+{
+    const cr_identifier_t *id = cr_fhir_patient_find_identifier(p,
+                                                                CR_IDK_PHN);
+    return id ? id->value : NULL;
+}
+
+apr_status_t cr_store_patient_insert(cr_db_t *db, apr_pool_t *pool,
+                                     const cr_patient_t *p,
+                                     const char *resource,
+                                     const cr_index_t *ix,
+                                     const cr_write_t *w)
+{
+    const char *args[10];
+    apr_status_t rv;
+
+    args[0] = p->id;
+    args[1] = current_phn(p);
+    args[2] = "1";
+    args[3] = w->now;
+    args[4] = w->now;
+    args[5] = p->active == 0 ? "0" : "1";
+    args[6] = ix->gender;
+    args[7] = ix->birth_lo;
+    args[8] = ix->birth_hi;
+    args[9] = resource;
+    rv = cr_db_exec(db, pool, "cr_patient_insert", NULL, 10, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = write_version(db, pool, p, 1, resource, w);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return write_keys(db, pool, p, ix);
+}
+
+apr_status_t cr_store_patient_update(cr_db_t *db, apr_pool_t *pool,
+                                     const cr_patient_t *p,
+                                     apr_int64_t version,
+                                     const char *resource,
+                                     const cr_index_t *ix,
+                                     const cr_write_t *w)
+{
+    const char *args[10];
+    apr_status_t rv;
+    int n = 0;
+
+    args[0] = current_phn(p);
+    args[1] = i64(pool, version);
+    args[2] = w->now;
+    args[3] = p->active == 0 ? "0" : "1";
+    args[4] = ix->gender;
+    args[5] = ix->birth_lo;
+    args[6] = ix->birth_hi;
+    args[7] = resource;
+    args[8] = p->id;
+    args[9] = i64(pool, version - 1);
+    rv = cr_db_exec(db, pool, "cr_patient_update", &n, 10, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (n != 1) {
+        /* Another writer got there first: no lost update. */
+        return CR_DB_CONFLICT;
+    }
+    rv = write_version(db, pool, p, version, resource, w);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    args[0] = p->id;
+    rv = cr_db_exec(db, pool, "cr_identifier_delete_patient", NULL, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cr_db_exec(db, pool, "cr_index_delete_patient", NULL, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return write_keys(db, pool, p, ix);
+}

@@ -1,0 +1,286 @@
+/* cr-admin: database administration for mod_clientregistry.
+ *
+ *   cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] init PARAMS
+ *   cr-admin [--driver ...] [--schema-dir DIR] migrate PARAMS
+ *   cr-admin [--driver ...] version PARAMS
+ *
+ * PARAMS is what DBDParams says (the SQLite file name, or a PostgreSQL
+ * connection string).  init creates the schema in an empty database;
+ * migrate applies the numbered files of the schema directory
+ * (NNN_name.sql) newer than the database's version, each in its own
+ * transaction.  SQLite databases are switched to WAL mode.
+ *
+ * The module refuses to serve a database whose version it does not know,
+ * so migrate runs before httpd starts (quickstart does so).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_dbd.h>
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "cr_datetime.h"
+
+#ifndef CR_SCHEMA_DIR
+#define CR_SCHEMA_DIR "schema"
+#endif
+
+typedef struct migration_t {
+    int version;
+    const char *path;
+    const char *name;
+} migration_t;
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] "
+            "init|migrate|version PARAMS\n");
+    return 2;
+}
+
+static int cmp_migration(const void *a, const void *b)
+{
+    return ((const migration_t *)a)->version
+           - ((const migration_t *)b)->version;
+}
+
+static apr_status_t list_migrations(apr_array_header_t **out,
+                                    apr_pool_t *pool, const char *dir)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_array_header_t *list = apr_array_make(pool, 4, sizeof(migration_t));
+    apr_status_t rv = apr_dir_open(&d, dir, pool);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+           == APR_SUCCESS) {
+        size_t n = strlen(fi.name);
+        migration_t *m;
+        if (fi.filetype != APR_REG || n < 8 || fi.name[0] < '0'
+            || fi.name[0] > '9' || strcmp(fi.name + n - 4, ".sql") != 0) {
+            continue;
+        }
+        m = apr_array_push(list);
+        m->version = atoi(fi.name);
+        m->path = apr_pstrcat(pool, dir, "/", fi.name, NULL);
+        m->name = apr_pstrndup(pool, fi.name, n - 4);
+    }
+    apr_dir_close(d);
+    qsort(list->elts, list->nelts, sizeof(migration_t), cmp_migration);
+    *out = list;
+    return APR_SUCCESS;
+}
+
+static int current_version(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                           apr_pool_t *pool)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int v = 0;
+
+    if (apr_dbd_select(drv, pool, h, &res,
+                       "SELECT MAX(version) FROM cr_schema_version", 0)
+        != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(drv, pool, res, &row, -1) == 0) {
+        const char *s = apr_dbd_get_entry(drv, row, 0);
+        if (s) {
+            v = atoi(s);
+        }
+    }
+    return v;
+}
+
+/* Run one migration file: statements are separated by lines holding only
+ * ';'. */
+static int apply(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
+                 const migration_t *m)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *text, *p, *stmt;
+    apr_size_t len;
+    apr_dbd_transaction_t *txn = NULL;
+    int nrows, rv;
+    char now[CR_DATETIME_INSTANT_SIZE];
+
+    if (apr_file_open(&f, m->path, APR_READ, 0, pool) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: cannot read %s\n", m->path);
+        return 1;
+    }
+    len = (apr_size_t)fi.size;
+    text = apr_palloc(pool, len + 1);
+    if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: cannot read %s\n", m->path);
+        return 1;
+    }
+    text[len] = '\0';
+    apr_file_close(f);
+
+    if (apr_dbd_transaction_start(drv, pool, h, &txn) != 0) {
+        fprintf(stderr, "cr-admin: cannot start a transaction: %s\n",
+                apr_dbd_error(drv, h, 1));
+        return 1;
+    }
+    stmt = text;
+    for (p = text; ; p++) {
+        int end = *p == '\0';
+        int sep = (p == text || p[-1] == '\n') && *p == ';'
+                  && (p[1] == '\n' || p[1] == '\0' || p[1] == '\r');
+        if (sep || end) {
+            char *s = apr_pstrndup(pool, stmt, p - stmt);
+            if (strspn(s, " \t\r\n") != strlen(s)) {
+                /* Strip comment-only statements. */
+                char *q = s, *code = NULL;
+                while (*q) {
+                    while (*q == ' ' || *q == '\t' || *q == '\r'
+                           || *q == '\n') {
+                        q++;
+                    }
+                    if (q[0] == '-' && q[1] == '-') {
+                        q = strchr(q, '\n');
+                        if (q == NULL) {
+                            break;
+                        }
+                        continue;
+                    }
+                    code = q;
+                    break;
+                }
+                if (code && *code) {
+                    rv = apr_dbd_query(drv, h, &nrows, s);
+                    if (rv != 0) {
+                        fprintf(stderr, "cr-admin: %s failed: %s\n",
+                                m->name, apr_dbd_error(drv, h, rv));
+                        apr_dbd_transaction_mode_set(
+                            drv, txn, APR_DBD_TRANSACTION_ROLLBACK);
+                        apr_dbd_transaction_end(drv, pool, txn);
+                        return 1;
+                    }
+                }
+            }
+            if (end) {
+                break;
+            }
+            stmt = p + 1;
+        }
+    }
+    cr_datetime_format_instant(now, sizeof(now), apr_time_now());
+    {
+        apr_dbd_prepared_t *st = NULL;
+        const char *args[3];
+        if (apr_dbd_prepare(drv, pool, h,
+                            "INSERT INTO cr_schema_version (version, "
+                            "applied, description) VALUES (%d, %s, %s)",
+                            NULL, &st) != 0) {
+            fprintf(stderr, "cr-admin: %s\n", apr_dbd_error(drv, h, 1));
+            return 1;
+        }
+        args[0] = apr_itoa(pool, m->version);
+        args[1] = now;
+        args[2] = m->name;
+        rv = apr_dbd_pquery(drv, pool, h, &nrows, st, 3, args);
+        if (rv != 0) {
+            fprintf(stderr, "cr-admin: recording %s failed: %s\n", m->name,
+                    apr_dbd_error(drv, h, rv));
+            apr_dbd_transaction_mode_set(drv, txn,
+                                         APR_DBD_TRANSACTION_ROLLBACK);
+            apr_dbd_transaction_end(drv, pool, txn);
+            return 1;
+        }
+    }
+    if (apr_dbd_transaction_end(drv, pool, txn) != 0) {
+        fprintf(stderr, "cr-admin: commit of %s failed\n", m->name);
+        return 1;
+    }
+    printf("applied %s\n", m->name);
+    return 0;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *pool;
+    const char *driver_name = "sqlite3", *schema_dir = CR_SCHEMA_DIR;
+    const char *cmd = NULL, *params = NULL;
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *h = NULL;
+    apr_array_header_t *migs;
+    int i, v, rc = 0, nrows;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc) {
+            driver_name = argv[++i];
+        }
+        else if (strcmp(argv[i], "--schema-dir") == 0 && i + 1 < argc) {
+            schema_dir = argv[++i];
+        }
+        else if (cmd == NULL) {
+            cmd = argv[i];
+        }
+        else if (params == NULL) {
+            params = argv[i];
+        }
+        else {
+            return usage();
+        }
+    }
+    if (cmd == NULL || params == NULL) {
+        return usage();
+    }
+    apr_dbd_init(pool);
+    if (apr_dbd_get_driver(pool, driver_name, &drv) != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: no APR DBD driver '%s' (install "
+                "libaprutil1-dbd-%s)\n", driver_name, driver_name);
+        return 1;
+    }
+    if (apr_dbd_open(drv, pool, params, &h) != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: cannot open the database\n");
+        return 1;
+    }
+    if (strcmp(driver_name, "sqlite3") == 0) {
+        apr_dbd_query(drv, h, &nrows, "PRAGMA journal_mode=WAL");
+        apr_dbd_query(drv, h, &nrows, "PRAGMA busy_timeout=10000");
+    }
+    v = current_version(drv, h, pool);
+    if (strcmp(cmd, "version") == 0) {
+        printf("%d\n", v);
+    }
+    else if (strcmp(cmd, "init") == 0 || strcmp(cmd, "migrate") == 0) {
+        if (strcmp(cmd, "init") == 0 && v > 0) {
+            printf("database already at schema version %d\n", v);
+        }
+        if (list_migrations(&migs, pool, schema_dir) != APR_SUCCESS) {
+            fprintf(stderr, "cr-admin: cannot read schema directory %s\n",
+                    schema_dir);
+            rc = 1;
+        }
+        for (i = 0; rc == 0 && i < migs->nelts; i++) {
+            const migration_t *m = &APR_ARRAY_IDX(migs, i, migration_t);
+            if (m->version > v) {
+                rc = apply(drv, h, pool, m);
+            }
+        }
+        if (rc == 0) {
+            printf("schema version %d\n", current_version(drv, h, pool));
+        }
+    }
+    else {
+        rc = usage();
+    }
+    apr_dbd_close(drv, h);
+    return rc;
+}
