@@ -25,11 +25,17 @@
 #define FOLD_DROP 0
 #define FOLD_SEP  (-1)
 
+#define LATIN_FOLD_FIRST     0x00C0
+#define LATIN_FOLD_LAST      0x024F
+#define LATIN_ADD_FOLD_FIRST 0x1E00
+#define LATIN_ADD_FOLD_LAST  0x1EFF
+
 /*
  * U+00C0-U+024F (Latin-1 Supplement letters, Latin Extended-A and -B):
  * ASCII spelling of each code point, "" to drop it.
  */
-static const char latin_fold[400][3] = {
+static const char
+latin_fold[LATIN_FOLD_LAST - LATIN_FOLD_FIRST + 1][3] = {
     /* U+00C0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
     /* U+00C8 */ "e", "e", "e", "e", "i", "i", "i", "i",
     /* U+00D0 */ "d", "n", "o", "o", "o", "o", "o", "",
@@ -83,7 +89,8 @@ static const char latin_fold[400][3] = {
 };
 
 /* U+1E00-U+1EFF (Latin Extended Additional), as above. */
-static const char latin_ext_add_fold[256][3] = {
+static const char
+latin_ext_add_fold[LATIN_ADD_FOLD_LAST - LATIN_ADD_FOLD_FIRST + 1][3] = {
     /* U+1E00 */ "a", "a", "b", "b", "b", "b", "b", "b",
     /* U+1E08 */ "c", "c", "d", "d", "d", "d", "d", "d",
     /* U+1E10 */ "d", "d", "d", "d", "e", "e", "e", "e",
@@ -117,11 +124,6 @@ static const char latin_ext_add_fold[256][3] = {
     /* U+1EF0 */ "u", "u", "y", "y", "y", "y", "y", "y",
     /* U+1EF8 */ "y", "y", "ll", "ll", "v", "v", "y", "y"
 };
-
-#define LATIN_FOLD_FIRST     0x00C0
-#define LATIN_FOLD_LAST      0x024F
-#define LATIN_ADD_FOLD_FIRST 0x1E00
-#define LATIN_ADD_FOLD_LAST  0x1EFF
 
 /*
  * Nickname and variant spelling -> canonical given name.  Sorted by
@@ -647,7 +649,11 @@ apr_size_t cr_normalize_phone(char *out, const char *in, apr_size_t in_len)
         }
     }
     if (nd == CR_NORM_PHONE_LEN + 1 && digits[0] == '1') {
-        /* NANP country code. */
+        /*
+         * NANP country code.  Keeping the last ten digits below would
+         * drop it too; the common case is spelled out so that the rule
+         * survives a change of the length policy.
+         */
         start = 1;
     }
     if (nd - start > CR_NORM_PHONE_LEN) {

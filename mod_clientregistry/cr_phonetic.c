@@ -187,8 +187,9 @@ apr_size_t cr_phonetic_nysiis(char *out, apr_size_t out_size,
      * rewritten letter joins the key unless it repeats the key's last
      * letter.  Rewrites of two or three letters (EV, SCH, PH) change the
      * following positions too, which the loop then reads as they are.
-     * w[n] is the NUL, so looking one or two ahead stays in the buffer
-     * and reads as "not a vowel", the blank of Taft's description.
+     * w[n] is the NUL, so looking one ahead stays in the buffer and
+     * reads as "not a vowel", the blank of Taft's description; two ahead
+     * is only read after one ahead was a letter, so it is at most w[n].
      */
     for (i = 1; i < n; i++) {
         char c = w[i];

@@ -159,7 +159,7 @@ int cr_similarity_damerau(const char *a, const char *b, int max)
     int rows[3][CR_SIMILARITY_MAX_LEN + 1];
     int *pprev = rows[0], *prev = rows[1], *cur = rows[2];
     int la = bounded_len(a), lb = bounded_len(b);
-    int i, j, limit = effective_max(max), prev_min = 0;
+    int i, j, limit = effective_max(max);
 
     if (la - lb > limit || lb - la > limit) {
         return limit + 1;
@@ -186,14 +186,13 @@ int cr_similarity_damerau(const char *a, const char *b, int max)
             }
         }
         /*
-         * A cell descends from the row above or, by a transposition,
-         * from the row two above plus one; once two consecutive rows are
-         * above the bound, every later row is too.
+         * As for Levenshtein: a transposition from d[i-1][j-2] costs at
+         * least d[i][j-1] (the diagonal step costs at most one), so no
+         * later cell can be lower than this row's minimum.
          */
-        if (row_min > limit && prev_min > limit) {
+        if (row_min > limit) {
             return limit + 1;
         }
-        prev_min = row_min;
         tmp = pprev;
         pprev = prev;
         prev = cur;

@@ -1,0 +1,156 @@
+package CR::Test;
+# Helpers for the mod_clientregistry Apache::Test suite: FHIR requests,
+# JSON decoding, OperationOutcome inspection, sample patients and direct
+# reads of the SQLite database the server writes.
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use JSON::PP ();
+use DBI ();
+use Apache::Test ();
+use Apache::TestRequest ();
+
+our @EXPORT = qw(fhir_get fhir_post fhir_put fhir_request json_of oo_issues
+                 oo_codes sample_patient unique_name db_dbh db_row db_rows
+                 create_patient phn_of valid_phn t_dir);
+
+my $JSON = JSON::PP->new->utf8->canonical;
+my $seq = 0;
+
+sub t_dir { Apache::Test::vars('t_dir') }
+
+# fhir_request(METHOD, PATH, BODY, HEADERS...) -> HTTP::Response.
+# BODY: undef, a string (sent as is) or a reference (JSON-encoded).
+sub fhir_request {
+    my ($method, $path, $body, %h) = @_;
+    my %headers = ('Accept' => 'application/fhir+json', %h);
+    if (defined $body) {
+        $headers{'Content-Type'} //= 'application/fhir+json';
+        $body = $JSON->encode($body) if ref $body;
+        $headers{content} = $body;
+    }
+    my $module = delete $headers{module};
+    my $cert = delete $headers{cert};
+    Apache::TestRequest::module($module) if $module;
+    Apache::TestRequest::scheme($module && $module eq 'mod_ssl'
+                                ? 'https' : 'http');
+    Apache::TestRequest::set_client_cert($cert) if $module
+                                                   && $module eq 'mod_ssl';
+    my $res;
+    {
+        no strict 'refs';
+        my $fn = "Apache::TestRequest::$method";
+        $res = $fn->($path, %headers);
+    }
+    Apache::TestRequest::module('default') if $module;
+    Apache::TestRequest::scheme('http') if $module;
+    return $res;
+}
+
+# fhir_get(PATH, HEADERS...): no body.
+sub fhir_get  { my $p = shift; fhir_request('GET', $p, undef, @_) }
+sub fhir_post { fhir_request('POST', @_) }
+sub fhir_put  { fhir_request('PUT', @_) }
+
+sub json_of {
+    my $res = shift;
+    my $c = $res->content;
+    return undef unless defined $c && length $c;
+    my $d = eval { $JSON->decode($c) };
+    return $d;
+}
+
+# Issues of an OperationOutcome response (or of the outcome in a Bundle).
+sub oo_issues {
+    my $d = ref $_[0] eq 'HASH' ? $_[0] : json_of($_[0]);
+    return () unless $d;
+    return @{ $d->{issue} || [] } if ($d->{resourceType} // '') eq
+                                      'OperationOutcome';
+    return ();
+}
+
+# "code@expression" strings of the error issues.
+sub oo_codes {
+    my @c;
+    for my $i (oo_issues(@_)) {
+        next unless $i->{severity} eq 'error' || $i->{severity} eq 'fatal';
+        my $e = $i->{expression} ? '@' . $i->{expression}[0] : '';
+        push @c, "$i->{code}$e";
+    }
+    return \@c;
+}
+
+# A family name unique to this test run and file.
+sub unique_name {
+    my $base = shift // 'Testfamily';
+    $seq++;
+    my $tag = join '', map { chr(ord('a') + $_ % 26) }
+              ($$ % 26, int($$ / 26) % 26, $seq % 26, int($seq / 26) % 26,
+               int(rand(26)), int(rand(26)));
+    return $base . $tag;
+}
+
+sub sample_patient {
+    my %o = @_;
+    my $p = {
+        resourceType => 'Patient',
+        name => [ { use => 'official', family => $o{family} // unique_name(),
+                    given => [ $o{given} // 'Alice' ] } ],
+        gender => $o{gender} // 'female',
+        birthDate => $o{birthDate} // '1980-03-04',
+        telecom => [ { system => 'phone', value => $o{phone} // '2505550100',
+                       use => 'home' } ],
+        address => [ { type => 'physical', line => ['1 Main St'],
+                       city => 'Victoria', state => 'BC',
+                       postalCode => $o{postal} // 'V8W 1A1',
+                       country => 'CA' } ],
+    };
+    $p->{identifier} = $o{identifier} if $o{identifier};
+    return $p;
+}
+
+# POST a sample patient, return (response, resource).
+sub create_patient {
+    my $res = fhir_post('/fhir/Patient', sample_patient(@_));
+    return ($res, json_of($res));
+}
+
+sub phn_of {
+    my $p = shift;
+    for my $id (@{ $p->{identifier} || [] }) {
+        return $id->{value} if $id->{system} eq
+            'https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id';
+    }
+    return undef;
+}
+
+# The mod-11 PHN check (phn.md) in Perl, to check what the server issues.
+sub valid_phn {
+    my $s = shift;
+    return 0 unless defined $s && $s =~ /^9\d{9}$/;
+    my @w = (2, 4, 8, 5, 10, 9, 7, 3);
+    my @d = split //, $s;
+    my $sum = 0;
+    $sum += ($d[$_ + 1] * $w[$_]) % 11 for 0 .. 7;
+    my $r = $sum % 11;
+    return 0 if $r < 2;
+    return $d[9] == 11 - $r;
+}
+
+my $dbh;
+sub db_dbh {
+    my $file = shift // t_dir() . '/var/registry.db';
+    return DBI->connect("dbi:SQLite:dbname=$file", '', '',
+                        { RaiseError => 1, sqlite_open_flags => 1,
+                          AutoCommit => 1 }) if @_ || $file !~ /registry/;
+    $dbh ||= DBI->connect("dbi:SQLite:dbname=$file", '', '',
+                          { RaiseError => 1, AutoCommit => 1 });
+    $dbh->sqlite_busy_timeout(10000);
+    return $dbh;
+}
+
+sub db_row  { my ($sql, @b) = @_; db_dbh()->selectrow_hashref($sql, undef, @b) }
+sub db_rows { my ($sql, @b) = @_; db_dbh()->selectall_arrayref($sql, { Slice => {} }, @b) }
+
+1;
