@@ -9,6 +9,7 @@
 
 #include "cr_capability.h"
 #include "cr_fhir_patient.h"
+#include "cr_ops.h"
 
 void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
 {
@@ -62,6 +63,18 @@ void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
         o = cr_json_array_add_object(sp);
         cr_json_set_string(o, "name", name);
         cr_json_set_string(o, "type", type);
+    }
+    if (cr_ops_table[0].name) {
+        const cr_op_t *op;
+        arr = cr_json_set_new_array(res, "operation");
+        for (op = cr_ops_table; op->name; op++) {
+            o = cr_json_array_add_object(arr);
+            cr_json_set_string(o, "name", op->name);
+            cr_json_set_string(o, "definition",
+                               op->definition ? op->definition
+                               : "http://hl7.org/fhir/OperationDefinition/"
+                                 "Patient-match");
+        }
     }
     ctx->resp.status = 200;
     ctx->resp.body = cs;

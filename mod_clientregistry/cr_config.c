@@ -139,6 +139,7 @@ static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
     cr_dir_conf_t *d = dv;
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
+    const cr_sql_stmt_t *const *part;
     const cr_sql_stmt_t *st;
 
     d->enabled = on;
@@ -160,8 +161,10 @@ static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
                "DBDParams";
     }
     /* mod_dbd prepares these on every connection it opens. */
-    for (st = cr_sql_catalogue; st->label; st++) {
-        cr_dbd_prepare_fn(cmd->server, st->sql, st->label);
+    for (part = cr_sql_catalogues; *part; part++) {
+        for (st = *part; st->label; st++) {
+            cr_dbd_prepare_fn(cmd->server, st->sql, st->label);
+        }
     }
     s->prepared = 1;
     return NULL;

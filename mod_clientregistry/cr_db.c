@@ -184,17 +184,16 @@ const char *cr_db_cell(const cr_db_rows_t *rows, int row, int col)
     return rows->cells[row * rows->ncols + col];
 }
 
-apr_status_t cr_db_prepare_catalogue(apr_hash_t **out, apr_pool_t *pool,
-                                     const apr_dbd_driver_t *driver,
-                                     apr_dbd_t *handle,
-                                     const char **failed_label,
-                                     const char **failed_error)
+static apr_status_t prepare_part(apr_hash_t *h, apr_pool_t *pool,
+                                 const apr_dbd_driver_t *driver,
+                                 apr_dbd_t *handle,
+                                 const cr_sql_stmt_t *part,
+                                 const char **failed_label,
+                                 const char **failed_error)
 {
-    apr_hash_t *h = apr_hash_make(pool);
     const cr_sql_stmt_t *s;
 
-    *out = NULL;
-    for (s = cr_sql_catalogue; s->label; s++) {
+    for (s = part; s->label; s++) {
         apr_dbd_prepared_t *st = NULL;
         int rv = apr_dbd_prepare(driver, pool, handle, s->sql, s->label, &st);
         if (rv != 0) {
@@ -209,6 +208,27 @@ apr_status_t cr_db_prepare_catalogue(apr_hash_t **out, apr_pool_t *pool,
             return APR_EGENERAL;
         }
         apr_hash_set(h, s->label, APR_HASH_KEY_STRING, st);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_db_prepare_catalogue(apr_hash_t **out, apr_pool_t *pool,
+                                     const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle,
+                                     const char **failed_label,
+                                     const char **failed_error)
+{
+    apr_hash_t *h = apr_hash_make(pool);
+    const cr_sql_stmt_t *const *part;
+    apr_status_t rv;
+
+    *out = NULL;
+    for (part = cr_sql_catalogues; *part; part++) {
+        rv = prepare_part(h, pool, driver, handle, *part, failed_label,
+                          failed_error);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
     }
     *out = h;
     return APR_SUCCESS;

@@ -9,6 +9,7 @@
 #include <apr_atomic.h>
 
 #include "cr_capability.h"
+#include "cr_ops.h"
 #include "cr_private.h"
 #include "cr_rest.h"
 #include "cr_store.h"
@@ -19,10 +20,6 @@ typedef enum {
     R_METADATA, R_TYPE, R_INSTANCE, R_HISTORY, R_VERSION, R_TYPE_OP,
     R_INSTANCE_OP, R_SYSTEM_OP, R_OTHER_TYPE, R_NONE
 } route_e;
-
-/* Operations the registry defines on Patient (type level).  Issue #4 and
- * #5 fill this table; until then every $operation is unknown. */
-static const char *const type_operations[] = { NULL };
 
 static int valid_id(const char *s)
 {
@@ -36,18 +33,6 @@ static int valid_id(const char *s)
         }
     }
     return n > 0 && n <= 64;
-}
-
-static int known_operation(const char *op)
-{
-    int i;
-
-    for (i = 0; type_operations[i]; i++) {
-        if (strcmp(type_operations[i], op) == 0) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static route_e route(const char **seg, int n)
@@ -199,6 +184,7 @@ int cr_handler(request_rec *r)
     route_e rt;
     ap_dbd_t *dbd;
     json_object *body = NULL;
+    const cr_op_t *op = NULL;
 
     if (d->enabled != 1) {
         return DECLINED;
@@ -258,7 +244,8 @@ int cr_handler(request_rec *r)
                       "[base]/Patient/$operation");
     case R_TYPE_OP:
         /* CR-GEN-001, CR-GEN-004, CR-GEN-005 */
-        if (!known_operation(seg[1] + 1)) {
+        op = cr_ops_find(seg[1] + 1);
+        if (op == NULL) {
             return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
                           apr_psprintf(r->pool, "unknown operation "
                                        "'%.64s'", seg[1]));
@@ -353,6 +340,9 @@ int cr_handler(request_rec *r)
         break;
     case R_VERSION:
         cr_rest_vread(ctx, seg[1], seg[3]);
+        break;
+    case R_TYPE_OP:
+        op->run(ctx, body);
         break;
     default:
         ctx->resp.status = HTTP_NOT_FOUND;

@@ -106,3 +106,8 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
 
     { NULL, NULL }
 };
+
+const cr_sql_stmt_t *const cr_sql_catalogues[] = {
+    cr_sql_catalogue,
+    NULL
+};

@@ -11,7 +11,13 @@ typedef struct cr_sql_stmt_t {
     const char *sql;
 } cr_sql_stmt_t;
 
-/* The catalogue, terminated by an entry with label NULL. */
+/* The Patient store's statements, terminated by an entry with label
+ * NULL. */
 extern const cr_sql_stmt_t cr_sql_catalogue[];
+
+/* Every catalogue part (each feature keeps its statements in its own
+ * array next to the code that runs them), terminated by NULL.  mod_dbd
+ * and the tests prepare all of them. */
+extern const cr_sql_stmt_t *const cr_sql_catalogues[];
 
 #endif /* CR_SQL_H */
