@@ -144,13 +144,13 @@ static const cr_caller_t *caller_of(request_rec *r)
 /* Check once per process that the database has the schema we know. */
 static int schema_ready(request_rec *r, cr_srv_conf_t *s, cr_db_t *db)
 {
-    int version = 0;
+    int version = 0, complete = 0;
     apr_status_t rv;
 
     if (apr_atomic_read32(&s->schema_ok)) {
         return 1;
     }
-    rv = cr_store_schema_version(&version, db, r->pool);
+    rv = cr_store_schema_version(&version, &complete, db, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00001)
                       "cannot read the schema version (%s); create the "
@@ -158,7 +158,7 @@ static int schema_ready(request_rec *r, cr_srv_conf_t *s, cr_db_t *db)
                       db->last_error ? db->last_error : "?");
         return 0;
     }
-    if (version != CR_SCHEMA_VERSION) {
+    if (version != CR_SCHEMA_VERSION || !complete) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00006)
                       "database schema version %d is not the version this "
                       "module serves (%d); run 'cr-admin migrate'", version,

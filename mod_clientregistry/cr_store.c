@@ -16,20 +16,33 @@ static const char *i64(apr_pool_t *pool, apr_int64_t v)
     return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
 }
 
-apr_status_t cr_store_schema_version(int *out, cr_db_t *db,
+apr_status_t cr_store_schema_version(int *out, int *complete, cr_db_t *db,
                                      apr_pool_t *pool)
 {
     cr_db_rows_t *rows;
     apr_status_t rv;
-    const char *v;
+    const char *v, *args[1];
 
     *out = 0;
+    if (complete) {
+        *complete = 0;
+    }
     rv = cr_db_select(&rows, db, pool, "cr_schema_version_get", 1, 0, NULL);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     v = cr_db_cell(rows, 0, 0);
     *out = v ? atoi(v) : 0;
+    if (complete && *out > 0) {
+        args[0] = apr_itoa(pool, *out);
+        rv = cr_db_select(&rows, db, pool, "cr_schema_version_count", 1, 1,
+                          args);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        v = cr_db_cell(rows, 0, 0);
+        *complete = v && atoi(v) == *out;
+    }
     return APR_SUCCESS;
 }
 

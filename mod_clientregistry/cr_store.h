@@ -39,8 +39,9 @@ typedef struct cr_write_t {
 } cr_write_t;
 
 /* The schema version the database says it has (0 when the table is
- * missing or empty). */
-apr_status_t cr_store_schema_version(int *out, cr_db_t *db,
+ * missing or empty).  *complete (may be NULL) is set when every version
+ * from 1 to that one is recorded. */
+apr_status_t cr_store_schema_version(int *out, int *complete, cr_db_t *db,
                                      apr_pool_t *pool);
 
 /* Current version of patient id, or APR_NOTFOUND. */

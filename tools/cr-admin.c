@@ -101,6 +101,30 @@ static int current_version(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     return v;
 }
 
+static int applied(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                   apr_pool_t *pool, int version)
+{
+    apr_dbd_prepared_t *st = NULL;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *args[1];
+    int found = 0;
+
+    if (apr_dbd_prepare(drv, pool, h, "SELECT version FROM "
+                        "cr_schema_version WHERE version = %d", NULL, &st)
+        != 0) {
+        return 0;   /* no table yet */
+    }
+    args[0] = apr_itoa(pool, version);
+    if (apr_dbd_pselect(drv, pool, h, &res, st, 0, 1, args) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(drv, pool, res, &row, -1) == 0) {
+        found = 1;
+    }
+    return found;
+}
+
 /* Run one migration file: statements are separated by lines holding only
  * ';'. */
 static int apply(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
@@ -268,9 +292,11 @@ int main(int argc, const char *const *argv)
                     schema_dir);
             rc = 1;
         }
+        /* Apply every file whose version is not recorded yet, in order:
+         * features developed in parallel may add lower numbers later. */
         for (i = 0; rc == 0 && i < migs->nelts; i++) {
             const migration_t *m = &APR_ARRAY_IDX(migs, i, migration_t);
-            if (m->version > v) {
+            if (!applied(drv, h, pool, m->version)) {
                 rc = apply(drv, h, pool, m);
             }
         }
