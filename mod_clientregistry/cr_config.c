@@ -75,6 +75,8 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     cr_srv_conf_t *s = apr_pcalloc(p, sizeof(*s));
 
     s->prepared = 0;
+    s->identity_field = NULL;
+    s->sources = NULL;
     s->phn_first = -1;
     s->phn_last = -1;
     s->schema_ok = 0;
@@ -93,6 +95,8 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     cr_srv_conf_t *s = srv_new(p);
 
     s->prepared = add->prepared;
+    s->identity_field = PICK(identity_field, NULL);
+    s->sources = PICK(sources, NULL);
     s->phn_first = PICK(phn_first, -1);
     s->phn_last = PICK(phn_last, -1);
     return s;
@@ -289,6 +293,14 @@ const command_rec cr_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On to let PUT create a Patient with a client-chosen id "
                  "(default Off)"),
+    AP_INIT_TAKE1("ClientRegistryIdentityField", cr_identity_set_field, NULL,
+                  RSRC_CONF,
+                  "The mod_ssl variable that names a client (default "
+                  "SSL_CLIENT_S_DN)"),
+    AP_INIT_TAKE3("ClientRegistrySource", cr_identity_add_source, NULL,
+                  RSRC_CONF,
+                  "A client identity (value of ClientRegistryIdentityField), "
+                  "its organisation code and its source-system code"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

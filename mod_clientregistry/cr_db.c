@@ -42,8 +42,16 @@ static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
         if (primary == SQLITE_CODE_BUSY || primary == SQLITE_CODE_LOCKED) {
             return APR_EAGAIN;
         }
-        if (primary == SQLITE_CODE_CONSTRAINT) {
+        /* apr-util's driver prepares statements with the legacy
+         * sqlite3_prepare, so a failed step reports the generic
+         * SQLITE_ERROR (1) and only the message names the constraint. */
+        if (primary == SQLITE_CODE_CONSTRAINT
+            || (msg && (strstr(msg, "UNIQUE constraint failed")
+                        || strstr(msg, "is not unique")))) {
             return APR_EEXIST;
+        }
+        if (msg && strstr(msg, "database table is locked")) {
+            return APR_EAGAIN;
         }
         return APR_EGENERAL;
     }
@@ -78,6 +86,7 @@ apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
 
     db->txn = NULL;
     db->txn_pool = pool;
+    db->last_rv = 0;    /* cr_db_commit checks for failures since here */
     rv = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->txn);
     if (rv != 0) {
         db->txn = NULL;
@@ -91,6 +100,12 @@ apr_status_t cr_db_commit(cr_db_t *db)
     int rv;
 
     if (db->txn == NULL) {
+        return APR_EGENERAL;
+    }
+    if (db->last_rv != 0) {
+        /* A statement of this transaction failed: the drivers then end
+         * it with a ROLLBACK that reports success, so say so here. */
+        cr_db_rollback(db);
         return APR_EGENERAL;
     }
     rv = apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);

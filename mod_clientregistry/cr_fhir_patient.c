@@ -951,13 +951,24 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
                        "send deceasedDateTime", expr);
         v.errors++;
     }
-    p->deceased = opt_datetime(&v, json, "deceasedDateTime", root, NULL);
-    check_primitive_ext(&v, json, "_deceasedDateTime", root);
-    if (p->deceased && p->birth_date
-        && strncmp(p->deceased, p->birth_date, strlen(p->birth_date)) < 0) {
-        verr(&v, "business-rule", path(&v, root, "deceasedDateTime"),
-             "%s is before the birth date",
-             path(&v, root, "deceasedDateTime"));
+    {
+        cr_datetime_t ddt, bdt;
+        char dlo[11], dhi[11], blo[11], bhi[11];
+        memset(&ddt, 0, sizeof(ddt));
+        p->deceased = opt_datetime(&v, json, "deceasedDateTime", root, &ddt);
+        check_primitive_ext(&v, json, "_deceasedDateTime", root);
+        /* Compare day ranges: a death in "1980" is not before a birth on
+         * 1980-05-05; only a death wholly before the birth is. */
+        if (p->deceased && p->birth_date
+            && cr_datetime_parse_date(&bdt, p->birth_date) == APR_SUCCESS) {
+            cr_datetime_day_range(&ddt, dlo, dhi);
+            cr_datetime_day_range(&bdt, blo, bhi);
+            if (strcmp(dhi, blo) < 0) {
+                verr(&v, "business-rule", path(&v, root, "deceasedDateTime"),
+                     "%s is before the birth date",
+                     path(&v, root, "deceasedDateTime"));
+            }
+        }
     }
 
     if (cr_json_get(json, "multipleBirthBoolean")

@@ -8,6 +8,7 @@
 
 #include <apr_atomic.h>
 
+#include "cr_audit.h"
 #include "cr_capability.h"
 #include "cr_ops.h"
 #include "cr_private.h"
@@ -65,6 +66,77 @@ static route_e route(const char **seg, int n)
     return R_NONE;
 }
 
+/* Split the path below the registry base into segments: 0 on success, 1
+ * when there are too many, -1 when r is not below the base. */
+static int split_path(request_rec *r, const cr_dir_conf_t *d,
+                      const char **seg, int *n)
+{
+    const char *rel = r->uri;
+    char *path, *state = NULL, *tok;
+
+    *n = 0;
+    if (d->base_path && strncmp(rel, d->base_path, strlen(d->base_path))
+                        == 0) {
+        rel += strlen(d->base_path);
+    }
+    if (*rel != '\0' && *rel != '/') {
+        return -1;
+    }
+    path = apr_pstrdup(r->pool, rel);
+    for (tok = apr_strtok(path, "/", &state); tok;
+         tok = apr_strtok(NULL, "/", &state)) {
+        if (*n == MAX_SEGMENTS) {
+            return 1;
+        }
+        seg[(*n)++] = tok;
+    }
+    return 0;
+}
+
+int cr_handler_permission(request_rec *r, int *permission)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    const char *seg[MAX_SEGMENTS + 1];
+    int n = 0;
+    const cr_op_t *op;
+
+    *permission = CR_PERM_READ;
+    if (d->enabled != 1 || split_path(r, d, seg, &n) < 0) {
+        return -1;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    switch (route(seg, n)) {
+    case R_TYPE:
+    case R_INSTANCE:
+        if (r->method_number != M_GET) {
+            *permission = CR_PERM_WRITE;
+        }
+        break;
+    case R_TYPE_OP:
+        op = cr_ops_find(seg[1] + 1);
+        *permission = op ? (int)op->permission : CR_PERM_READ;
+        break;
+    case R_OTHER_TYPE:
+        /* Audit records are for administrators only. */
+        if (strcmp(seg[0], "AuditEvent") == 0) {
+            *permission = CR_PERM_ADMIN;
+        }
+        else if (r->method_number != M_GET) {
+            *permission = CR_PERM_WRITE;
+        }
+        break;
+    default:
+        if (r->method_number != M_GET) {
+            *permission = CR_PERM_WRITE;
+        }
+        break;
+    }
+    return 0;
+}
+
 static int not_allowed(request_rec *r, cr_ctx_t *ctx, const char *ctype,
                        const char *allow)
 {
@@ -73,6 +145,12 @@ static int not_allowed(request_rec *r, cr_ctx_t *ctx, const char *ctype,
     cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-supported", NULL, NULL,
                    "method %s is not allowed here (allowed: %s)", r->method,
                    allow);
+    if (ctx->resp.patients) {
+        apr_table_setn(r->notes, "cr-patients", ctx->resp.patients);
+    }
+    if (ctx->resp.audited) {
+        apr_table_setn(r->notes, "cr-audited", "1");
+    }
     return cr_request_respond(r, ctx, ctype);
 }
 
@@ -81,7 +159,21 @@ static int answer(request_rec *r, cr_ctx_t *ctx, const char *ctype,
 {
     ctx->resp.status = status;
     cr_outcome_add(ctx->oc, CR_SEV_ERROR, code, NULL, NULL, "%s", text);
+    if (ctx->resp.patients) {
+        apr_table_setn(r->notes, "cr-patients", ctx->resp.patients);
+    }
+    if (ctx->resp.audited) {
+        apr_table_setn(r->notes, "cr-audited", "1");
+    }
     return cr_request_respond(r, ctx, ctype);
+}
+
+/* What the audit trail calls this request. */
+static void note_op(request_rec *r, const char *operation,
+                    const char *action)
+{
+    apr_table_setn(r->notes, "cr-operation", operation);
+    apr_table_setn(r->notes, "cr-action", action);
 }
 
 static void trace_cb(void *baton, int is_error, const char *msg)
@@ -126,21 +218,6 @@ static const char *message_id(request_rec *r)
     return cr_service_uuid(r->pool);
 }
 
-static const cr_caller_t *caller_of(request_rec *r)
-{
-    cr_caller_t *c = apr_pcalloc(r->pool, sizeof(*c));
-    const char *verify = cr_ssl_var(r, "SSL_CLIENT_VERIFY");
-    const char *user = apr_table_get(r->headers_in, "UserId");
-
-    if (verify && strcmp(verify, "SUCCESS") == 0) {
-        c->client_dn = cr_ssl_var(r, "SSL_CLIENT_S_DN");
-    }
-    if (user && *user && strlen(user) <= 256) {
-        c->user_id = user;
-    }
-    return c;
-}
-
 /* Check once per process that the database has the schema we know. */
 static int schema_ready(request_rec *r, cr_srv_conf_t *s, cr_db_t *db)
 {
@@ -158,11 +235,12 @@ static int schema_ready(request_rec *r, cr_srv_conf_t *s, cr_db_t *db)
                       db->last_error ? db->last_error : "?");
         return 0;
     }
-    if (version != CR_SCHEMA_VERSION || !complete) {
+    if (!complete) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00006)
                       "database schema version %d is not the version this "
-                      "module serves (%d); run 'cr-admin migrate'", version,
-                      CR_SCHEMA_VERSION);
+                      "module serves (%d, migrations %s); run 'cr-admin "
+                      "migrate'", version, CR_SCHEMA_VERSION,
+                      CR_SCHEMA_MIGRATIONS);
         return 0;
     }
     apr_atomic_set32(&s->schema_ok, 1);
@@ -177,9 +255,8 @@ int cr_handler(request_rec *r)
                                             &clientregistry_module);
     cr_settings_t *settings;
     cr_ctx_t *ctx;
-    const char *rel, *ctype = "application/fhir+json";
+    const char *ctype = "application/fhir+json";
     const char *seg[MAX_SEGMENTS + 1];
-    char *path, *state = NULL, *tok;
     int n = 0, rc, lenient;
     route_e rt;
     ap_dbd_t *dbd;
@@ -189,12 +266,8 @@ int cr_handler(request_rec *r)
     if (d->enabled != 1) {
         return DECLINED;
     }
-    rel = r->uri;
-    if (d->base_path && strncmp(rel, d->base_path, strlen(d->base_path))
-                        == 0) {
-        rel += strlen(d->base_path);
-    }
-    if (*rel != '\0' && *rel != '/') {
+    rc = split_path(r, d, seg, &n);
+    if (rc < 0) {
         return DECLINED;
     }
 
@@ -208,19 +281,22 @@ int cr_handler(request_rec *r)
     apr_table_setn(r->headers_out, "X-Request-Id", ctx->message_id);
     ctx->trace = trace_cb;
     ctx->trace_baton = r;
+    {
+        cr_reqinfo_t *ri = apr_pcalloc(r->pool, sizeof(*ri));
+        ri->method = r->method;
+        ri->path = r->uri;
+        ri->query = r->args;
+        ri->remote_addr = r->useragent_ip;
+        ctx->req = ri;
+    }
 
     if (cr_request_negotiate(r, &ctype) != 0) {
         return OK;
     }
 
-    path = apr_pstrdup(r->pool, rel);
-    for (tok = apr_strtok(path, "/", &state); tok;
-         tok = apr_strtok(NULL, "/", &state)) {
-        if (n == MAX_SEGMENTS) {
-            return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
-                          "no such FHIR endpoint");
-        }
-        seg[n++] = tok;
+    if (rc > 0) {
+        return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
+                      "no such FHIR endpoint");
     }
     rt = n == 0 ? R_NONE : route(seg, n);
     switch (rt) {
@@ -228,6 +304,12 @@ int cr_handler(request_rec *r)
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
                       "no such FHIR endpoint (try metadata or Patient)");
     case R_OTHER_TYPE:
+        if (strcmp(seg[0], "AuditEvent") == 0
+            && ((n == 1 && r->method_number == M_GET)
+                || (n == 2 && strcmp(seg[1], "$verify") == 0
+                    && r->method_number == M_POST))) {
+            break;
+        }
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
                       apr_psprintf(r->pool, "resource type '%.64s' is not "
                                    "served here; this registry serves "
@@ -258,6 +340,7 @@ int cr_handler(request_rec *r)
         if (r->method_number != M_GET) {
             return not_allowed(r, ctx, ctype, "GET, HEAD");
         }
+        note_op(r, "capabilities", "R");
         cr_capability_get(ctx, CR_VERSION);
         return cr_request_respond(r, ctx, ctype);
     case R_TYPE:
@@ -277,7 +360,8 @@ int cr_handler(request_rec *r)
         }
         break;
     }
-    if (n >= 2 && rt != R_TYPE_OP && !valid_id(seg[1])) {
+    if (n >= 2 && rt != R_TYPE_OP && rt != R_OTHER_TYPE
+        && !valid_id(seg[1])) {
         return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
                       "a resource id is 1 to 64 letters, digits, '-' or "
                       "'.'");
@@ -310,16 +394,28 @@ int cr_handler(request_rec *r)
                       "the registry database has a schema this server "
                       "does not know; an administrator must migrate it");
     }
-    ctx->caller = caller_of(r);
+    ctx->caller = cr_identity_caller(r);
     lenient = cr_request_prefer_lenient(r);
 
     switch (rt) {
     case R_TYPE:
         if (r->method_number == M_POST) {
+            note_op(r, "create", "C");
             cr_rest_create(ctx, body);
         }
         else {
+            note_op(r, "search-type", "R");
             cr_rest_search(ctx, r->args, lenient);
+        }
+        break;
+    case R_OTHER_TYPE:
+        if (n == 1) {
+            note_op(r, "audit-search", "R");
+            cr_audit_search(ctx, r->args);
+        }
+        else {
+            note_op(r, "audit-verify", "E");
+            cr_audit_verify(ctx);
         }
         break;
     case R_INSTANCE:
@@ -329,19 +425,24 @@ int cr_handler(request_rec *r)
                 return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "invalid",
                               "If-Match must be W/\"<version>\"");
             }
+            note_op(r, "update", "U");
             cr_rest_update(ctx, seg[1], body, im);
         }
         else {
+            note_op(r, "read", "R");
             cr_rest_read(ctx, seg[1]);
         }
         break;
     case R_HISTORY:
+        note_op(r, "history-instance", "R");
         cr_rest_history(ctx, seg[1], r->args, lenient);
         break;
     case R_VERSION:
+        note_op(r, "vread", "R");
         cr_rest_vread(ctx, seg[1], seg[3]);
         break;
     case R_TYPE_OP:
+        note_op(r, apr_pstrdup(r->pool, seg[1]), "E");
         op->run(ctx, body);
         break;
     default:
@@ -349,6 +450,12 @@ int cr_handler(request_rec *r)
         cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-supported", NULL, NULL,
                        "not supported");
         break;
+    }
+    if (ctx->resp.patients) {
+        apr_table_setn(r->notes, "cr-patients", ctx->resp.patients);
+    }
+    if (ctx->resp.audited) {
+        apr_table_setn(r->notes, "cr-audited", "1");
     }
     return cr_request_respond(r, ctx, ctype);
 }

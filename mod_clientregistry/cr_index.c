@@ -46,6 +46,7 @@ static void add_name(builder_t *b, const char *kind, const char *raw)
     char norm[CR_NORM_BUF_SIZE];
     apr_size_t len = 0;
     cr_normalize_parts_t parts;
+    apr_status_t rv;
     int i;
 
     if (raw == NULL
@@ -55,7 +56,10 @@ static void add_name(builder_t *b, const char *kind, const char *raw)
     }
     add(b, kind, norm);
     add(b, CR_IDX_NAME, norm);
-    if (cr_normalize_split(&parts, norm) == APR_SUCCESS && parts.n > 1) {
+    /* A name of more than CR_NORM_MAX_PARTS words still gets keys for
+     * the words split kept (APR_INCOMPLETE). */
+    rv = cr_normalize_split(&parts, norm);
+    if ((rv == APR_SUCCESS || rv == APR_INCOMPLETE) && parts.n > 1) {
         for (i = 0; i < parts.n; i++) {
             add(b, kind, parts.part[i]);
             add(b, CR_IDX_NAME, parts.part[i]);

@@ -1,10 +1,11 @@
 /* cr_json: strict, bounded JSON parsing and pool-owned json-c documents.
  *
- * json-c's tokener already enforces the depth limit, strict grammar and
- * UTF-8 validity; what it does not know are the string- and array-length
- * limits, a NUL inside a string (legal JSON, never legal FHIR), and
- * trailing bytes after the document.  Those are checked here, in one
- * bounded walk after parsing.
+ * json-c's tokener enforces the depth limit and the grammar; what it does
+ * not know are the string- and array-length limits, a NUL inside a string
+ * (legal JSON, never legal FHIR), and trailing bytes after the document.
+ * Those are checked here, in one bounded walk after parsing.  Its strict
+ * mode and UTF-8 check also let through what lex_check (below) rejects
+ * before the tokenizer runs.
  */
 #include <string.h>
 
@@ -63,6 +64,263 @@ static void set_err(cr_json_error_t *err, cr_json_error_e kind,
         err->kind = kind;
         err->message = message;
     }
+}
+
+/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0 for
+ * an overlong form, a surrogate, a code point above U+10FFFF, a stray or
+ * missing continuation byte, or a sequence cut off by the end of input. */
+static apr_size_t utf8_len(const unsigned char *p, apr_size_t avail)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    apr_size_t n, k;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+    }
+    else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        lo = p[0] == 0xe0 ? 0xa0 : 0x80;   /* overlong */
+        hi = p[0] == 0xed ? 0x9f : 0xbf;   /* surrogates */
+    }
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        lo = p[0] == 0xf0 ? 0x90 : 0x80;   /* overlong */
+        hi = p[0] == 0xf4 ? 0x8f : 0xbf;   /* above U+10FFFF */
+    }
+    else {
+        return 0;
+    }
+    if (avail < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (k = 2; k < n; k++) {
+        if ((p[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Value of the 4 hex digits at p, or -1. */
+static long hex4(const unsigned char *p)
+{
+    long v = 0;
+    int k;
+
+    for (k = 0; k < 4; k++) {
+        unsigned char c = p[k];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= c - '0';
+        }
+        else if (c >= 'a' && c <= 'f') {
+            v |= c - 'a' + 10;
+        }
+        else if (c >= 'A' && c <= 'F') {
+            v |= c - 'A' + 10;
+        }
+        else {
+            return -1;
+        }
+    }
+    return v;
+}
+
+static int is_delim(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ','
+           || c == ']' || c == '}' || c == ':';
+}
+
+#define LEX_FAIL(kind, at, text) \
+    do { *where = (at); *msg = (text); return (kind); } while (0)
+
+/* A lexical pass over the raw bytes, because json-c 0.16's strict mode
+ * still accepts NaN and Infinity, single-quoted keys, numbers such as
+ * "1.", raw control characters in strings, and UTF-8 that is overlong,
+ * encodes a surrogate or lies above U+10FFFF; it also silently turns
+ * "\u0000" in a key and lone surrogate escapes into other text.  Every
+ * token must be a JSON string, number, true/false/null or punctuation;
+ * the grammar is left to json-c.  Input cut off inside a token passes
+ * (json-c reports the unexpected end), except a cut UTF-8 sequence.  It
+ * also enforces max_depth on the nesting of objects and arrays. */
+static cr_json_error_e lex_check(const char *buf, apr_size_t len,
+                                 int max_depth, apr_size_t *where,
+                                 const char **msg)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    apr_size_t i = 0, j;
+    int depth = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c == '{' || c == '[') {
+            /* Containers are counted here, because json-c counts values:
+             * to it, a scalar inside max_depth arrays is one too deep. */
+            if (++depth > max_depth) {
+                LEX_FAIL(CR_JSON_ERR_DEPTH, i, "the JSON is nested deeper "
+                         "than the configured limit");
+            }
+            i++;
+        }
+        else if (c == '}' || c == ']') {
+            depth -= depth > 0;
+            i++;
+        }
+        else if (c == ' ' || c == '\t' || c == '\r' || c == '\n'
+                 || c == ':' || c == ',') {
+            i++;
+        }
+        else if (c == '"') {
+            for (i++; ; ) {
+                if (i >= len) {
+                    return CR_JSON_ERR_NONE;
+                }
+                c = p[i];
+                if (c == '"') {
+                    i++;
+                    break;
+                }
+                if (c == 0) {
+                    LEX_FAIL(CR_JSON_ERR_UTF8, i,
+                             "a string contains a NUL character");
+                }
+                if (c < 0x20) {
+                    LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "a string contains an "
+                             "unescaped control character");
+                }
+                if (c >= 0x80) {
+                    apr_size_t n = utf8_len(p + i, len - i);
+                    if (n == 0) {
+                        LEX_FAIL(CR_JSON_ERR_UTF8, i,
+                                 "the body is not valid UTF-8");
+                    }
+                    i += n;
+                    continue;
+                }
+                if (c != '\\') {
+                    i++;
+                    continue;
+                }
+                if (i + 1 >= len) {
+                    return CR_JSON_ERR_NONE;
+                }
+                c = p[i + 1];
+                if (c == 'u') {
+                    long u, u2;
+                    if (i + 6 > len) {
+                        return CR_JSON_ERR_NONE;
+                    }
+                    if ((u = hex4(p + i + 2)) < 0) {
+                        LEX_FAIL(CR_JSON_ERR_SYNTAX, i,
+                                 "invalid \\u escape in a string");
+                    }
+                    if (u == 0) {
+                        LEX_FAIL(CR_JSON_ERR_UTF8, i,
+                                 "a string contains a NUL character");
+                    }
+                    if (u >= 0xdc00 && u <= 0xdfff) {
+                        LEX_FAIL(CR_JSON_ERR_UTF8, i, "a string contains "
+                                 "an unpaired surrogate escape");
+                    }
+                    if (u >= 0xd800 && u <= 0xdbff) {
+                        if (i + 12 > len || p[i + 6] != '\\'
+                            || p[i + 7] != 'u'
+                            || (u2 = hex4(p + i + 8)) < 0xdc00
+                            || u2 > 0xdfff) {
+                            LEX_FAIL(CR_JSON_ERR_UTF8, i, "a string "
+                                     "contains an unpaired surrogate "
+                                     "escape");
+                        }
+                        i += 12;
+                    }
+                    else {
+                        i += 6;
+                    }
+                }
+                else if (c == '"' || c == '\\' || c == '/' || c == 'b'
+                         || c == 'f' || c == 'n' || c == 'r' || c == 't') {
+                    i += 2;
+                }
+                else {
+                    LEX_FAIL(CR_JSON_ERR_SYNTAX, i,
+                             "invalid escape in a string");
+                }
+            }
+        }
+        else if (c == '-' || (c >= '0' && c <= '9')) {
+            /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+            j = i + (c == '-');
+            if (j < len && p[j] == '0') {
+                j++;
+            }
+            else if (j < len && p[j] >= '1' && p[j] <= '9') {
+                while (j < len && p[j] >= '0' && p[j] <= '9') {
+                    j++;
+                }
+            }
+            else if (j < len) {
+                LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "invalid number");
+            }
+            if (j < len && p[j] == '.') {
+                if (++j < len && !(p[j] >= '0' && p[j] <= '9')) {
+                    LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "invalid number");
+                }
+                while (j < len && p[j] >= '0' && p[j] <= '9') {
+                    j++;
+                }
+            }
+            if (j < len && (p[j] == 'e' || p[j] == 'E')) {
+                if (++j < len && (p[j] == '+' || p[j] == '-')) {
+                    j++;
+                }
+                if (j < len && !(p[j] >= '0' && p[j] <= '9')) {
+                    LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "invalid number");
+                }
+                while (j < len && p[j] >= '0' && p[j] <= '9') {
+                    j++;
+                }
+            }
+            if (j < len && !is_delim(p[j])) {
+                LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "invalid number");
+            }
+            i = j;
+        }
+        else if (c >= 'a' && c <= 'z') {
+            static const char *const words[] = { "true", "false", "null" };
+            int w, ok = 0;
+            for (w = 0; w < 3 && !ok; w++) {
+                apr_size_t n = strlen(words[w]);
+                apr_size_t have = len - i < n ? len - i : n;
+                if (memcmp(p + i, words[w], have) == 0) {
+                    if (have < n) {
+                        return CR_JSON_ERR_NONE;   /* cut off */
+                    }
+                    if (i + n == len || is_delim(p[i + n])) {
+                        ok = 1;
+                        i += n;
+                    }
+                }
+            }
+            if (!ok) {
+                LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "unexpected word (only "
+                         "true, false and null are allowed)");
+            }
+        }
+        else if (c == 0) {
+            LEX_FAIL(CR_JSON_ERR_UTF8, i, "the body contains a NUL byte");
+        }
+        else if (c >= 0x80 && utf8_len(p + i, len - i) == 0) {
+            LEX_FAIL(CR_JSON_ERR_UTF8, i, "the body is not valid UTF-8");
+        }
+        else {
+            LEX_FAIL(CR_JSON_ERR_SYNTAX, i, "unexpected character");
+        }
+    }
+    return CR_JSON_ERR_NONE;
 }
 
 /* Walks the parsed tree checking the limits json-c does not enforce.
@@ -152,7 +410,19 @@ apr_status_t cr_json_parse(json_object **out, apr_pool_t *pool,
         set_err(err, CR_JSON_ERR_STRING, "the body is too large to parse");
         return APR_EINVAL;
     }
-    tok = json_tokener_new_ex(limits->max_depth);
+    {
+        apr_size_t at = 0;
+        const char *msg = NULL;
+        kind = lex_check(buf, len, limits->max_depth, &at, &msg);
+        if (kind != CR_JSON_ERR_NONE) {
+            set_err(err, kind, msg);
+            if (err) {
+                locate(err, buf, len, at);
+            }
+            return APR_EINVAL;
+        }
+    }
+    tok = json_tokener_new_ex(limits->max_depth + 1);
     if (tok == NULL) {
         return APR_ENOMEM;
     }
@@ -161,6 +431,18 @@ apr_status_t cr_json_parse(json_object **out, apr_pool_t *pool,
     obj = json_tokener_parse_ex(tok, buf, (int)len);
     jerr = json_tokener_get_error(tok);
     end = json_tokener_get_parse_end(tok);
+    if (obj == NULL && jerr == json_tokener_continue
+        && ((buf[len - 1] >= '0' && buf[len - 1] <= '9')
+            || (buf[len - 1] >= 'a' && buf[len - 1] <= 'z'))) {
+        /* A document that is a number, true or false ending at the last
+         * byte ("2"): json-c waits for more; a NUL byte ends it.  A cut
+         * token ("1e", "tru") still fails. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        if (obj != NULL) {
+            jerr = json_tokener_success;
+            end = len;
+        }
+    }
     json_tokener_free(tok);
 
     if (obj == NULL || jerr != json_tokener_success) {

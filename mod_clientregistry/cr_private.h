@@ -38,7 +38,9 @@ extern module AP_MODULE_DECLARE_DATA clientregistry_module;
 #define CR_APLOGNO(n) "CR" #n ": "
 
 #define CR_VERSION "0.1.0"
-#define CR_SCHEMA_VERSION 1
+#define CR_SCHEMA_VERSION 4
+/* For log lines; cr_store_schema_required is the list that counts. */
+#define CR_SCHEMA_MIGRATIONS "1, 4"
 
 /* Per-directory configuration (a <Location> serving the registry). */
 typedef struct cr_dir_conf_t {
@@ -56,9 +58,17 @@ typedef struct cr_dir_conf_t {
     int client_ids;           /* -1 unset */
 } cr_dir_conf_t;
 
+/* One client identity mapping (ClientRegistrySource). */
+typedef struct cr_source_map_t {
+    const char *org_id;       /* organisation code, the IG's sender */
+    const char *source;       /* HCIM source-system code */
+} cr_source_map_t;
+
 /* Per-server configuration. */
 typedef struct cr_srv_conf_t {
     int prepared;             /* catalogue registered with mod_dbd */
+    const char *identity_field;  /* SSL variable naming a client, or NULL */
+    apr_hash_t *sources;      /* identity value -> cr_source_map_t */
     apr_int64_t phn_first;    /* -1 unset */
     apr_int64_t phn_last;
     apr_uint32_t schema_ok;   /* set once per process after a check */
@@ -98,6 +108,23 @@ int cr_request_error(request_rec *r, int status, const char *code,
 
 /* cr_handler.c */
 int cr_handler(request_rec *r);
+/* What a request to a registry location asks for: returns 0 and the
+ * permission it needs, or -1 when r is not for the registry. */
+int cr_handler_permission(request_rec *r, int *permission);
+
+/* cr_identity.c: the verified client certificate -> caller identity. */
+const cr_caller_t *cr_identity_caller(request_rec *r);
+const char *cr_identity_set_field(cmd_parms *cmd, void *dv, const char *a);
+const char *cr_identity_add_source(cmd_parms *cmd, void *dv, const char *v,
+                                   const char *org, const char *source);
+
+/* cr_worker.c: per-child audit batch writer. */
+#include "cr_hashchain.h"
+void cr_worker_child_init(apr_pool_t *pchild, server_rec *s);
+void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
+
+/* cr_authz.c: Require providers and OperationOutcome error bodies. */
+void cr_authz_register(apr_pool_t *p);
 
 /* mod_clientregistry.c */
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cr_dbd_acquire_fn;

@@ -10,6 +10,7 @@
 
 #include <apr_strings.h>
 
+#include "cr_audit.h"
 #include "cr_fhir_bundle.h"
 #include "cr_index.h"
 #include "cr_phn.h"
@@ -152,6 +153,9 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
     cr_index_build(&ix, ctx->pool, p);
     resource = cr_json_serialize(ctx->pool, p->json, NULL);
     rv = cr_store_patient_insert(ctx->db, ctx->pool, p, resource, ix, &w);
+    if (rv == APR_SUCCESS) {
+        rv = cr_audit_in_txn(ctx, "create", "C", 201, p->id);
+    }
     if (rv != APR_SUCCESS) {
         cr_service_db_failure(ctx, rv, "storing the new patient");
         return;
@@ -161,6 +165,7 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
         cr_service_db_failure(ctx, rv, "committing the new patient");
         return;
     }
+    ctx->resp.audited = 1;
     respond_with(ctx, 201, p, 1);
 }
 
@@ -177,6 +182,7 @@ void cr_rest_create(cr_ctx_t *ctx, json_object *body)
 
 static void send_stored(cr_ctx_t *ctx, const cr_stored_t *s)
 {
+    ctx->resp.patients = s->id;
     ctx->resp.status = 200;
     ctx->resp.raw_body = s->resource;
     ctx->resp.etag_version = s->version;
@@ -388,6 +394,9 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
     w.now = ctx->now_instant;
     rv = cr_store_patient_update(ctx->db, ctx->pool, p, version, resource,
                                  ix, &w);
+    if (rv == APR_SUCCESS) {
+        rv = cr_audit_in_txn(ctx, "update", "U", 200, p->id);
+    }
     if (rv != APR_SUCCESS) {
         cr_service_db_failure(ctx, rv, "storing the update");
         return;
@@ -397,6 +406,7 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
         cr_service_db_failure(ctx, rv, "committing the update");
         return;
     }
+    ctx->resp.audited = 1;
     respond_with(ctx, 200, p, version);
 }
 
@@ -468,6 +478,7 @@ void cr_rest_history(cr_ctx_t *ctx, const char *id, const char *query,
         cr_service_db_failure(ctx, rv, "reading history");
         return;
     }
+    ctx->resp.patients = cur->id;
     bundle = cr_fhir_bundle_new(ctx->pool, "history",
                                 cr_service_uuid(ctx->pool),
                                 ctx->now_instant);
@@ -537,9 +548,13 @@ void cr_rest_search(cr_ctx_t *ctx, const char *query, int lenient)
                res->total);
     for (i = 0; i < res->page->nelts; i++) {
         const cr_stored_t *s = APR_ARRAY_IDX(res->page, i, cr_stored_t *);
-        json_object *e = cr_fhir_bundle_add_entry(
+        json_object *e, *sr;
+        ctx->resp.patients = ctx->resp.patients
+            ? apr_pstrcat(ctx->pool, ctx->resp.patients, " ", s->id, NULL)
+            : s->id;
+        e = cr_fhir_bundle_add_entry(
             bundle, patient_url(ctx, s->id), parse_stored(ctx, s->resource));
-        json_object *sr = cr_json_set_new_object(e, "search");
+        sr = cr_json_set_new_object(e, "search");
         cr_json_set_string(sr, "mode", "match");
     }
     if (ctx->oc->issues->nelts > 0) {

@@ -15,6 +15,7 @@
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
 #include "cr_json.h"
+#include "cr_match.h"
 #include "cr_model.h"
 #include "cr_outcome.h"
 #include "cr_search.h"
@@ -26,10 +27,21 @@ typedef struct cr_settings_t {
     cr_search_limits_t search;
     cr_phn_range_t phn_range;
     int allow_client_ids;          /* PUT to an unknown id creates it */
+    cr_match_thresholds_t match;   /* ClientRegistryMatchThresholds */
 } cr_settings_t;
+
+/* The HTTP request as the audit trail records it. */
+typedef struct cr_reqinfo_t {
+    const char *method;
+    const char *path;
+    const char *query;
+    const char *remote_addr;
+} cr_reqinfo_t;
 
 typedef struct cr_response_t {
     int status;                    /* HTTP status; 0 = not decided */
+    const char *patients;          /* ids touched, space-separated */
+    int audited;                   /* audit record written with the write */
     json_object *body;             /* resource to send, or NULL */
     const char *raw_body;          /* or ready JSON text (stored resource) */
     const char *location;          /* Location header */
@@ -52,6 +64,7 @@ typedef struct cr_ctx_t {
     const char *today;             /* 'YYYY-MM-DD' (UTC) */
     cr_outcome_t *oc;
     cr_response_t resp;
+    const cr_reqinfo_t *req;       /* for the audit trail, or NULL */
     cr_trace_fn *trace;            /* logging, supplied by the caller */
     void *trace_baton;
 } cr_ctx_t;

@@ -14,12 +14,12 @@
     "id, version_id, last_updated, resource, phn, active, replaced_by"
 
 const cr_sql_stmt_t cr_sql_catalogue[] = {
-    /* The highest version, and how many versions up to a bound are
-     * recorded: the module serves version N only when 1..N all are. */
+    /* The recorded migrations: the module serves a database only when
+     * they are exactly the ones it was built for. */
     { "cr_schema_version_get",
       "SELECT MAX(version) FROM cr_schema_version" },
-    { "cr_schema_version_count",
-      "SELECT COUNT(*) FROM cr_schema_version WHERE version <= %d" },
+    { "cr_schema_version_list",
+      "SELECT version FROM cr_schema_version ORDER BY version LIMIT 1000" },
 
     /* PHN allocation (phn.md section 6, DECISION-16).  The no-op update
      * takes the row lock on PostgreSQL; SQLite is already serialized by
@@ -113,5 +113,6 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
 
 const cr_sql_stmt_t *const cr_sql_catalogues[] = {
     cr_sql_catalogue,
+    cr_sql_audit_catalogue,
     NULL
 };

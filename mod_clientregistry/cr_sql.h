@@ -15,9 +15,15 @@ typedef struct cr_sql_stmt_t {
  * NULL. */
 extern const cr_sql_stmt_t cr_sql_catalogue[];
 
+/* The matching engine's statements (cr_sql_match.c). */
+extern const cr_sql_stmt_t cr_sql_match_catalogue[];
+
 /* Every catalogue part (each feature keeps its statements in its own
  * array next to the code that runs them), terminated by NULL.  mod_dbd
  * and the tests prepare all of them. */
 extern const cr_sql_stmt_t *const cr_sql_catalogues[];
+
+/* Feature catalogues. */
+extern const cr_sql_stmt_t cr_sql_audit_catalogue[];
 
 #endif /* CR_SQL_H */

@@ -38,10 +38,13 @@ typedef struct cr_write_t {
     const char *now;            /* FHIR instant of the write */
 } cr_write_t;
 
-/* The schema version the database says it has (0 when the table is
- * missing or empty).  *complete (may be NULL) is set when every version
- * from 1 to that one is recorded. */
-apr_status_t cr_store_schema_version(int *out, int *complete, cr_db_t *db,
+/* The schema migrations this build needs, ascending, 0-terminated. */
+extern const int cr_store_schema_required[];
+
+/* The highest recorded schema version (0 when the table is missing or
+ * empty); *exact (may be NULL) is set when the recorded migrations are
+ * exactly cr_store_schema_required. */
+apr_status_t cr_store_schema_version(int *out, int *exact, cr_db_t *db,
                                      apr_pool_t *pool);
 
 /* Current version of patient id, or APR_NOTFOUND. */

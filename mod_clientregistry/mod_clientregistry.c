@@ -2,6 +2,9 @@
  * imports from other modules (mod_dbd, mod_ssl).  Nothing else lives here.
  */
 #define CR_MODULE_MAIN
+#include <string.h>
+
+#include "cr_datetime.h"
 #include "cr_private.h"
 
 APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
@@ -55,13 +58,64 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    cr_worker_child_init(pchild, s);
+}
+
+/* Every request below a registry location is audited: writes already were,
+ * inside their transaction; everything else (reads, searches, rejections,
+ * denials by Require) goes to the batch writer. */
+static int log_transaction(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    const cr_caller_t *c;
+    cr_audit_rec_t rec;
+    const char *op;
+    char now[32];
+
+    if (d == NULL || d->enabled != 1 || r->main || r->prev
+        || apr_table_get(r->notes, "cr-audited")) {
+        return DECLINED;
+    }
+    c = cr_identity_caller(r);
+    memset(&rec, 0, sizeof(rec));
+    op = apr_table_get(r->notes, "cr-operation");
+    if (op == NULL) {
+        op = r->status == HTTP_FORBIDDEN ? "denied" : "rejected";
+    }
+    cr_datetime_format_instant(now, sizeof(now), r->request_time);
+    rec.recorded = now;
+    rec.action = apr_table_get(r->notes, "cr-action");
+    if (rec.action == NULL) {
+        rec.action = r->method_number == M_GET ? "R" : "E";
+    }
+    rec.operation = op;
+    rec.method = r->method;
+    rec.path = r->uri;
+    rec.query = r->args;
+    rec.status = r->status;
+    rec.client_dn = c->client_dn;
+    rec.org_id = c->org_id;
+    rec.source_system = c->source_system;
+    rec.user_id = c->user_id;
+    rec.remote_addr = r->useragent_ip;
+    rec.message_id = apr_table_get(r->notes, "cr-message-id");
+    rec.patients = apr_table_get(r->notes, "cr-patients");
+    cr_worker_audit(r, &rec);
+    return DECLINED;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
-    (void)p;
     ap_hook_optional_fn_retrieve(optional_fn_retrieve, NULL, NULL,
                                  APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    cr_authz_register(p);
 }
 
 AP_DECLARE_MODULE(clientregistry) = {

@@ -1,0 +1,210 @@
+/* cr_authz: access control through httpd's Require, and FHIR error bodies
+ * for the errors httpd answers itself.
+ *
+ * Two authorization providers:
+ *   Require clientregistry-operation read|write|merge|admin ...
+ *       granted when the request asks for one of the listed kinds of
+ *       access (reads and searches: read; create, update and the write
+ *       operations: write; merges: merge; audit records and other
+ *       administration: admin);
+ *   Require clientregistry-source CODE ...
+ *       granted when the verified client certificate maps (through
+ *       ClientRegistrySource) to one of the listed source-system codes.
+ * Combined with <RequireAll>/<RequireAny>, "Require ssl-verify-client" and
+ * "Require expr", they say who may do what; the module itself decides
+ * nothing about access.
+ *
+ * When httpd itself refuses a request below a registry location (a denial,
+ * a body over LimitRequestBody, a timeout), the error body is replaced by
+ * an OperationOutcome with a FHIR content type.
+ */
+#include <string.h>
+
+#include <mod_auth.h>
+#include <util_filter.h>
+
+#include "cr_ops.h"
+#include "cr_private.h"
+
+#define ERROR_CTYPE_FILTER "CR_ERROR_CTYPE"
+
+static const char *const perm_names[] = {
+    "read", "write", "merge", "admin", NULL
+};
+
+static const char *parse_operations(cmd_parms *cmd, const char *line,
+                                    const void **parsed)
+{
+    int *mask = apr_pcalloc(cmd->pool, sizeof(*mask));
+    const char *word, *rest = line;
+    int i;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &rest))) {
+        for (i = 0; perm_names[i]; i++) {
+            if (strcmp(word, perm_names[i]) == 0) {
+                *mask |= 1 << i;
+                break;
+            }
+        }
+        if (perm_names[i] == NULL) {
+            return apr_psprintf(cmd->pool, "Require clientregistry-operation:"
+                                " '%s' is not read, write, merge or admin",
+                                word);
+        }
+    }
+    if (*mask == 0) {
+        return "Require clientregistry-operation needs at least one of "
+               "read, write, merge, admin";
+    }
+    *parsed = mask;
+    return NULL;
+}
+
+static authz_status check_operations(request_rec *r, const char *line,
+                                     const void *parsed)
+{
+    const int *mask = parsed;
+    int perm = CR_PERM_READ;
+
+    (void)line;
+    if (cr_handler_permission(r, &perm) < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00300)
+                      "Require clientregistry-operation outside a "
+                      "ClientRegistry location: denied");
+        return AUTHZ_DENIED;
+    }
+    if (*mask & (1 << perm)) {
+        return AUTHZ_GRANTED;
+    }
+    apr_table_setn(r->notes, "cr-denied", perm_names[perm]);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00301)
+                  "clientregistry-operation: %s access not granted here",
+                  perm_names[perm]);
+    return AUTHZ_DENIED;
+}
+
+static const char *parse_sources(cmd_parms *cmd, const char *line,
+                                 const void **parsed)
+{
+    apr_array_header_t *codes = apr_array_make(cmd->pool, 4, sizeof(char *));
+    const char *word, *rest = line;
+
+    while (*(word = ap_getword_conf(cmd->pool, &rest))) {
+        APR_ARRAY_PUSH(codes, const char *) = word;
+    }
+    if (codes->nelts == 0) {
+        return "Require clientregistry-source needs source-system codes";
+    }
+    *parsed = codes;
+    return NULL;
+}
+
+static authz_status check_sources(request_rec *r, const char *line,
+                                  const void *parsed)
+{
+    const apr_array_header_t *codes = parsed;
+    const cr_caller_t *c = cr_identity_caller(r);
+    int i;
+
+    (void)line;
+    if (c->source_system) {
+        for (i = 0; i < codes->nelts; i++) {
+            if (strcmp(APR_ARRAY_IDX(codes, i, const char *),
+                       c->source_system) == 0) {
+                return AUTHZ_GRANTED;
+            }
+        }
+    }
+    if (apr_table_get(r->notes, "cr-denied") == NULL) {
+        apr_table_setn(r->notes, "cr-denied", "source");
+    }
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider operations_provider = {
+    &check_operations,
+    &parse_operations
+};
+
+static const authz_provider sources_provider = {
+    &check_sources,
+    &parse_sources
+};
+
+static apr_status_t error_ctype_filter(ap_filter_t *f,
+                                       apr_bucket_brigade *bb)
+{
+    ap_set_content_type(f->r, "application/fhir+json; charset=utf-8");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static const char *issue_code(int status)
+{
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+        return "login";
+    case HTTP_FORBIDDEN:
+        return "forbidden";
+    case HTTP_NOT_FOUND:
+        return "not-found";
+    case HTTP_METHOD_NOT_ALLOWED:
+        return "not-supported";
+    case HTTP_REQUEST_TIME_OUT:
+        return "timeout";
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "too-long";
+    case HTTP_SERVICE_UNAVAILABLE:
+        return "transient";
+    default:
+        return status >= 500 ? "exception" : "invalid";
+    }
+}
+
+static void insert_error_filter(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    cr_outcome_t *oc;
+    const char *denied, *text;
+
+    if (d == NULL || d->enabled != 1 || r->status < 400) {
+        return;
+    }
+    oc = cr_outcome_make(r->pool);
+    denied = apr_table_get(r->notes, "cr-denied");
+    if (r->status == HTTP_FORBIDDEN) {
+        text = denied && strcmp(denied, "source") != 0
+               ? apr_psprintf(r->pool, "access denied: this client may not "
+                              "make %s requests here", denied)
+               : "access denied: this client is not allowed here";
+    }
+    else {
+        text = apr_psprintf(r->pool, "the server refused the request (%d)",
+                            r->status);
+    }
+    cr_outcome_add(oc, r->status >= 500 ? CR_SEV_FATAL : CR_SEV_ERROR,
+                   issue_code(r->status), NULL, NULL, "%s", text);
+    /* A string that is neither a URL nor a path is sent as the body. */
+    ap_custom_response(r, r->status,
+                       cr_json_serialize(r->pool,
+                                         cr_outcome_to_json(r->pool, oc),
+                                         NULL));
+    ap_add_output_filter(ERROR_CTYPE_FILTER, NULL, r, r->connection);
+}
+
+void cr_authz_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP,
+                              "clientregistry-operation",
+                              AUTHZ_PROVIDER_VERSION, &operations_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP,
+                              "clientregistry-source",
+                              AUTHZ_PROVIDER_VERSION, &sources_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_output_filter(ERROR_CTYPE_FILTER, error_ctype_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+}

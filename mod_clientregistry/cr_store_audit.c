@@ -1,0 +1,217 @@
+/* cr_store_audit: the audit trail in SQL (see the header). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cr_store_audit.h"
+
+#define VERIFY_PAGE 1000
+
+static const char *i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
+                                   apr_array_header_t *recs)
+{
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+    apr_int64_t seq = 0;
+    const char *prev = CR_HASH_GENESIS;
+    int i;
+
+    rv = cr_db_select(&rows, db, pool, "cr_audit_last", 1, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 1) {
+        seq = apr_atoi64(cr_db_cell(rows, 0, 0));
+        prev = cr_db_cell(rows, 0, 1);
+    }
+    for (i = 0; i < recs->nelts; i++) {
+        cr_audit_rec_t *r = APR_ARRAY_IDX(recs, i, cr_audit_rec_t *);
+        char *hash = apr_palloc(pool, CR_HASH_HEX_LEN + 1);
+        const char *args[17];
+        r->seq = ++seq;
+        r->prev_hash = prev;
+        rv = cr_hashchain_compute(hash, r, prev);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        r->hash = hash;
+        args[0] = i64(pool, r->seq);
+        args[1] = r->recorded;
+        args[2] = r->action;
+        args[3] = r->operation;
+        args[4] = r->method;
+        args[5] = r->path;
+        args[6] = r->query;
+        args[7] = apr_itoa(pool, r->status);
+        args[8] = r->client_dn;
+        args[9] = r->org_id;
+        args[10] = r->source_system;
+        args[11] = r->user_id;
+        args[12] = r->remote_addr;
+        args[13] = r->message_id;
+        args[14] = r->patients;
+        args[15] = r->prev_hash;
+        args[16] = r->hash;
+        rv = cr_db_exec(db, pool, "cr_audit_insert", NULL, 17, args);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (r->patients && *r->patients) {
+            char *list = apr_pstrdup(pool, r->patients), *st = NULL, *id;
+            int n = 0;
+            for (id = apr_strtok(list, " ", &st); id && n < 100;
+                 id = apr_strtok(NULL, " ", &st), n++) {
+                const char *pa[2];
+                pa[0] = id;
+                pa[1] = args[0];
+                rv = cr_db_exec(db, pool, "cr_audit_patient_insert", NULL, 2,
+                                pa);
+                if (rv != APR_SUCCESS && rv != APR_EEXIST) {
+                    return rv;
+                }
+            }
+        }
+        prev = r->hash;
+    }
+    return APR_SUCCESS;
+}
+
+static cr_audit_rec_t *rec_from_row(apr_pool_t *pool,
+                                    const cr_db_rows_t *rows, int r)
+{
+    cr_audit_rec_t *a = apr_pcalloc(pool, sizeof(*a));
+
+    a->seq = apr_atoi64(cr_db_cell(rows, r, 0));
+    a->recorded = cr_db_cell(rows, r, 1);
+    a->action = cr_db_cell(rows, r, 2);
+    a->operation = cr_db_cell(rows, r, 3);
+    a->method = cr_db_cell(rows, r, 4);
+    a->path = cr_db_cell(rows, r, 5);
+    a->query = cr_db_cell(rows, r, 6);
+    a->status = cr_db_cell(rows, r, 7) ? atoi(cr_db_cell(rows, r, 7)) : 0;
+    a->client_dn = cr_db_cell(rows, r, 8);
+    a->org_id = cr_db_cell(rows, r, 9);
+    a->source_system = cr_db_cell(rows, r, 10);
+    a->user_id = cr_db_cell(rows, r, 11);
+    a->remote_addr = cr_db_cell(rows, r, 12);
+    a->message_id = cr_db_cell(rows, r, 13);
+    a->patients = cr_db_cell(rows, r, 14);
+    a->prev_hash = cr_db_cell(rows, r, 15);
+    a->hash = cr_db_cell(rows, r, 16);
+    return a;
+}
+
+apr_status_t cr_store_audit_verify(apr_int64_t *checked,
+                                   apr_int64_t *first_bad, cr_db_t *db,
+                                   apr_pool_t *pool)
+{
+    apr_pool_t *scratch;
+    apr_int64_t last = 0;
+    char prev[CR_HASH_HEX_LEN + 1];
+    apr_status_t rv = APR_SUCCESS;
+
+    *checked = 0;
+    *first_bad = 0;
+    apr_cpystrn(prev, CR_HASH_GENESIS, sizeof(prev));
+    apr_pool_create(&scratch, pool);
+    for (;;) {
+        cr_db_rows_t *rows;
+        const char *args[2];
+        int r;
+        apr_pool_clear(scratch);
+        args[0] = i64(scratch, last);
+        args[1] = apr_itoa(scratch, VERIFY_PAGE);
+        rv = cr_db_select(&rows, db, scratch, "cr_audit_page", VERIFY_PAGE,
+                          2, args);
+        if (rv != APR_SUCCESS || rows->nrows == 0) {
+            break;
+        }
+        for (r = 0; r < rows->nrows; r++) {
+            cr_audit_rec_t *a = rec_from_row(scratch, rows, r);
+            char want[CR_HASH_HEX_LEN + 1];
+            (*checked)++;
+            if (a->seq != last + 1 || a->prev_hash == NULL
+                || strcmp(a->prev_hash, prev) != 0
+                || cr_hashchain_compute(want, a, prev) != APR_SUCCESS
+                || a->hash == NULL || strcmp(want, a->hash) != 0) {
+                *first_bad = last + 1;
+                apr_pool_destroy(scratch);
+                return APR_SUCCESS;
+            }
+            apr_cpystrn(prev, a->hash, sizeof(prev));
+            last = a->seq;
+        }
+    }
+    apr_pool_destroy(scratch);
+    return rv;
+}
+
+apr_status_t cr_store_audit_find(apr_array_header_t **seqs, cr_db_t *db,
+                                 apr_pool_t *pool, const char *patient,
+                                 const char *org, const char *from,
+                                 const char *to, int limit)
+{
+    cr_db_rows_t *rows;
+    const char *args[3];
+    const char *label;
+    apr_status_t rv;
+    int n, r;
+
+    *seqs = apr_array_make(pool, 16, sizeof(apr_int64_t));
+    if (patient) {
+        label = "cr_audit_by_patient";
+        args[0] = patient;
+        n = 1;
+    }
+    else if (org) {
+        label = "cr_audit_by_org";
+        args[0] = org;
+        n = 1;
+    }
+    else if (from || to) {
+        label = "cr_audit_by_time";
+        args[0] = from ? from : "0000";
+        args[1] = to ? to : "9999";
+        n = 2;
+    }
+    else {
+        label = "cr_audit_recent";
+        n = 0;
+    }
+    args[n] = apr_itoa(pool, limit);
+    rv = cr_db_select(&rows, db, pool, label, limit, n + 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (r = 0; r < rows->nrows; r++) {
+        APR_ARRAY_PUSH(*seqs, apr_int64_t) =
+            apr_atoi64(cr_db_cell(rows, r, 0));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_audit_get(cr_audit_rec_t **out, cr_db_t *db,
+                                apr_pool_t *pool, apr_int64_t seq)
+{
+    cr_db_rows_t *rows;
+    const char *args[1];
+    apr_status_t rv;
+
+    *out = NULL;
+    args[0] = i64(pool, seq);
+    rv = cr_db_select(&rows, db, pool, "cr_audit_get", 1, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = rec_from_row(pool, rows, 0);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,233 @@
+/* cr_worker: per-child background work -- the audit batch writer.
+ *
+ * Reads, searches and denials are audited too, and a transaction with an
+ * fsync for each of them would cap the read rate at the disk's sync rate.
+ * So their records go into a per-process queue and one thread per child
+ * appends them in batches (every 200 ms, or sooner when 256 are waiting),
+ * each batch one transaction chained onto the trail.  Writes are audited
+ * inside their own transaction instead (cr_audit_in_txn), so a change is
+ * never committed without its audit record.  What a batch loses on a
+ * crash is at most the last 200 ms of read records; at a graceful stop
+ * the queue is flushed.
+ */
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "cr_audit.h"
+#include "cr_private.h"
+#include "cr_store.h"
+#include "cr_store_audit.h"
+
+#define FLUSH_INTERVAL apr_time_from_msec(200)
+#define FLUSH_AT 256
+#define QUEUE_MAX 50000
+
+typedef struct queued_t {
+    server_rec *s;
+    cr_audit_rec_t *rec;
+} queued_t;
+
+typedef struct audit_queue_t {
+    apr_thread_mutex_t *mutex;
+    apr_thread_cond_t *cond;
+    apr_pool_t *pool[2];
+    apr_array_header_t *items[2];
+    int cur;
+    int stopping;
+    apr_size_t dropped;
+    apr_thread_t *thread;
+    server_rec *main_s;
+} audit_queue_t;
+
+/* Written once in child_init, read afterwards. */
+static audit_queue_t *queue = NULL;
+
+static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
+                         apr_array_header_t *recs)
+{
+    ap_dbd_t *dbd;
+    cr_db_t *db;
+    apr_status_t rv;
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+
+    (void)q;
+    if (open_fn == NULL || close_fn == NULL
+        || (dbd = open_fn(pool, s)) == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00302)
+                     "audit: no database connection; %d audit records "
+                     "lost", recs->nelts);
+        return;
+    }
+    db = cr_db_wrap(pool, dbd->driver, dbd->handle, dbd->prepared);
+    {
+        /* A database this module does not serve (wrong schema) gets no
+         * audit records; its requests were refused anyway. */
+        int version = 0, complete = 0;
+        if (cr_store_schema_version(&version, &complete, db, pool)
+            != APR_SUCCESS || !complete) {
+            close_fn(s, dbd);
+            return;
+        }
+    }
+    rv = cr_db_begin(db, pool);
+    if (rv == APR_SUCCESS) {
+        rv = cr_store_audit_append(db, pool, recs);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
+                     "audit: appending %d records failed on %s: %s",
+                     recs->nelts, db->last_label ? db->last_label : "?",
+                     db->last_error ? db->last_error : "?");
+    }
+    close_fn(s, dbd);
+}
+
+static void flush(audit_queue_t *q, apr_pool_t *pool,
+                  apr_array_header_t *items)
+{
+    apr_hash_t *by_server = apr_hash_make(pool);
+    apr_hash_index_t *hi;
+    int i;
+
+    for (i = 0; i < items->nelts; i++) {
+        queued_t *it = &APR_ARRAY_IDX(items, i, queued_t);
+        apr_array_header_t *recs = apr_hash_get(by_server, &it->s,
+                                                sizeof(it->s));
+        if (recs == NULL) {
+            recs = apr_array_make(pool, 16, sizeof(cr_audit_rec_t *));
+            apr_hash_set(by_server, apr_pmemdup(pool, &it->s, sizeof(it->s)),
+                         sizeof(it->s), recs);
+        }
+        APR_ARRAY_PUSH(recs, cr_audit_rec_t *) = it->rec;
+    }
+    for (hi = apr_hash_first(pool, by_server); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+        void *val;
+        apr_hash_this(hi, &key, NULL, &val);
+        flush_server(q, pool, *(server_rec *const *)key, val);
+    }
+}
+
+static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *data)
+{
+    audit_queue_t *q = data;
+    apr_pool_t *scratch;
+
+    apr_pool_create(&scratch, apr_thread_pool_get(t));
+    for (;;) {
+        int batch, stop;
+        apr_thread_mutex_lock(q->mutex);
+        if (!q->stopping && q->items[q->cur]->nelts == 0) {
+            apr_thread_cond_timedwait(q->cond, q->mutex, FLUSH_INTERVAL);
+        }
+        batch = q->cur;
+        q->cur = 1 - q->cur;
+        stop = q->stopping;
+        apr_thread_mutex_unlock(q->mutex);
+
+        if (q->items[batch]->nelts > 0) {
+            apr_pool_clear(scratch);
+            flush(q, scratch, q->items[batch]);
+        }
+        /* Only this thread clears the drained side, and only after it was
+         * swapped out, so request threads never see it. */
+        apr_thread_mutex_lock(q->mutex);
+        apr_array_clear(q->items[batch]);
+        apr_pool_clear(q->pool[batch]);
+        q->items[batch] = apr_array_make(q->pool[batch], 64,
+                                         sizeof(queued_t));
+        apr_thread_mutex_unlock(q->mutex);
+        if (stop) {
+            break;
+        }
+    }
+    apr_pool_destroy(scratch);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t stop_writer(void *data)
+{
+    audit_queue_t *q = data;
+    apr_status_t trv;
+
+    apr_thread_mutex_lock(q->mutex);
+    q->stopping = 1;
+    apr_thread_cond_signal(q->cond);
+    apr_thread_mutex_unlock(q->mutex);
+    apr_thread_join(&trv, q->thread);
+    /* Anything queued after the last swap. */
+    if (q->items[q->cur]->nelts > 0) {
+        apr_pool_t *p;
+        apr_pool_create(&p, NULL);
+        flush(q, p, q->items[q->cur]);
+        apr_pool_destroy(p);
+    }
+    return APR_SUCCESS;
+}
+
+void cr_worker_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    audit_queue_t *q = apr_pcalloc(pchild, sizeof(*q));
+    apr_threadattr_t *attr;
+    int i;
+
+    q->main_s = s;
+    if (apr_thread_mutex_create(&q->mutex, APR_THREAD_MUTEX_DEFAULT, pchild)
+        != APR_SUCCESS
+        || apr_thread_cond_create(&q->cond, pchild) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < 2; i++) {
+        apr_pool_create(&q->pool[i], pchild);
+        q->items[i] = apr_array_make(q->pool[i], 64, sizeof(queued_t));
+    }
+    apr_threadattr_create(&attr, pchild);
+    if (apr_thread_create(&q->thread, attr, writer, q, pchild)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00304)
+                     "audit: cannot start the writer thread");
+        return;
+    }
+    /* Registered after the thread, so it runs before the pool frees what
+     * the thread uses. */
+    apr_pool_pre_cleanup_register(pchild, q, stop_writer);
+    queue = q;
+}
+
+void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec)
+{
+    audit_queue_t *q = queue;
+    queued_t *it;
+    int n;
+
+    if (q == NULL) {
+        return;
+    }
+    apr_thread_mutex_lock(q->mutex);
+    if (q->stopping || q->items[q->cur]->nelts >= QUEUE_MAX) {
+        q->dropped++;
+        apr_thread_mutex_unlock(q->mutex);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CR_APLOGNO(00305)
+                      "audit: queue full or stopping; record dropped");
+        return;
+    }
+    it = apr_array_push(q->items[q->cur]);
+    it->s = r->server;
+    it->rec = cr_hashchain_copy(q->pool[q->cur], rec);
+    n = q->items[q->cur]->nelts;
+    if (n >= FLUSH_AT) {
+        apr_thread_cond_signal(q->cond);
+    }
+    apr_thread_mutex_unlock(q->mutex);
+}
