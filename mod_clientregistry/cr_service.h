@@ -15,7 +15,6 @@
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
 #include "cr_json.h"
-#include "cr_match.h"
 #include "cr_model.h"
 #include "cr_outcome.h"
 #include "cr_search.h"
@@ -27,7 +26,6 @@ typedef struct cr_settings_t {
     cr_search_limits_t search;
     cr_phn_range_t phn_range;
     int allow_client_ids;          /* PUT to an unknown id creates it */
-    cr_match_thresholds_t match;   /* ClientRegistryMatchThresholds */
 } cr_settings_t;
 
 /* The HTTP request as the audit trail records it. */
