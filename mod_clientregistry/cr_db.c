@@ -80,6 +80,28 @@ static apr_dbd_prepared_t *lookup(cr_db_t *db, const char *label)
     return st;
 }
 
+static void unlock(cr_db_t *db)
+{
+    if (db->locked) {
+        db->locked = 0;
+        db->write_lock(db->write_lock_baton, 0);
+    }
+}
+
+static apr_status_t unlock_cleanup(void *data)
+{
+    cr_db_t *db = data;
+
+    if (db->txn) {
+        apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+        apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);
+        db->txn = NULL;
+    }
+    unlock(db);
+    return APR_SUCCESS;
+}
+
 apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
 {
     int rv;
@@ -87,9 +109,22 @@ apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
     db->txn = NULL;
     db->txn_pool = pool;
     db->last_rv = 0;    /* cr_db_commit checks for failures since here */
+    if (db->write_lock && !db->locked) {
+        apr_status_t lrv = db->write_lock(db->write_lock_baton, 1);
+        if (lrv != APR_SUCCESS) {
+            db->last_label = "write lock";
+            db->last_error = "the cross-process write lock failed";
+            return APR_EGENERAL;
+        }
+        db->locked = 1;
+        /* Never leave the lock held past the transaction's pool. */
+        apr_pool_cleanup_register(pool, db, unlock_cleanup,
+                                  apr_pool_cleanup_null);
+    }
     rv = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->txn);
     if (rv != 0) {
         db->txn = NULL;
+        unlock(db);
         return map_error(db, "BEGIN", rv);
     }
     return APR_SUCCESS;
@@ -110,6 +145,7 @@ apr_status_t cr_db_commit(cr_db_t *db)
     }
     rv = apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);
     db->txn = NULL;
+    unlock(db);
     if (rv != 0) {
         return map_error(db, "COMMIT", rv);
     }
@@ -125,6 +161,7 @@ void cr_db_rollback(cr_db_t *db)
                                  APR_DBD_TRANSACTION_ROLLBACK);
     apr_dbd_transaction_end(db->driver, db->txn_pool, db->txn);
     db->txn = NULL;
+    unlock(db);
 }
 
 apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,

@@ -13,12 +13,23 @@
 #include <apr_hash.h>
 #include <apr_dbd.h>
 
+/* Called with acquire 1 before a write transaction begins and 0 after it
+ * ended.  apr-util's sqlite3 driver serializes every SQLite call of a
+ * process under one mutex, so a writer that waits for SQLite's write lock
+ * (or fsyncs) inside the driver stalls every thread of its process; the
+ * glue therefore serializes SQLite writers across processes itself, and
+ * they wait here, outside the driver. */
+typedef apr_status_t cr_db_lock_fn(void *baton, int acquire);
+
 typedef struct cr_db_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;          /* label -> apr_dbd_prepared_t * */
     apr_dbd_transaction_t *txn;    /* open write transaction or NULL */
     apr_pool_t *txn_pool;          /* pool the transaction began in */
+    cr_db_lock_fn *write_lock;     /* or NULL */
+    void *write_lock_baton;
+    int locked;
     int is_sqlite;
     int last_rv;                   /* driver's code of the last failure */
     const char *last_error;        /* driver's message of the last failure */

@@ -73,8 +73,9 @@ static const char *want_string(vctx_t *v, json_object *o, const char *expr)
     }
     s = json_object_get_string(o);
     n = json_object_get_string_len(o);
-    if (n == 0) {
-        verr(v, "value", expr, "%s must not be empty", expr);
+    if (n == 0 || strspn(s, " \t\r\n") == (size_t)n) {
+        verr(v, "value", expr, "%s must not be empty or only white space",
+             expr);
         return NULL;
     }
     if ((apr_size_t)n > v->lim->max_string) {
@@ -157,6 +158,12 @@ static void only_keys(vctx_t *v, json_object *o, const char *base,
 {
     json_object_object_foreach(o, key, val) {
         (void)val;
+        if (val == NULL) {
+            /* FHIR JSON has no null values: leave the element out. */
+            const char *expr = path(v, base, key);
+            verr(v, "structure", expr, "%s must not be null", expr);
+            continue;
+        }
         if (strcmp(key, "id") == 0 || strcmp(key, "extension") == 0) {
             continue;
         }
@@ -662,10 +669,18 @@ static void check_telecom(vctx_t *v, json_object *o, const char *tp,
     t.use = opt_code(v, o, "use", tp, uses, "home | work | mobile");
     t.value = opt_string(v, o, "value", tp);
     check_period(v, o, tp, &t.period);
-    if (cr_json_get(o, "rank")
-        && !json_object_is_type(cr_json_get(o, "rank"), json_type_int)) {
-        verr(v, "structure", path(v, tp, "rank"),
-             "%s must be a positive integer", path(v, tp, "rank"));
+    if (cr_json_get(o, "rank")) {
+        json_object *rank = cr_json_get(o, "rank");
+        if (!json_object_is_type(rank, json_type_int)) {
+            verr(v, "structure", path(v, tp, "rank"),
+                 "%s must be a positive integer", path(v, tp, "rank"));
+        }
+        else if (json_object_get_int64(rank) < 1
+                 || json_object_get_int64(rank) > 2147483647) {
+            verr(v, "value", path(v, tp, "rank"),
+                 "%s must be a positive integer (1 to 2147483647)",
+                 path(v, tp, "rank"));
+        }
     }
     if (t.masked) {
         *(cr_telecom_t *)apr_array_push(p->telecoms) = t;
@@ -983,7 +998,14 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
              path(&v, root, "multipleBirthBoolean"));
     }
     o = cr_json_get(json, "multipleBirthInteger");
-    if (o && !json_object_is_type(o, json_type_int)) {
+    if (o && json_object_is_type(o, json_type_int)
+        && (json_object_get_int64(o) < 0
+            || json_object_get_int64(o) > 2147483647)) {
+        verr(&v, "value", path(&v, root, "multipleBirthInteger"),
+             "%s must be a whole number from 0 to 2147483647",
+             path(&v, root, "multipleBirthInteger"));
+    }
+    else if (o && !json_object_is_type(o, json_type_int)) {
         verr(&v, "structure", path(&v, root, "multipleBirthInteger"),
              "%s must be an integer", path(&v, root, "multipleBirthInteger"));
     }

@@ -387,7 +387,7 @@ int cr_handler(request_rec *r)
         return answer(r, ctx, ctype, HTTP_SERVICE_UNAVAILABLE, "transient",
                       "the registry database is unavailable");
     }
-    ctx->db = cr_db_wrap(r->pool, dbd->driver, dbd->handle, dbd->prepared);
+    ctx->db = cr_glue_db(r->pool, dbd);
     if (!schema_ready(r, s, ctx->db)) {
         ctx->resp.retry_after = 30;
         return answer(r, ctx, ctype, HTTP_SERVICE_UNAVAILABLE, "transient",

@@ -127,6 +127,9 @@ void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
 void cr_authz_register(apr_pool_t *p);
 
 /* mod_clientregistry.c */
+/* Wrap a mod_dbd connection for the store, with the cross-process write
+ * lock for SQLite (see cr_db_lock_fn). */
+cr_db_t *cr_glue_db(apr_pool_t *pool, ap_dbd_t *dbd);
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cr_dbd_acquire_fn;
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cr_dbd_prepare_fn;
 char *cr_ssl_var(request_rec *r, const char *name);

@@ -520,11 +520,15 @@ static int date_matches(const cr_search_value_t *v, const char *tlo,
     case CR_PFX_LT:
         return strcmp(tlo, v->lo) < 0;
     case CR_PFX_LE:
-        return strcmp(tlo, v->hi) <= 0;
+        /* Below the value overlaps the target, or the value contains it. */
+        return strcmp(tlo, v->lo) < 0
+               || (strcmp(tlo, v->lo) >= 0 && strcmp(thi, v->hi) <= 0);
     case CR_PFX_GT:
         return strcmp(thi, v->hi) > 0;
     case CR_PFX_GE:
-        return strcmp(thi, v->lo) >= 0;
+        /* Above the value overlaps the target, or the value contains it. */
+        return strcmp(thi, v->hi) > 0
+               || (strcmp(tlo, v->lo) >= 0 && strcmp(thi, v->hi) <= 0);
     case CR_PFX_SA:
         return strcmp(tlo, v->hi) > 0;
     case CR_PFX_EB:
@@ -582,6 +586,11 @@ static int identifier_matches(const cr_search_value_t *v,
     int i;
 
     if (t->identifiers == NULL) {
+        return 0;
+    }
+    if (v->system && *v->system == '\0') {
+        /* "|value": an identifier without a system; the registry stores
+         * none, so nothing matches. */
         return 0;
     }
     for (i = 0; i < t->identifiers->nelts; i++) {

@@ -34,18 +34,27 @@ const char *cr_service_uuid(apr_pool_t *pool)
 
 int cr_service_status_for_errors(const cr_outcome_t *oc)
 {
-    const cr_issue_t *is = cr_outcome_first_error(oc);
+    int i, profile = 0;
 
-    if (is == NULL) {
-        return 400;
+    /* A resource that fails basic validation (shape, primitive formats)
+     * is a 400 whatever else is wrong with it; one that is well formed but
+     * breaks profile or business rules is a 422. */
+    for (i = 0; i < oc->issues->nelts; i++) {
+        const cr_issue_t *is = &APR_ARRAY_IDX(oc->issues, i, cr_issue_t);
+        if (is->severity < CR_SEV_ERROR) {
+            continue;
+        }
+        if (strcmp(is->code, "code-invalid") == 0
+            || strcmp(is->code, "business-rule") == 0
+            || strcmp(is->code, "duplicate") == 0
+            || strcmp(is->code, "not-supported") == 0) {
+            profile = 1;
+        }
+        else {
+            return 400;
+        }
     }
-    if (strcmp(is->code, "code-invalid") == 0
-        || strcmp(is->code, "business-rule") == 0
-        || strcmp(is->code, "duplicate") == 0
-        || strcmp(is->code, "not-supported") == 0) {
-        return 422;
-    }
-    return 400;
+    return profile ? 422 : 400;
 }
 
 static void trace(cr_ctx_t *ctx, int is_error, const char *msg)

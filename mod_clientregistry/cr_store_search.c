@@ -84,6 +84,11 @@ static apr_status_t drive(idset_t *set, cr_db_t *db, apr_pool_t *pool,
                 rv = collect(set, db, pool,
                              "cr_identifier_search_system_value", 2, args);
             }
+            else if (v->system && *v->system == '\0') {
+                /* "|value" asks for identifiers without a system: every
+                 * stored identifier has one, so there are no candidates. */
+                break;
+            }
             else if (v->term) {
                 args[0] = v->term;
                 rv = collect(set, db, pool, "cr_identifier_search_value", 1,

@@ -10,6 +10,9 @@
  * crash is at most the last 200 ms of read records; at a graceful stop
  * the queue is flushed.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -43,12 +46,52 @@ typedef struct audit_queue_t {
 /* Written once in child_init, read afterwards. */
 static audit_queue_t *queue = NULL;
 
+/* SQLite only: switch this connection to synchronous=NORMAL for one
+ * transaction; returns the statement that restores its setting (these
+ * are constant PRAGMAs, not built from input), or NULL. */
+static const char *relax_sync(ap_dbd_t *dbd, apr_pool_t *pool)
+{
+    static const char *const restore[] = {
+        "PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
+        "PRAGMA synchronous=FULL", "PRAGMA synchronous=EXTRA"
+    };
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
+    int n = 0, level = -1;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
+        || apr_dbd_select(dbd->driver, pool, dbd->handle, &res,
+                          "PRAGMA synchronous", 0) != 0) {
+        return NULL;
+    }
+    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
+        v = apr_dbd_get_entry(dbd->driver, row, 0);
+        level = v ? atoi(v) : -1;
+    }
+    if (level < 2 || level > 3) {
+        return NULL;
+    }
+    apr_dbd_query(dbd->driver, dbd->handle, &n, "PRAGMA synchronous=NORMAL");
+    return restore[level];
+}
+
+static void restore_sync(ap_dbd_t *dbd, const char *sql)
+{
+    int n = 0;
+
+    if (sql) {
+        apr_dbd_query(dbd->driver, dbd->handle, &n, sql);
+    }
+}
+
 static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                          apr_array_header_t *recs)
 {
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_status_t rv;
+    const char *sync;
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
@@ -62,7 +105,7 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                      "lost", recs->nelts);
         return;
     }
-    db = cr_db_wrap(pool, dbd->driver, dbd->handle, dbd->prepared);
+    db = cr_glue_db(pool, dbd);
     {
         /* A database this module does not serve (wrong schema) gets no
          * audit records; its requests were refused anyway. */
@@ -73,6 +116,11 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
             return;
         }
     }
+    /* These records are best effort within the flush interval anyway:
+     * commit them without an fsync (WAL + synchronous=NORMAL keeps them
+     * across a process crash), because the fsync would stall every
+     * request thread of this child inside the driver's mutex. */
+    sync = relax_sync(dbd, pool);
     rv = cr_db_begin(db, pool);
     if (rv == APR_SUCCESS) {
         rv = cr_store_audit_append(db, pool, recs);
@@ -83,6 +131,7 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
     else {
         cr_db_rollback(db);
     }
+    restore_sync(dbd, sync);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
                      "audit: appending %d records failed on %s: %s",

@@ -4,6 +4,9 @@
 #define CR_MODULE_MAIN
 #include <string.h>
 
+#include <apr_global_mutex.h>
+#include <util_mutex.h>
+
 #include "cr_datetime.h"
 #include "cr_private.h"
 
@@ -24,6 +27,37 @@ char *cr_ssl_var(request_rec *r, const char *name)
                       (char *)name);
 }
 
+/* SQLite writers of all children take this lock before BEGIN (cr_db.h
+ * says why).  Created in post_config, reopened in child_init, read-only
+ * afterwards. */
+#define WRITE_MUTEX_TYPE "clientregistry-write"
+static apr_global_mutex_t *write_mutex = NULL;
+
+static apr_status_t write_lock(void *baton, int acquire)
+{
+    (void)baton;
+    return acquire ? apr_global_mutex_lock(write_mutex)
+                   : apr_global_mutex_unlock(write_mutex);
+}
+
+cr_db_t *cr_glue_db(apr_pool_t *pool, ap_dbd_t *dbd)
+{
+    cr_db_t *db = cr_db_wrap(pool, dbd->driver, dbd->handle, dbd->prepared);
+
+    if (db->is_sqlite && write_mutex) {
+        db->write_lock = write_lock;
+    }
+    return db;
+}
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    ap_mutex_register(pconf, WRITE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    return OK;
+}
+
 static void optional_fn_retrieve(void)
 {
     cr_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
@@ -42,6 +76,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     /* optional_fn_retrieve runs after post_config: look now as well. */
     optional_fn_retrieve();
+    if (ap_global_mutex_create(&write_mutex, NULL, WRITE_MUTEX_TYPE, NULL,
+                               s, pconf, 0) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (cr_dbd_acquire_fn == NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CR_APLOGNO(00007)
                      "mod_dbd is not loaded: ClientRegistry locations will "
@@ -60,6 +98,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
+    if (write_mutex) {
+        apr_status_t rv = apr_global_mutex_child_init(
+            &write_mutex, apr_global_mutex_lockfile(write_mutex), pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CR_APLOGNO(00010)
+                         "cannot attach to the write lock in this child");
+        }
+    }
     cr_worker_child_init(pchild, s);
 }
 
@@ -112,6 +158,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_optional_fn_retrieve(optional_fn_retrieve, NULL, NULL,
                                  APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
