@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <apr_thread_cond.h>
+#include <sqlite3.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
@@ -85,6 +86,27 @@ static void restore_sync(ap_dbd_t *dbd, const char *sql)
     }
 }
 
+/* SQLite only: move the WAL's new frames into the database file now,
+ * in this background thread and outside the driver's process mutex
+ * (sqlite3 itself is thread-safe; the driver's mutex guards nothing this
+ * connection shares).  Left to SQLite's auto-checkpoint, the copy and its
+ * fsync would run inside some request's commit, under the mutex, and
+ * stall that child.  PASSIVE never blocks readers or writers. */
+static void checkpoint(ap_dbd_t *dbd)
+{
+    sqlite3 *h;
+    int log = 0, done = 0;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+        return;
+    }
+    h = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    if (h) {
+        sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &done);
+    }
+}
+
 static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                          apr_array_header_t *recs)
 {
@@ -132,6 +154,7 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
         cr_db_rollback(db);
     }
     restore_sync(dbd, sync);
+    checkpoint(dbd);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
                      "audit: appending %d records failed on %s: %s",
