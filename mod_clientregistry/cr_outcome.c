@@ -28,19 +28,28 @@ void cr_outcome_add(cr_outcome_t *oc, cr_severity_e sev, const char *code,
     va_list ap;
 
     if (oc->issues->nelts >= oc->max_issues) {
+        int i;
         oc->dropped++;
-        if (sev >= CR_SEV_ERROR) {
-            /* Keep the count of errors right even when text is dropped. */
-            cr_issue_t *last = &APR_ARRAY_IDX(oc->issues,
-                                              oc->issues->nelts - 1,
-                                              cr_issue_t);
-            if (last->severity < CR_SEV_ERROR) {
-                last->severity = CR_SEV_ERROR;
+        if (sev < CR_SEV_ERROR) {
+            return;
+        }
+        /* Errors take precedence: evict the last kept non-error, so the
+         * response still shows why the request failed. */
+        for (i = oc->issues->nelts - 1; i >= 0; i--) {
+            if (APR_ARRAY_IDX(oc->issues, i, cr_issue_t).severity
+                < CR_SEV_ERROR) {
+                break;
             }
         }
-        return;
+        if (i < 0) {
+            oc->dropped_errors++;
+            return;
+        }
+        is = &APR_ARRAY_IDX(oc->issues, i, cr_issue_t);
     }
-    is = apr_array_push(oc->issues);
+    else {
+        is = apr_array_push(oc->issues);
+    }
     is->severity = sev;
     is->code = apr_pstrdup(oc->pool, code ? code : "processing");
     is->detail = detail ? apr_pstrdup(oc->pool, detail) : NULL;
@@ -52,7 +61,7 @@ void cr_outcome_add(cr_outcome_t *oc, cr_severity_e sev, const char *code,
 
 int cr_outcome_errors(const cr_outcome_t *oc)
 {
-    int i, n = 0;
+    int i, n = oc->dropped_errors;
 
     for (i = 0; i < oc->issues->nelts; i++) {
         if (APR_ARRAY_IDX(oc->issues, i, cr_issue_t).severity
@@ -80,6 +89,7 @@ void cr_outcome_clear(cr_outcome_t *oc)
 {
     apr_array_clear(oc->issues);
     oc->dropped = 0;
+    oc->dropped_errors = 0;
 }
 
 const char *cr_outcome_severity_name(cr_severity_e sev)

@@ -36,6 +36,7 @@ typedef struct cr_outcome_t {
     apr_array_header_t *issues;   /* of cr_issue_t */
     int max_issues;               /* further issues are counted, not kept */
     int dropped;
+    int dropped_errors;           /* of those, errors or fatal */
 } cr_outcome_t;
 
 /* A new, empty outcome allocated from pool. */

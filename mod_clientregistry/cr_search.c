@@ -330,8 +330,8 @@ static int parse_int_param(int *out, const char *v, int lo, int hi)
     char *end = NULL;
     long n;
 
-    if (*v == '\0' || strlen(v) > 9) {
-        return 0;
+    if (*v < '0' || *v > '9' || strlen(v) > 9) {
+        return 0;   /* digits only: no sign, no white space */
     }
     n = strtol(v, &end, 10);
     if (*end != '\0' || n < lo || n > hi) {

@@ -230,6 +230,18 @@ apr_status_t cr_store_phn_allocate(char phn[11], cr_db_t *db,
             return APR_EGENERAL;
         }
         rv = cr_store_identifier_owner(&owner, db, pool, CR_SYS_PHN, phn);
+        if (rv == APR_SUCCESS && owner == NULL) {
+            /* A PHN may also be held under a legacy system (id-issuer/BC):
+             * the current-PHN column knows every one. */
+            cr_stored_t *holder = NULL;
+            rv = cr_store_patient_get_by_phn(&holder, db, pool, phn);
+            if (rv == APR_SUCCESS) {
+                owner = holder->id;
+            }
+            else if (rv == APR_NOTFOUND) {
+                rv = APR_SUCCESS;
+            }
+        }
         if (rv != APR_SUCCESS) {
             return rv;
         }
