@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cr_test_pool.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -28,7 +30,6 @@
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* "Today" for the tests: fixed, so future-date checks are repeatable. */
 #define TODAY "2026-01-15"
@@ -38,35 +39,6 @@
 #define INFOWAY(s) "https://fhir.infoway-inforoute.ca/NamingSystem/" s
 #define LEGACY(s) "http://hlth.gov.bc.ca/fhir/client/id-issuer/" s
 
-static int setup_pool(void **state)
-{
-    apr_pool_t *pool = NULL;
-
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = pool;
-    return 0;
-}
-
-static int teardown_pool(void **state)
-{
-    apr_pool_destroy((apr_pool_t *)*state);
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
 
 static json_object *json(apr_pool_t *pool, const char *text)
 {

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cr_test_pool.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -23,40 +25,10 @@
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Length of a string literal, NUL bytes included. */
 #define LIT(s) s, sizeof(s) - 1
 
-static int setup_pool(void **state)
-{
-    apr_pool_t *pool = NULL;
-
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = pool;
-    return 0;
-}
-
-static int teardown_pool(void **state)
-{
-    apr_pool_destroy((apr_pool_t *)*state);
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
 
 typedef struct {
     const char *what;
