@@ -10,6 +10,7 @@
 #include "cr_capability.h"
 #include "cr_fhir_patient.h"
 #include "cr_ops.h"
+#include "cr_ops_query.h"
 
 void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
 {
@@ -75,6 +76,35 @@ void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
                                : "http://hl7.org/fhir/OperationDefinition/"
                                  "Patient-match");
         }
+        /* The G4 instance-level GET [base]/Patient/{id}/$HistoryPatient
+         * (operations.md 9.6), routed outside the type-level table. */
+        o = cr_json_array_add_object(arr);
+        cr_json_set_string(o, "name", "HistoryPatient");
+        cr_json_set_string(o, "definition", CR_OPDEF_HISTORY_PATIENT);
+        cr_json_set_string(o, "documentation", "GET [base]/Patient/[id]/"
+                           "$HistoryPatient: the client with history, as "
+                           "$GetDemographics with history = true.");
+    }
+    {
+        /* The BC RESTful forms (operations.md section 8), chosen by the
+         * Accept header.  Their extra search parameters are described
+         * here, not in searchParam, which lists the plain FHIR search. */
+        cr_json_set_string(rest, "documentation",
+            "Plain FHIR clients get the standard RESTful interactions. A "
+            "client sending 'Accept: application/fhir+json; charset=utf-8; "
+            "fhirVersion=4.0; BCFhirVersion=1' gets the BC Client Registry "
+            "forms (IG G5 RESTful pages): GET [base]/Patient?family=&given="
+            "&birthdate=&gender=&address-line=&address-city=&"
+            "address-province=&address-postalcode=&address-country=&phone="
+            "&email= (address-state accepted too) with the FindCandidates "
+            "criteria rules; GET [base]/"
+            "Patient?identifier=system|value, GET [base]/Patient/[id], "
+            "GET [base]/Patient/_history?identifier=, GET [base]/Patient/"
+            "_identifiersOnly?identifier=, GET [base]/Patient/[id]/_history "
+            "and GET [base]/Patient/[id]/_identifiersOnly as "
+            "GetDemographics; every answer a SearchResponseBundle. The "
+            "operations $FindCandidates and $GetDemographics always answer "
+            "with the IG's Bundles.");
     }
     ctx->resp.status = 200;
     ctx->resp.body = cs;

@@ -38,6 +38,9 @@ static cr_dir_conf_t *dir_new(apr_pool_t *p)
     d->max_page_size = -1;
     d->max_candidates = -1;
     d->client_ids = -1;
+    d->match_certain = -1.0;
+    d->match_probable = -1.0;
+    d->match_possible = -1.0;
     return d;
 }
 
@@ -67,6 +70,17 @@ void *cr_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->max_page_size = PICK(max_page_size, -1);
     d->max_candidates = PICK(max_candidates, -1);
     d->client_ids = PICK(client_ids, -1);
+    /* The three thresholds are set together, so they merge together. */
+    if (add->match_certain >= 0.0) {
+        d->match_certain = add->match_certain;
+        d->match_probable = add->match_probable;
+        d->match_possible = add->match_possible;
+    }
+    else {
+        d->match_certain = base->match_certain;
+        d->match_probable = base->match_probable;
+        d->match_possible = base->match_possible;
+    }
     return d;
 }
 
@@ -99,6 +113,9 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->sources = PICK(sources, NULL);
     s->phn_first = PICK(phn_first, -1);
     s->phn_last = PICK(phn_last, -1);
+    s->callbacks = PICK(callbacks, NULL);
+    s->retry_base = PICK(retry_base, 0);
+    s->retry_max = PICK(retry_max, 0);
     return s;
 }
 
@@ -131,6 +148,16 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
     out->phn_range.first = s->phn_first >= 0 ? s->phn_first : DEF_PHN_FIRST;
     out->phn_range.last = s->phn_last >= 0 ? s->phn_last : DEF_PHN_LAST;
     out->allow_client_ids = d->client_ids > 0;
+    if (d->match_certain >= 0.0) {
+        out->match.certain = d->match_certain;
+        out->match.probable = d->match_probable;
+        out->match.possible = d->match_possible;
+    }
+    else {
+        out->match.certain = CR_MATCH_DEFAULT_CERTAIN;
+        out->match.probable = CR_MATCH_DEFAULT_PROBABLE;
+        out->match.possible = CR_MATCH_DEFAULT_POSSIBLE;
+    }
 }
 
 apr_off_t cr_config_max_body(const cr_dir_conf_t *d)
@@ -259,6 +286,39 @@ static const char *set_phn_range(cmd_parms *cmd, void *dv, const char *a,
     return NULL;
 }
 
+/* A score threshold: a decimal from 0 to 1. */
+static int parse_score(double *out, const char *arg)
+{
+    char *end = NULL;
+    double v = strtod(arg, &end);
+
+    if (*arg == '\0' || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static const char *set_match_thresholds(cmd_parms *cmd, void *dv,
+                                        const char *certain,
+                                        const char *probable,
+                                        const char *possible)
+{
+    cr_dir_conf_t *d = dv;
+    double c, pr, po;
+
+    (void)cmd;
+    if (!parse_score(&c, certain) || !parse_score(&pr, probable)
+        || !parse_score(&po, possible) || c < pr || pr < po || c <= 0.0) {
+        return "ClientRegistryMatchThresholds takes three scores from 0 "
+               "to 1, certain >= probable >= possible, certain above 0";
+    }
+    d->match_certain = c;
+    d->match_probable = pr;
+    d->match_possible = po;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -301,6 +361,16 @@ const command_rec cr_config_cmds[] = {
                   RSRC_CONF,
                   "A client identity (value of ClientRegistryIdentityField), "
                   "its organisation code and its source-system code"),
+    AP_INIT_TAKE3("ClientRegistryMatchThresholds", set_match_thresholds,
+                  NULL, RSRC_CONF | ACCESS_CONF,
+                  "Lowest match scores (0 to 1) graded certain, probable "
+                  "and possible (default 0.99 0.5 0.05)"),
+    AP_INIT_TAKE2("ClientRegistryCallback", cr_async_set_callback, NULL,
+                  RSRC_CONF, "organisation code and callback base URL of "
+                  "its asynchronous responses"),
+    AP_INIT_TAKE2("ClientRegistryCallbackRetry", cr_async_set_retry, NULL,
+                  RSRC_CONF, "first retry delay in seconds and number of "
+                  "delivery attempts of asynchronous responses"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

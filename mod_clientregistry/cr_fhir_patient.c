@@ -863,8 +863,21 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
         }
     }
     o = cr_json_get(json, "meta");
-    if (o) {
-        want_object(&v, o, path(&v, root, "meta"));
+    if (o && want_object(&v, o, path(&v, root, "meta"))) {
+        /* A restricted record (operations.md 0.7): the store keeps the
+         * flag so that queries can mask it. */
+        json_object *sec = cr_json_get_array(o, "security");
+        n = sec ? json_object_array_length(sec) : 0;
+        for (i = 0; i < n && i < (size_t)v.lim->max_repeats; i++) {
+            json_object *c = json_object_array_get_idx(sec, i);
+            const char *sys = cr_json_get_string(c, "system");
+            const char *code = cr_json_get_string(c, "code");
+            if (sys && code && strcmp(sys, "http://terminology.hl7.org/"
+                                      "CodeSystem/v3-Confidentiality") == 0
+                && (strcmp(code, "R") == 0 || strcmp(code, "V") == 0)) {
+                p->masked = 1;
+            }
+        }
     }
     o = cr_json_get(json, "text");
     if (o) {

@@ -102,6 +102,8 @@ typedef struct cr_patient_t {
     apr_array_header_t *names;        /* of cr_name_t */
     apr_array_header_t *telecoms;     /* of cr_telecom_t */
     apr_array_header_t *addresses;    /* of cr_address_t */
+    int masked;                  /* meta.security v3-Confidentiality R or
+                                    V: demographics restricted (0.7) */
 } cr_patient_t;
 
 typedef struct cr_fhir_limits_t {

@@ -10,7 +10,9 @@
 
 #include "cr_audit.h"
 #include "cr_capability.h"
+#include "cr_fhir_envelope.h"
 #include "cr_ops.h"
+#include "cr_ops_query.h"
 #include "cr_private.h"
 #include "cr_rest.h"
 #include "cr_store.h"
@@ -19,8 +21,47 @@
 
 typedef enum {
     R_METADATA, R_TYPE, R_INSTANCE, R_HISTORY, R_VERSION, R_TYPE_OP,
-    R_INSTANCE_OP, R_SYSTEM_OP, R_OTHER_TYPE, R_NONE
+    R_INSTANCE_OP, R_SYSTEM_OP, R_OTHER_TYPE, R_NONE, R_BC
 } route_e;
+
+/* The BC forms of operations.md section 8 (and the G4 $HistoryPatient),
+ * chosen by the BCFhirVersion parameter of Accept; plain FHIR clients
+ * keep the standard interactions. */
+typedef enum { BC_NONE = 0, BC_SEARCH, BC_READ, BC_HISTORY_OP } bc_form_e;
+
+static bc_form_e bc_route(request_rec *r, const cr_ctx_t *ctx,
+                          const char **seg, int n, int *history,
+                          int *ids_only)
+{
+    *history = *ids_only = 0;
+    if (n < 1 || strcmp(seg[0], "Patient") != 0
+        || r->method_number != M_GET) {
+        return BC_NONE;
+    }
+    if (n == 3 && strcmp(seg[2], "$HistoryPatient") == 0) {
+        return BC_HISTORY_OP;
+    }
+    if (ctx->bc_version <= 0) {
+        return BC_NONE;
+    }
+    if (n == 1) {
+        return BC_SEARCH;
+    }
+    if (n == 2 && seg[1][0] == '_') {
+        *history = strcmp(seg[1], "_history") == 0;
+        *ids_only = strcmp(seg[1], "_identifiersOnly") == 0;
+        return *history || *ids_only ? BC_SEARCH : BC_NONE;
+    }
+    if (n == 2 && seg[1][0] != '$') {
+        return BC_READ;
+    }
+    if (n == 3) {
+        *history = strcmp(seg[2], "_history") == 0;
+        *ids_only = strcmp(seg[2], "_identifiersOnly") == 0;
+        return *history || *ids_only ? BC_READ : BC_NONE;
+    }
+    return BC_NONE;
+}
 
 static int valid_id(const char *s)
 {
@@ -262,6 +303,8 @@ int cr_handler(request_rec *r)
     ap_dbd_t *dbd;
     json_object *body = NULL;
     const cr_op_t *op = NULL;
+    bc_form_e bc = BC_NONE;
+    int bc_history = 0, bc_ids_only = 0;
 
     if (d->enabled != 1) {
         return DECLINED;
@@ -282,6 +325,16 @@ int cr_handler(request_rec *r)
     ctx->trace = trace_cb;
     ctx->trace_baton = r;
     {
+        /* requestMessageId of the BC RESTful forms (CR-REST-013). */
+        const char *rid = apr_table_get(r->headers_in, "Request-Id");
+        if (rid == NULL) {
+            rid = apr_table_get(r->headers_in, "X-Request-Id");
+        }
+        ctx->request_id = rid && strcmp(rid, ctx->message_id) == 0
+                          ? ctx->message_id : NULL;
+        ctx->bc_version = cr_request_bc_version(r);
+    }
+    {
         cr_reqinfo_t *ri = apr_pcalloc(r->pool, sizeof(*ri));
         ri->method = r->method;
         ri->path = r->uri;
@@ -299,7 +352,20 @@ int cr_handler(request_rec *r)
                       "no such FHIR endpoint");
     }
     rt = n == 0 ? R_NONE : route(seg, n);
+    bc = bc_route(r, ctx, seg, n, &bc_history, &bc_ids_only);
+    if (bc != BC_NONE) {
+        rt = R_BC;
+    }
     switch (rt) {
+    case R_BC:
+        if (bc == BC_READ || bc == BC_HISTORY_OP) {
+            if (!valid_id(seg[1])) {
+                return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
+                              "a resource id is 1 to 64 letters, digits, "
+                              "'-' or '.'");
+            }
+        }
+        break;
     case R_NONE:
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
                       "no such FHIR endpoint (try metadata or Patient)");
@@ -360,7 +426,7 @@ int cr_handler(request_rec *r)
         }
         break;
     }
-    if (n >= 2 && rt != R_TYPE_OP && rt != R_OTHER_TYPE
+    if (n >= 2 && rt != R_TYPE_OP && rt != R_OTHER_TYPE && rt != R_BC
         && !valid_id(seg[1])) {
         return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
                       "a resource id is 1 to 64 letters, digits, '-' or "
@@ -371,6 +437,14 @@ int cr_handler(request_rec *r)
         rc = cr_request_read_json(r, settings, ctx->oc, &body);
         if (rc != 0) {
             ctx->resp.status = rc;
+            if (rt == R_TYPE_OP) {
+                /* CR-GEN-009, CR-GEN-010: a Bundle-based operation
+                 * answers with a response Bundle even here. */
+                ctx->resp.body = cr_fhir_envelope_error_reply(
+                    r->pool, cr_bc_txn_for_operation(op->name), ctx->oc,
+                    NULL, ctx->now_instant);
+                ctx->resp.body_on_error = 1;
+            }
             return cr_request_respond(r, ctx, ctype);
         }
     }
@@ -398,6 +472,21 @@ int cr_handler(request_rec *r)
     lenient = cr_request_prefer_lenient(r);
 
     switch (rt) {
+    case R_BC:
+        if (bc == BC_SEARCH) {
+            note_op(r, "bc-search", "R");
+            cr_ops_query_rest_search(ctx, r->args, bc_history, bc_ids_only,
+                                     lenient);
+        }
+        else if (bc == BC_READ) {
+            note_op(r, "bc-read", "R");
+            cr_ops_query_rest_read(ctx, seg[1], bc_history, bc_ids_only);
+        }
+        else {
+            note_op(r, "$HistoryPatient", "E");
+            cr_ops_query_history_patient(ctx, seg[1]);
+        }
+        break;
     case R_TYPE:
         if (r->method_number == M_POST) {
             note_op(r, "create", "C");
@@ -443,6 +532,7 @@ int cr_handler(request_rec *r)
         break;
     case R_TYPE_OP:
         note_op(r, apr_pstrdup(r->pool, seg[1]), "E");
+        ctx->if_match = cr_request_if_match(r);
         op->run(ctx, body);
         break;
     default:

@@ -12,6 +12,7 @@
 
 #include "cr_datetime.h"
 #include "cr_index.h"
+#include "cr_match.h"
 #include "cr_normalize.h"
 
 typedef struct builder_t {
@@ -64,6 +65,35 @@ static void add_name(builder_t *b, const char *kind, const char *raw)
             add(b, kind, parts.part[i]);
             add(b, CR_IDX_NAME, parts.part[i]);
         }
+    }
+}
+
+/* Matching (cr_match): the match record and its blocking keys, kinds
+ * "bk:...".  They have their own bound (CR_MATCH_MAX_KEYS) and are not
+ * counted against CR_INDEX_MAX_ROWS, so a patient with very many names
+ * still gets them. */
+static void add_match_keys(builder_t *b, const cr_patient_t *p)
+{
+    const cr_identifier_t *phn = cr_fhir_patient_find_identifier(p,
+                                                                 CR_IDK_PHN);
+    const char *text = cr_match_record_build(b->pool, p);
+    apr_array_header_t *keys = NULL;
+    cr_match_record_t rec;
+    cr_index_row_t *r;
+    int i;
+
+    r = apr_array_push(b->rows);
+    r->kind = CR_MATCH_KIND_RECORD;
+    r->value = text;
+    if (cr_match_record_parse(&rec, b->pool, text) != APR_SUCCESS) {
+        return;
+    }
+    cr_match_keys(&keys, b->pool, &rec, phn ? phn->value : NULL);
+    for (i = 0; i < keys->nelts; i++) {
+        const cr_match_key_t *k = &APR_ARRAY_IDX(keys, i, cr_match_key_t);
+        r = apr_array_push(b->rows);
+        r->kind = k->kind;
+        r->value = k->value;
     }
 }
 
@@ -123,6 +153,7 @@ apr_status_t cr_index_build(cr_index_t **out, apr_pool_t *pool,
             add(&b, CR_IDX_POSTAL, postal);
         }
     }
+    add_match_keys(&b, p);
     ix->rows = b.rows;
     ix->gender = p->gender;
     if (p->birth_date) {

@@ -20,7 +20,8 @@
 #define CR_IDX_POSTAL "postal"
 
 /* Bound on keys per patient: a hostile resource with many names cannot
- * write an unbounded number of rows. */
+ * write an unbounded number of rows.  The matcher's rows (kinds "bk:...",
+ * see cr_match.h) come on top, bounded by CR_MATCH_MAX_KEYS + 1. */
 #define CR_INDEX_MAX_ROWS 400
 
 typedef struct cr_index_row_t {

@@ -40,7 +40,7 @@ extern module AP_MODULE_DECLARE_DATA clientregistry_module;
 #define CR_VERSION "0.1.0"
 #define CR_SCHEMA_VERSION 4
 /* For log lines; cr_store_schema_required is the list that counts. */
-#define CR_SCHEMA_MIGRATIONS "1, 4"
+#define CR_SCHEMA_MIGRATIONS "1, 2, 3, 4"
 
 /* Per-directory configuration (a <Location> serving the registry). */
 typedef struct cr_dir_conf_t {
@@ -56,6 +56,9 @@ typedef struct cr_dir_conf_t {
     int max_page_size;
     int max_candidates;
     int client_ids;           /* -1 unset */
+    double match_certain;     /* ClientRegistryMatchThresholds, -1 unset */
+    double match_probable;
+    double match_possible;
 } cr_dir_conf_t;
 
 /* One client identity mapping (ClientRegistrySource). */
@@ -72,6 +75,9 @@ typedef struct cr_srv_conf_t {
     apr_int64_t phn_first;    /* -1 unset */
     apr_int64_t phn_last;
     apr_uint32_t schema_ok;   /* set once per process after a check */
+    apr_hash_t *callbacks;    /* org -> callback base URL (async) */
+    int retry_base;           /* ClientRegistryCallbackRetry, 0 unset */
+    int retry_max;
 } cr_srv_conf_t;
 
 /* cr_config.c */
@@ -97,6 +103,9 @@ int cr_request_negotiate(request_rec *r, const char **ctype);
 int cr_request_read_json(request_rec *r, const cr_settings_t *settings,
                          cr_outcome_t *oc, json_object **out);
 int cr_request_prefer_return(request_rec *r);
+/* The BCFhirVersion parameter of Accept (the BC RESTful forms), 0 when
+ * absent. */
+int cr_request_bc_version(request_rec *r);
 int cr_request_prefer_lenient(request_rec *r);
 /* Version from If-Match (W/"n" or "n"), -1 when absent, -2 malformed. */
 apr_int64_t cr_request_if_match(request_rec *r);
@@ -122,6 +131,13 @@ const char *cr_identity_add_source(cmd_parms *cmd, void *dv, const char *v,
 #include "cr_hashchain.h"
 void cr_worker_child_init(apr_pool_t *pchild, server_rec *s);
 void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
+
+/* cr_async.c: the asynchronous operations' worker and directives. */
+void cr_async_child_init(apr_pool_t *pchild, server_rec *s);
+const char *cr_async_set_callback(cmd_parms *cmd, void *dv, const char *org,
+                                  const char *url);
+const char *cr_async_set_retry(cmd_parms *cmd, void *dv, const char *base,
+                               const char *max);
 
 /* cr_authz.c: Require providers and OperationOutcome error bodies. */
 void cr_authz_register(apr_pool_t *p);

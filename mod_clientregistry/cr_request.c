@@ -251,6 +251,39 @@ int cr_request_read_json(request_rec *r, const cr_settings_t *settings,
     return 0;
 }
 
+int cr_request_bc_version(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    const char *p;
+    int v = 0;
+
+    /* G5 versioning (operations.md 0.1): "application/fhir+json;
+     * charset=utf-8; fhirVersion=4.0; BCFhirVersion=1" asks for the BC
+     * forms of the RESTful interactions. */
+    if (accept == NULL || strlen(accept) > 1024) {
+        return 0;
+    }
+    p = ap_strcasestr(accept, "BCFhirVersion");
+    if (p == NULL) {
+        return 0;
+    }
+    p += sizeof("BCFhirVersion") - 1;
+    while (*p == ' ') {
+        p++;
+    }
+    if (*p != '=') {
+        return 0;
+    }
+    p++;
+    while (*p == ' ' || *p == '"') {
+        p++;
+    }
+    while (*p >= '0' && *p <= '9' && v < 10000) {
+        v = v * 10 + (*p++ - '0');
+    }
+    return v;
+}
+
 int cr_request_prefer_return(request_rec *r)
 {
     const char *p = apr_table_get(r->headers_in, "Prefer");
@@ -352,6 +385,14 @@ int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
                            apr_itoa(r->pool, resp->retry_after));
         }
         r->status = status;
+        if (resp->body_on_error && resp->body) {
+            /* The BC operations' errors are response Bundles holding the
+             * OperationOutcome (CR-GEN-009). */
+            apr_size_t len = 0;
+            const char *text = cr_json_serialize(r->pool, resp->body, &len);
+            write_body(r, ctype, text, len);
+            return OK;
+        }
         write_outcome(r, ctype, ctx->oc);
         return OK;
     }

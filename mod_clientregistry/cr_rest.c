@@ -13,6 +13,7 @@
 #include "cr_audit.h"
 #include "cr_fhir_bundle.h"
 #include "cr_index.h"
+#include "cr_ops_match.h"
 #include "cr_phn.h"
 #include "cr_rest.h"
 #include "cr_store.h"
@@ -153,6 +154,10 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
     cr_index_build(&ix, ctx->pool, p);
     resource = cr_json_serialize(ctx->pool, p->json, NULL);
     rv = cr_store_patient_insert(ctx->db, ctx->pool, p, resource, ix, &w);
+    if (rv == APR_SUCCESS) {
+        /* Potential duplicates go to the review list, never merged. */
+        rv = cr_ops_match_record_duplicates(ctx, p, "create");
+    }
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, "create", "C", 201, p->id);
     }
@@ -394,6 +399,9 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
     w.now = ctx->now_instant;
     rv = cr_store_patient_update(ctx->db, ctx->pool, p, version, resource,
                                  ix, &w);
+    if (rv == APR_SUCCESS) {
+        rv = cr_ops_match_record_duplicates(ctx, p, "update");
+    }
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, "update", "U", 200, p->id);
     }

@@ -15,6 +15,7 @@
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
 #include "cr_json.h"
+#include "cr_match.h"
 #include "cr_model.h"
 #include "cr_outcome.h"
 #include "cr_search.h"
@@ -26,6 +27,7 @@ typedef struct cr_settings_t {
     cr_search_limits_t search;
     cr_phn_range_t phn_range;
     int allow_client_ids;          /* PUT to an unknown id creates it */
+    cr_match_thresholds_t match;   /* ClientRegistryMatchThresholds */
 } cr_settings_t;
 
 /* The HTTP request as the audit trail records it. */
@@ -47,6 +49,8 @@ typedef struct cr_response_t {
     apr_int64_t etag_version;      /* ETag W/"n" when > 0 */
     const char *last_modified;     /* FHIR instant for Last-Modified */
     int retry_after;               /* seconds, with 503 */
+    int body_on_error;             /* send body also with a 4xx/5xx (the
+                                      BC operations answer with Bundles) */
 } cr_response_t;
 
 typedef void cr_trace_fn(void *baton, int is_error, const char *msg);
@@ -57,6 +61,8 @@ typedef struct cr_ctx_t {
     const cr_settings_t *settings;
     const cr_caller_t *caller;
     const char *message_id;        /* Request-Id header or generated */
+    const char *request_id;        /* the Request-Id header, or NULL */
+    int bc_version;                /* BCFhirVersion of Accept, 0 if none */
     apr_time_t now;
     const char *now_instant;       /* FHIR instant of now */
     const char *today;             /* 'YYYY-MM-DD' (UTC) */
@@ -65,6 +71,12 @@ typedef struct cr_ctx_t {
     const cr_reqinfo_t *req;       /* for the audit trail, or NULL */
     cr_trace_fn *trace;            /* logging, supplied by the caller */
     void *trace_baton;
+    apr_int64_t if_match;          /* If-Match version of an operation:
+                                      <= 0 absent, -2 malformed */
+    /* Called inside a maintenance operation's transaction just before
+     * its commit (the async worker marks its job executed there). */
+    apr_status_t (*before_commit)(struct cr_ctx_t *ctx, void *baton);
+    void *before_commit_baton;
 } cr_ctx_t;
 
 /* Fill the time fields and the outcome of ctx (pool, db, settings,

@@ -25,5 +25,8 @@ extern const cr_sql_stmt_t *const cr_sql_catalogues[];
 
 /* Feature catalogues. */
 extern const cr_sql_stmt_t cr_sql_audit_catalogue[];
+extern const cr_sql_stmt_t cr_sql_query_catalogue[];
+extern const cr_sql_stmt_t cr_sql_source_catalogue[];
+extern const cr_sql_stmt_t cr_sql_async_catalogue[];
 
 #endif /* CR_SQL_H */

@@ -6,6 +6,7 @@
 
 #include "cr_phn.h"
 #include "cr_store.h"
+#include "cr_store_query.h"
 
 /* Bodies tried per allocation before giving up: externally issued PHNs
  * can occupy a run of bodies, but never this many in a row in practice. */
@@ -18,7 +19,7 @@ static const char *i64(apr_pool_t *pool, apr_int64_t v)
 
 /* Migrations are numbered per feature (docs/hacking.md); list here every
  * file of schema/ this build's statements need. */
-const int cr_store_schema_required[] = { 1, 4, 0 };
+const int cr_store_schema_required[] = { 1, 2, 3, 4, 0 };
 
 apr_status_t cr_store_schema_version(int *out, int *exact, cr_db_t *db,
                                      apr_pool_t *pool)
@@ -344,7 +345,12 @@ apr_status_t cr_store_patient_insert(cr_db_t *db, apr_pool_t *pool,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return write_keys(db, pool, p, ix);
+    rv = write_keys(db, pool, p, ix);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* The masked flag and a newborn's mother-PHN key (cr_store_query). */
+    return cr_store_query_write(db, pool, p);
 }
 
 apr_status_t cr_store_patient_update(cr_db_t *db, apr_pool_t *pool,
@@ -389,5 +395,10 @@ apr_status_t cr_store_patient_update(cr_db_t *db, apr_pool_t *pool,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return write_keys(db, pool, p, ix);
+    rv = write_keys(db, pool, p, ix);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* The masked flag and a newborn's mother-PHN key (cr_store_query). */
+    return cr_store_query_write(db, pool, p);
 }

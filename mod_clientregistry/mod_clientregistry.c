@@ -107,6 +107,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         }
     }
     cr_worker_child_init(pchild, s);
+    cr_async_child_init(pchild, s);
 }
 
 /* Every request below a registry location is audited: writes already were,

@@ -3,6 +3,8 @@
  *   cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] init PARAMS
  *   cr-admin [--driver ...] [--schema-dir DIR] migrate PARAMS
  *   cr-admin [--driver ...] version PARAMS
+ *   cr-admin [--driver ...] [--sample N] estimate PARAMS
+ *   cr-admin [--driver ...] load PARAMS FILE.ndjson
  *   cr-admin [--driver ...] audit-verify PARAMS   (exit 3 when broken)
  *
  * PARAMS is what DBDParams says (the SQLite file name, or a PostgreSQL
@@ -24,10 +26,15 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_time.h>
+#include <apr_uuid.h>
 
 #include "cr_datetime.h"
 #include "cr_db.h"
 #include "cr_store_audit.h"
+#include "cr_store_match.h"
+#include "cr_index.h"
+#include "cr_json.h"
+#include "cr_store.h"
 
 #ifndef CR_SCHEMA_DIR
 #define CR_SCHEMA_DIR "schema"
@@ -73,7 +80,10 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] "
-            "init|migrate|version|audit-verify PARAMS\n");
+            "[--sample N] "
+            "init|migrate|version|estimate|audit-verify PARAMS\n"
+            "       cr-admin [--driver sqlite3|pgsql] load PARAMS "
+            "FILE.ndjson\n");
     return 2;
 }
 
@@ -265,21 +275,238 @@ static int apply(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
     return 0;
 }
 
+/* estimate: EM over the candidate pairs of the stored records (at most
+ * sample records, 0 for all), then the estimate replaces the stored m/u
+ * parameters in one transaction.  The module reads them on every match,
+ * so no restart is needed. */
+static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                    apr_pool_t *pool, long sample)
+{
+    apr_hash_t *prepared = NULL;
+    const char *label = NULL, *err = NULL;
+    cr_db_t *db;
+    cr_match_tally_t *tally = cr_match_tally_make(pool);
+    cr_store_match_tally_info_t ti;
+    cr_store_match_estimate_t est;
+    cr_match_params_t p;
+    cr_match_em_info_t info;
+    double prior;
+    char now[CR_DATETIME_INSTANT_SIZE];
+    apr_status_t rv;
+    int f, l;
+
+    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
+        != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: statement %s does not prepare (%s); "
+                "run cr-admin migrate\n", label ? label : "?",
+                err ? err : "?");
+        return 1;
+    }
+    db = cr_db_wrap(pool, drv, h, prepared);
+    rv = cr_store_match_tally(tally, &ti, db, pool, sample, 100, 500);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: reading the records failed: %s\n",
+                db->last_error ? db->last_error : "?");
+        return 1;
+    }
+    if (ti.pairs == 0) {
+        fprintf(stderr, "cr-admin: no candidate pairs among %ld records: "
+                "nothing to estimate from; the defaults stay\n",
+                ti.records);
+        return 1;
+    }
+    /* Start from the defaults, which also act as a weak prior worth 1 %
+     * of the pairs (at least 50), so that levels the data seldom or never
+     * shows keep sensible values instead of extreme weights. */
+    prior = ti.pairs / 100.0 > 50.0 ? ti.pairs / 100.0 : 50.0;
+    cr_match_params_default(&p);
+    cr_match_em(&p, (const cr_match_pattern_t *)tally->patterns->elts,
+                tally->patterns->nelts, prior, 1000, 1e-6, 0, &info);
+    if (!cr_match_params_plausible(&p)) {
+        /* Too few duplicates among the records to show what a match looks
+         * like: keep m at its defaults and fit u and lambda, which the
+         * candidate pairs (nearly all non-matches) do show. */
+        printf("no match class among the candidate pairs (few "
+               "duplicates?): m kept at its defaults, u and lambda "
+               "estimated\n");
+        cr_match_params_default(&p);
+        cr_match_em(&p, (const cr_match_pattern_t *)tally->patterns->elts,
+                    tally->patterns->nelts, prior, 1000, 1e-6,
+                    CR_MATCH_EM_FIX_M, &info);
+    }
+    cr_datetime_format_instant(now, sizeof(now), apr_time_now());
+    est.estimated = now;
+    est.records = ti.records;
+    est.pairs = ti.pairs;
+    est.iterations = info.iterations;
+    est.converged = info.converged;
+    rv = cr_db_begin(db, pool);
+    if (rv == APR_SUCCESS) {
+        rv = cr_store_match_params_save(db, pool, &p, &est);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: saving the parameters failed: %s\n",
+                db->last_error ? db->last_error : "?");
+        return 1;
+    }
+    printf("estimated from %ld records, %ld candidate pairs (%d patterns): "
+           "%d EM rounds%s, match share lambda %.4f\n", ti.records,
+           ti.pairs, tally->patterns->nelts, info.iterations,
+           info.converged ? "" : " (not converged)", p.lambda);
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        printf("  %-7s", cr_match_field_name(f));
+        for (l = 0; l < cr_match_field_levels(f); l++) {
+            printf(" %s %+.1f", cr_match_level_name(f, l), p.w[f][l]);
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+/* load: bulk-load FHIR Patients (one JSON object a line) through the
+ * store code, as a create writes them (validation, a PHN when none is
+ * given, id and meta, the index with the match records and blocking
+ * keys), LOAD_BATCH patients per transaction.  Meant for benchmarks and
+ * initial loads: no audit records and no duplicate detection (run
+ * 'estimate' afterwards).  Invalid lines are counted and skipped. */
+#define LOAD_BATCH 5000
+#define LOAD_MAX_LINE (1024 * 1024)
+
+static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
+                const char *path)
+{
+    static const cr_phn_range_t range = { 0, APR_INT64_C(99999999) };
+    apr_hash_t *prepared = NULL;
+    const char *label = NULL, *err = NULL;
+    apr_pool_t *scratch;
+    apr_file_t *f;
+    cr_db_t *db;
+    char *line = apr_palloc(pool, LOAD_MAX_LINE);
+    char now[CR_DATETIME_INSTANT_SIZE], today[11];
+    long done = 0, skipped = 0, in_batch = 0;
+    apr_time_t t0 = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
+    int nrows;
+
+    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
+        != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: statement %s does not prepare (%s); "
+                "run cr-admin migrate\n", label ? label : "?",
+                err ? err : "?");
+        return 1;
+    }
+    if (apr_file_open(&f, path, APR_READ | APR_BUFFERED, 0, pool)
+        != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: cannot read %s\n", path);
+        return 1;
+    }
+    db = cr_db_wrap(pool, drv, h, prepared);
+    if (db->is_sqlite) {
+        /* One big writer: a large cache, and commits that need not wait
+         * for the disk (a failed load is simply run again). */
+        apr_dbd_query(drv, h, &nrows, "PRAGMA synchronous=OFF");
+        apr_dbd_query(drv, h, &nrows, "PRAGMA cache_size=-1048576");
+    }
+    cr_datetime_format_instant(now, sizeof(now), apr_time_now());
+    apr_cpystrn(today, now, sizeof(today));
+    apr_pool_create(&scratch, pool);
+    while (rv == APR_SUCCESS
+           && apr_file_gets(line, LOAD_MAX_LINE, f) == APR_SUCCESS) {
+        json_object *o = NULL;
+        cr_patient_t *p = NULL;
+        cr_outcome_t *oc;
+        cr_index_t *ix = NULL;
+        cr_write_t w;
+        apr_uuid_t u;
+        char id[APR_UUID_FORMATTED_LENGTH + 1], phn[11];
+
+        apr_pool_clear(scratch);
+        if (strspn(line, " \t\r\n") == strlen(line)) {
+            continue;
+        }
+        oc = cr_outcome_make(scratch);
+        if (cr_json_parse(&o, scratch, line, strlen(line), NULL, NULL)
+            != APR_SUCCESS
+            || cr_fhir_patient_parse(&p, scratch, o, "Patient", today, NULL,
+                                     oc) != APR_SUCCESS) {
+            skipped++;
+            continue;
+        }
+        if (in_batch == 0 && (rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
+            break;
+        }
+        if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+            rv = cr_store_phn_allocate(phn, db, scratch, &range);
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+            cr_fhir_patient_add_phn(p, scratch, phn, now);
+        }
+        apr_uuid_get(&u);
+        apr_uuid_format(id, &u);
+        cr_fhir_patient_set_meta(p, scratch, id, 1, now);
+        cr_index_build(&ix, scratch, p);
+        w.operation = "create";
+        w.caller = NULL;
+        w.message_id = "cr-admin-load";
+        w.now = now;
+        rv = cr_store_patient_insert(db, scratch, p,
+                                     cr_json_serialize(scratch, p->json,
+                                                       NULL), ix, &w);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        done++;
+        if (++in_batch == LOAD_BATCH) {
+            rv = cr_db_commit(db);
+            in_batch = 0;
+            if (done % 100000 == 0) {
+                fprintf(stderr, "cr-admin: %ld loaded, %.0f/s\n", done,
+                        done / ((apr_time_now() - t0) / 1e6));
+            }
+        }
+    }
+    if (rv == APR_SUCCESS && in_batch > 0) {
+        rv = cr_db_commit(db);
+    }
+    apr_file_close(f);
+    if (rv != APR_SUCCESS) {
+        cr_db_rollback(db);
+        fprintf(stderr, "cr-admin: load failed after %ld patients: %s\n",
+                done, db->last_error ? db->last_error : "?");
+        return 1;
+    }
+    printf("loaded %ld patients (%ld lines skipped) in %.1f s: %.0f "
+           "patients/s\n", done, skipped, (apr_time_now() - t0) / 1e6,
+           done / ((apr_time_now() - t0) / 1e6 + 1e-9));
+    return 0;
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *pool;
     const char *driver_name = "sqlite3", *schema_dir = CR_SCHEMA_DIR;
-    const char *cmd = NULL, *params = NULL;
+    const char *cmd = NULL, *params = NULL, *file = NULL;
     const apr_dbd_driver_t *drv = NULL;
     apr_dbd_t *h = NULL;
     apr_array_header_t *migs;
     int i, v, rc = 0, nrows;
+    long sample = 20000;
 
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc) {
+            sample = atol(argv[++i]);
+        }
+        else if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc) {
             driver_name = argv[++i];
         }
         else if (strcmp(argv[i], "--schema-dir") == 0 && i + 1 < argc) {
@@ -290,6 +517,9 @@ int main(int argc, const char *const *argv)
         }
         else if (params == NULL) {
             params = argv[i];
+        }
+        else if (file == NULL && strcmp(cmd, "load") == 0) {
+            file = argv[i];
         }
         else {
             return usage();
@@ -313,7 +543,13 @@ int main(int argc, const char *const *argv)
         apr_dbd_query(drv, h, &nrows, "PRAGMA busy_timeout=10000");
     }
     v = current_version(drv, h, pool);
-    if (strcmp(cmd, "audit-verify") == 0) {
+    if (strcmp(cmd, "estimate") == 0) {
+        rc = estimate(drv, h, pool, sample);
+    }
+    else if (strcmp(cmd, "load") == 0 && file) {
+        rc = load(drv, h, pool, file);
+    }
+    else if (strcmp(cmd, "audit-verify") == 0) {
         rc = audit_verify(drv, h, pool);
     }
     else if (strcmp(cmd, "version") == 0) {

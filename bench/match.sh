@@ -1,0 +1,216 @@
+#!/bin/sh
+# bench/match.sh: $match latency and throughput with a large registry.
+#
+#   bench/match.sh          build if needed, generate, load, measure, stop
+#
+# 1. bench/gen-patients.py writes BENCH_PATIENTS synthetic BC patients
+#    (bench/out/match/patients.ndjson; reused when it has the right size).
+# 2. 'cr-admin load' bulk-loads them through the store code: the rows are
+#    exactly those a create writes (patient, version, identifiers with an
+#    assigned PHN, search keys, the match record and blocking keys), in
+#    transactions of 5000 patients.  The load rate is printed.
+# 3. 'cr-admin estimate' fits the m/u parameters (EM over a sample).
+# 4. httpd serves the database (the quickstart template) and wrk POSTs
+#    [base]/Patient/$match with bodies made from stored patients (half
+#    exact copies, half misspelt ones) at BENCH_CONNECTIONS connections.
+#    Prints requests per second and the p50/p99 latency; fails only on
+#    errors, never on a timing.
+#
+# Environment (defaults in brackets):
+#   BENCH_PORT [18180]      BENCH_PATIENTS [1000000]  BENCH_BODIES [5000]
+#   BENCH_THREADS [2]       BENCH_CONNECTIONS [32]    BENCH_DURATION [30s]
+#   BENCH_WARMUP [5s]       BENCH_ACCESS_LOG [on|off]
+#   BENCH_REUSE [unset: load afresh; 1: keep a database already loaded]
+#   BENCH_NO_BUILD [unset: run ./quickstart build first]
+#
+# Everything it writes is under bench/out/match/ (git-ignored).  Disk: about
+# 8 GB for a million patients.  Loopback only; every wrk run is bounded.
+set -eu
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+OUT=$BENCH/out/match
+PORT=${BENCH_PORT:-18180}
+PATIENTS=${BENCH_PATIENTS:-1000000}
+BODIES=${BENCH_BODIES:-5000}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+DURATION=${BENCH_DURATION:-30s}
+WARMUP=${BENCH_WARMUP:-5s}
+ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
+URL=http://127.0.0.1:$PORT
+CONF=$OUT/var/httpd.conf
+DB=$OUT/var/db/registry.db
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    "$ROOT/quickstart" build
+fi
+command -v wrk >/dev/null 2>&1 || { say "wrk is missing (apt-get install wrk)"; exit 1; }
+[ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
+LIBEXEC=$(apxs -q LIBEXECDIR)
+
+stop_httpd() {
+    if [ -f "$OUT/var/run/httpd.pid" ]; then
+        apache2 -f "$CONF" -k stop 2>/dev/null || true
+        i=0
+        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
+            sleep 0.2; i=$((i + 1))
+        done
+    fi
+}
+stop_httpd
+if curl -s -o /dev/null --max-time 2 "$URL/"; then
+    say "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)"
+    exit 1
+fi
+mkdir -p "$OUT"
+
+# --- data ------------------------------------------------------------------
+if [ ! -f "$OUT/patients.ndjson" ] \
+   || [ "$(wc -l < "$OUT/patients.ndjson")" -ne "$PATIENTS" ]; then
+    say "generating $PATIENTS patients"
+    t=$(now)
+    python3 "$BENCH/gen-patients.py" "$PATIENTS" > "$OUT/patients.ndjson.tmp"
+    mv "$OUT/patients.ndjson.tmp" "$OUT/patients.ndjson"
+    say "generated in $(secs "$t" "$(now)") s"
+fi
+
+# --- load ------------------------------------------------------------------
+if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ]; then
+    rm -rf "$OUT/var"
+    mkdir -p "$OUT/var/db" "$OUT/var/logs" "$OUT/var/run"
+    "$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate "$DB" >/dev/null
+    say "loading $PATIENTS patients with cr-admin load"
+    "$ROOT/cr-admin" load "$DB" "$OUT/patients.ndjson" | tee "$OUT/load.txt"
+    t=$(now)
+    "$ROOT/cr-admin" --sample 20000 estimate "$DB" > "$OUT/estimate.txt"
+    say "estimated in $(secs "$t" "$(now)") s: $(head -n 1 "$OUT/estimate.txt")"
+fi
+mkdir -p "$OUT/var/logs" "$OUT/var/run"
+rm -f "$OUT/var/logs/error_log" "$OUT/var/logs/access_log"
+say "database $(du -sh "$OUT/var/db" | cut -f1)"
+if [ "$(id -u)" -eq 0 ]; then
+    chown -R nobody:nogroup "$OUT/var/db"
+    UG="User nobody
+Group nogroup"
+    AS_HTTPD="runuser -u nobody --"
+else
+    UG=""
+    AS_HTTPD=""
+fi
+
+# --- server ----------------------------------------------------------------
+# The quickstart configuration with these changes for a big database:
+#  - a page cache of 64 MB per SQLite connection (the default is 2 MB):
+#    the upper levels of the indexes a $match descends stay in memory.
+#    mod_dbd runs the DBDInitSQL statements in order and stops at the
+#    first that returns a row (apr_dbd reports SQLITE_ROW as a failure),
+#    as PRAGMA busy_timeout does, so this one (which returns nothing) is
+#    put first.  (Memory-mapped reads were tried and are worse: every
+#    audit batch that grows the file makes each connection remap it.)
+#  - Event MPM children of eight threads: apr_dbd's sqlite3 driver
+#    runs every statement under one process-wide mutex, so the threads of
+#    one child take turns in SQLite (with one big child a third of the CPU
+#    stayed idle at 32 connections), while each child keeps its own warm
+#    page cache (prefork, a process per connection, spends more on cold
+#    caches).  All eight children start at once and get a share of the
+#    connections each (children started under load would leave most
+#    connections queued on the first ones).  Keep-alive connections are
+#    never closed by count.
+EXTRA='LogLevel warn
+StartServers 8
+ServerLimit 8
+ThreadsPerChild 8
+ThreadLimit 8
+MaxRequestWorkers 64
+MinSpareThreads 8
+MaxSpareThreads 64
+MaxKeepAliveRequests 0'
+CACHE='DBDInitSQL "PRAGMA cache_size=-65536"'
+export EXTRA CACHE
+ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
+MODULE="$ROOT/.libs/mod_clientregistry.so" UG="$UG" ACCESS_LOG="$ACCESS_LOG" \
+awk '{
+        if (ENVIRON["ACCESS_LOG"] == "off" && $1 == "CustomLog") next
+        if ($1 == "DBDInitSQL" && !cache_done) { print ENVIRON["CACHE"]; cache_done = 1 }
+        gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
+        gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
+        gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
+        gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA"]); print
+    }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
+apache2 -t -f "$CONF" >/dev/null 2>&1 || { apache2 -t -f "$CONF"; exit 1; }
+trap stop_httpd EXIT
+trap 'exit 130' INT TERM
+# Children that open the database at the same moment can fail to prepare
+# their statements ("database is locked" while the first one rebuilds the
+# WAL index: mod_dbd prepares before any busy timeout applies), and such a
+# child exits.  A connection held open while httpd starts keeps the index.
+$AS_HTTPD python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1]); c.execute("SELECT 1").fetchall()
+time.sleep(5)' "$DB" &
+HOLDER=$!
+sleep 0.5
+apache2 -f "$CONF" -k start
+i=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+          "$URL/fhir/metadata")" = 200 ]; do
+    i=$((i + 1))
+    if [ $i -ge 50 ]; then
+        say "no answer from $URL/fhir/metadata; see $OUT/var/logs/error_log"
+        exit 1
+    fi
+    sleep 0.2
+done
+
+wait "$HOLDER" 2>/dev/null || true
+if grep -q AH00636 "$OUT/var/logs/error_log" 2>/dev/null; then
+    say "an httpd child failed to open the database; see $OUT/var/logs/error_log"
+    exit 1
+fi
+
+# --- measure ---------------------------------------------------------------
+python3 "$BENCH/match-bodies.py" "$OUT/patients.ndjson" "$BODIES" \
+    > "$OUT/bodies.ndjson"
+# One request by hand: the answer must be a Bundle with a certain match.
+head -n 1 "$OUT/bodies.ndjson" > "$OUT/one.json"
+code=$(curl -s -o "$OUT/one-answer.json" -w '%{http_code}' \
+       -H 'Content-Type: application/fhir+json' --data-binary @"$OUT/one.json" \
+       "$URL/fhir/Patient/\$match")
+[ "$code" = 200 ] && grep -q '"valueCode":"certain"' "$OUT/one-answer.json" || {
+    say "\$match did not answer 200 with a certain match: see $OUT/one-answer.json"
+    exit 1; }
+
+run_wrk() {
+    BENCH_BODIES="$OUT/bodies.ndjson" wrk -t"$THREADS" -c"$CONNS" -d"$2" \
+        --latency -s "$BENCH/match.lua" "$URL" > "$1" 2>&1
+}
+rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
+lat() {
+    awk -v p="$2%" '$1 == p {
+        v = $2
+        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+        printf "%.2f", v }' "$1"
+}
+non2xx() {
+    awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
+             /^  Socket errors/ { gsub(/[^0-9 ]/, "", $0); split($0, a, " ")
+                                   for (k in a) e += a[k] }
+             END { printf "%d", n + e }' "$1"
+}
+say "warm-up $WARMUP, then $DURATION of \$match, wrk -t$THREADS -c$CONNS"
+run_wrk "$OUT/wrk-warmup.txt" "$WARMUP"
+run_wrk "$OUT/wrk-match.txt" "$DURATION"
+f=$OUT/wrk-match.txt
+{
+    echo "registry: $PATIENTS patients, database $(du -sh "$OUT/var/db" | cut -f1)"
+    [ -f "$OUT/load.txt" ] && echo "load: $(cat "$OUT/load.txt")"
+    echo "\$match: $(rps "$f") req/s  p50 $(lat "$f" 50) ms  p90 $(lat "$f" 90) ms" \
+         " p99 $(lat "$f" 99) ms  (wrk -t$THREADS -c$CONNS, $DURATION," \
+         "$(nproc) cores shared by wrk and httpd), errors $(non2xx "$f")"
+} | tee "$OUT/summary.txt"
+[ "$(non2xx "$f")" -eq 0 ] || { say "errors: see $f"; exit 1; }

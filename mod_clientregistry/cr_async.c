@@ -1,0 +1,486 @@
+/* cr_async: the per-child worker of the asynchronous operations
+ * (operations.md 6, DECISION-10).
+ *
+ * $<Op>.Async requests are queued in cr_async_job by cr_ops_maintain
+ * before the 202.  One thread per child polls the queue: it claims a due
+ * job (an UPDATE that only one worker of all children can win), runs the
+ * synchronous operation on a cr_ctx_t built from the stored request,
+ * sender and settings -- the job is marked executed inside the
+ * operation's own transaction, so it is applied at most once even when
+ * the worker dies -- stores the response Bundle and POSTs it to
+ * [callback base]/Patient/$<Op>.Async of the sender's organisation
+ * (ClientRegistryCallback).  A failed delivery is retried with
+ * exponential back-off (ClientRegistryCallbackRetry) stored in the job
+ * row (next_attempt_at), so retries survive restarts.  Request threads
+ * never wait for this thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "cr_datetime.h"
+#include "cr_fhir_envelope.h"
+#include "cr_ops.h"
+#include "cr_private.h"
+#include "cr_store.h"
+
+#define POLL_INTERVAL apr_time_from_msec(250)
+#define JOBS_PER_TICK 8
+#define LOCK_SECONDS 120
+#define CALLBACK_TIMEOUT 10L
+#define MAX_BACKOFF 3600
+#define DEF_RETRY_BASE 2
+#define DEF_RETRY_MAX 10
+
+typedef struct async_worker_t {
+    server_rec *s;
+    apr_thread_t *thread;
+    volatile apr_uint32_t stopping;
+} async_worker_t;
+
+static async_worker_t *worker = NULL;
+
+/* ---- directives ------------------------------------------------------- */
+
+const char *cr_async_set_callback(cmd_parms *cmd, void *dv, const char *org,
+                                  const char *url)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+
+    (void)dv;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return "ClientRegistryCallback: the URL must be http:// or https://";
+    }
+    if (s->callbacks == NULL) {
+        s->callbacks = apr_hash_make(cmd->pool);
+    }
+    if (apr_hash_get(s->callbacks, org, APR_HASH_KEY_STRING)) {
+        return apr_psprintf(cmd->pool, "ClientRegistryCallback: '%s' is "
+                            "configured twice", org);
+    }
+    apr_hash_set(s->callbacks, org, APR_HASH_KEY_STRING, url);
+    return NULL;
+}
+
+const char *cr_async_set_retry(cmd_parms *cmd, void *dv, const char *base,
+                               const char *max)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    int b = atoi(base), m = atoi(max);
+
+    (void)dv;
+    if (b < 1 || b > MAX_BACKOFF || m < 1 || m > 100) {
+        return "ClientRegistryCallbackRetry takes the first delay in "
+               "seconds (1-3600) and the number of attempts (1-100)";
+    }
+    s->retry_base = b;
+    s->retry_max = m;
+    return NULL;
+}
+
+/* ---- one job ---------------------------------------------------------- */
+
+static const char *instant(apr_pool_t *pool, apr_time_t t)
+{
+    char buf[CR_DATETIME_INSTANT_SIZE];
+
+    if (cr_datetime_format_instant(buf, sizeof(buf), t) != APR_SUCCESS) {
+        return "1970-01-01T00:00:00.000Z";
+    }
+    return apr_pstrdup(pool, buf);
+}
+
+typedef struct job_t {
+    const char *id;
+    const char *operation, *body, *settings, *message_id;
+    const char *org_id, *source_system, *user_id, *client_dn;
+    apr_int64_t if_match;
+    int executed;
+    const char *result;
+    int result_status;
+    int attempts;
+} job_t;
+
+static apr_status_t mark_executed(cr_ctx_t *ctx, void *baton)
+{
+    const char *args[1];
+
+    args[0] = baton;
+    return cr_db_exec(ctx->db, ctx->pool, "cr_async_executed", NULL, 1,
+                      args);
+}
+
+static void trace(void *baton, int is_error, const char *msg)
+{
+    server_rec *s = baton;
+
+    ap_log_error(APLOG_MARK, is_error ? APLOG_ERR : APLOG_INFO, 0, s,
+                 CR_APLOGNO(00400) "async: %s", msg);
+}
+
+/* Run the job's operation; *result is the response Bundle. */
+static void execute(job_t *j, cr_db_t *db, apr_pool_t *pool, server_rec *s,
+                    const char **result, int *status)
+{
+    cr_ctx_t ctx;
+    cr_settings_t set;
+    cr_caller_t caller;
+    json_object *body = NULL, *st = NULL;
+    const cr_op_t *op = cr_ops_find(j->operation);
+    cr_json_limits_t lim;
+
+    memset(&ctx, 0, sizeof(ctx));
+    memset(&set, 0, sizeof(set));
+    memset(&caller, 0, sizeof(caller));
+    memset(&lim, 0, sizeof(lim));
+    cr_service_ctx_init(&ctx, pool, apr_time_now());
+    if (cr_json_parse(&st, pool, j->settings, strlen(j->settings), NULL,
+                      NULL) != APR_SUCCESS
+        || cr_json_parse(&body, pool, j->body, strlen(j->body), NULL, NULL)
+           != APR_SUCCESS || op == NULL) {
+        *result = NULL;
+        *status = 500;
+        return;
+    }
+    set.base_url = cr_json_get_string(st, "base");
+    set.fhir = cr_fhir_default_limits;
+    set.fhir.max_repeats = json_object_get_int(cr_json_get(st, "maxRepeats"));
+    set.fhir.max_string = (apr_size_t)json_object_get_int64(
+        cr_json_get(st, "maxString"));
+    set.phn_range.first = json_object_get_int64(cr_json_get(st, "phnFirst"));
+    set.phn_range.last = json_object_get_int64(cr_json_get(st, "phnLast"));
+    set.match.certain = json_object_get_double(cr_json_get(st, "certain"));
+    set.match.probable = json_object_get_double(cr_json_get(st, "probable"));
+    set.match.possible = json_object_get_double(cr_json_get(st, "possible"));
+    caller.org_id = j->org_id;
+    caller.source_system = j->source_system;
+    caller.user_id = j->user_id;
+    caller.client_dn = j->client_dn;
+    ctx.db = db;
+    ctx.settings = &set;
+    ctx.caller = &caller;
+    ctx.message_id = j->message_id ? j->message_id : j->id;
+    ctx.if_match = j->if_match > 0 ? j->if_match : -1;
+    ctx.trace = trace;
+    ctx.trace_baton = s;
+    ctx.before_commit = mark_executed;
+    ctx.before_commit_baton = (void *)j->id;
+    op->run(&ctx, body);
+    *status = ctx.resp.status ? ctx.resp.status : 500;
+    *result = ctx.resp.body ? cr_json_serialize(pool, ctx.resp.body, NULL)
+                            : NULL;
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * n;
+}
+
+/* POST body to url; 0 on a 2xx answer, else the HTTP status (or -1 for a
+ * transport error, *err set). */
+static long post(const char *url, const char *body, const char **err,
+                 apr_pool_t *pool)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    long code = -1;
+    CURLcode cc;
+
+    *err = NULL;
+    if (c == NULL) {
+        *err = "curl_easy_init failed";
+        return -1;
+    }
+    h = curl_slist_append(h, "Content-Type: application/fhir+json");
+    h = curl_slist_append(h, "Accept: application/fhir+json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, CALLBACK_TIMEOUT);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    cc = curl_easy_perform(c);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    }
+    else {
+        *err = apr_pstrdup(pool, curl_easy_strerror(cc));
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return code >= 200 && code < 300 ? 0 : code;
+}
+
+static apr_status_t txn_exec(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int nargs,
+                             const char *const *args, int *n)
+{
+    apr_status_t rv = cr_db_begin(db, pool);
+
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_exec(db, pool, label, n, nargs, args);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
+    return rv;
+}
+
+static int load(job_t *j, cr_db_t *db, apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+    const char *args[1];
+
+    args[0] = j->id;
+    if (cr_db_select(&rows, db, pool, "cr_async_get", 1, 1, args)
+        != APR_SUCCESS || rows->nrows == 0) {
+        return 0;
+    }
+    j->operation = cr_db_cell(rows, 0, 0);
+    j->body = cr_db_cell(rows, 0, 1);
+    j->settings = cr_db_cell(rows, 0, 2);
+    j->message_id = cr_db_cell(rows, 0, 3);
+    j->org_id = cr_db_cell(rows, 0, 4);
+    j->source_system = cr_db_cell(rows, 0, 5);
+    j->user_id = cr_db_cell(rows, 0, 6);
+    j->client_dn = cr_db_cell(rows, 0, 7);
+    j->if_match = apr_atoi64(cr_db_cell(rows, 0, 8));
+    j->executed = atoi(cr_db_cell(rows, 0, 9));
+    j->result = cr_db_cell(rows, 0, 10);
+    j->result_status = cr_db_cell(rows, 0, 11)
+                       ? atoi(cr_db_cell(rows, 0, 11)) : 0;
+    j->attempts = atoi(cr_db_cell(rows, 0, 12));
+    return 1;
+}
+
+/* A response for a job applied by a worker that died before storing it. */
+static const char *lost_result(apr_pool_t *pool, const job_t *j)
+{
+    cr_outcome_t *oc = cr_outcome_make(pool);
+    cr_envelope_reply_t r;
+    cr_bc_txn_e txn = cr_bc_txn_for_operation(j->operation);
+
+    memset(&r, 0, sizeof(r));
+    cr_bc_add(oc, txn, txn == CR_BC_TXN_PM ? CR_BC_PM_OK
+                                           : CR_BC_RP_PROCESSED, NULL, NULL);
+    r.txn = txn;
+    r.type = "collection";
+    r.timestamp = instant(pool, apr_time_now());
+    r.total = -1;
+    r.meta.message_id = apr_pstrdup(pool, j->id);
+    r.meta.request_message_id = j->message_id;
+    r.meta.sender = j->org_id;
+    r.meta.enterer = j->user_id;
+    r.meta.history = -1;
+    r.meta.identifiers_only = -1;
+    r.oc = oc;
+    return cr_json_serialize(pool, cr_fhir_envelope_reply(pool, &r), NULL);
+}
+
+static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
+                     server_rec *s, const cr_srv_conf_t *sc)
+{
+    apr_time_t now = apr_time_now();
+    const char *args[6], *err = NULL, *url;
+    job_t j;
+    int n = 0, base, max;
+    long code;
+
+    memset(&j, 0, sizeof(j));
+    j.id = id;
+    args[0] = instant(pool, now + apr_time_from_sec(LOCK_SECONDS));
+    args[1] = instant(pool, now);
+    args[2] = id;
+    args[3] = args[1];
+    args[4] = args[1];
+    if (txn_exec(db, pool, "cr_async_claim", 5, args, &n) != APR_SUCCESS
+        || n != 1 || !load(&j, db, pool)) {
+        return;   /* another worker has it */
+    }
+    if (j.result == NULL) {
+        const char *result = NULL;
+        int status = 0;
+        if (j.executed) {
+            result = lost_result(pool, &j);
+            status = 200;
+        }
+        else {
+            execute(&j, db, pool, s, &result, &status);
+        }
+        if (status == 503 || result == NULL) {
+            /* Busy (or broken): run it again later. */
+            code = -1;
+            err = "the operation could not run";
+            goto retry;
+        }
+        /* The job stays claimed (running): this worker delivers it now. */
+        j.result = result;
+        j.result_status = status;
+        args[0] = result;
+        args[1] = apr_itoa(pool, status);
+        args[2] = instant(pool, apr_time_now());
+        args[3] = args[2];
+        args[4] = id;
+        if (txn_exec(db, pool, "cr_async_result", 5, args, NULL)
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00401)
+                         "async: job %s: storing the result failed", id);
+            return;
+        }
+    }
+    url = sc->callbacks && j.org_id
+          ? apr_hash_get(sc->callbacks, j.org_id, APR_HASH_KEY_STRING)
+          : NULL;
+    if (url == NULL) {
+        args[0] = "failed";
+        args[1] = apr_itoa(pool, j.attempts);
+        args[2] = instant(pool, now);
+        args[3] = "no ClientRegistryCallback for the sender";
+        args[4] = args[2];
+        args[5] = id;
+        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CR_APLOGNO(00402)
+                     "async: job %s: no callback endpoint for the sender's "
+                     "organisation", id);
+        return;
+    }
+    url = apr_pstrcat(pool, url, "/Patient/$", j.operation, ".Async", NULL);
+    code = post(url, j.result, &err, pool);
+    if (code == 0) {
+        args[0] = "delivered";
+        args[1] = apr_itoa(pool, j.attempts + 1);
+        args[2] = instant(pool, apr_time_now());
+        args[3] = NULL;
+        args[4] = args[2];
+        args[5] = id;
+        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        return;
+    }
+retry:
+    base = sc->retry_base > 0 ? sc->retry_base : DEF_RETRY_BASE;
+    max = sc->retry_max > 0 ? sc->retry_max : DEF_RETRY_MAX;
+    {
+        apr_int64_t delay = base;
+        int k;
+        for (k = 0; k < j.attempts && delay < MAX_BACKOFF; k++) {
+            delay *= 2;
+        }
+        if (delay > MAX_BACKOFF) {
+            delay = MAX_BACKOFF;
+        }
+        args[0] = j.attempts + 1 >= max ? "failed" : "queued";
+        args[1] = apr_itoa(pool, j.attempts + 1);
+        args[2] = instant(pool, apr_time_now() + apr_time_from_sec(delay));
+        args[3] = err ? err : apr_psprintf(pool, "HTTP %ld", code);
+        args[4] = instant(pool, apr_time_now());
+        args[5] = id;
+        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00403)
+                     "async: job %s: attempt %d failed (%s); %s", id,
+                     j.attempts + 1, args[3],
+                     j.attempts + 1 >= max ? "giving up" : "will retry");
+    }
+}
+
+static void tick(apr_pool_t *pool, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    const cr_srv_conf_t *sc = ap_get_module_config(s->module_config,
+                                                   &clientregistry_module);
+    ap_dbd_t *dbd;
+    cr_db_t *db;
+    cr_db_rows_t *rows;
+    const char *args[3];
+    int version = 0, complete = 0, r;
+
+    if (open_fn == NULL || close_fn == NULL
+        || (dbd = open_fn(pool, s)) == NULL) {
+        return;
+    }
+    db = cr_glue_db(pool, dbd);
+    if (cr_store_schema_version(&version, &complete, db, pool)
+        != APR_SUCCESS || !complete) {
+        close_fn(s, dbd);
+        return;
+    }
+    args[0] = instant(pool, apr_time_now());
+    args[1] = args[0];
+    args[2] = apr_itoa(pool, JOBS_PER_TICK);
+    if (cr_db_select(&rows, db, pool, "cr_async_due", JOBS_PER_TICK, 3,
+                     args) == APR_SUCCESS) {
+        for (r = 0; r < rows->nrows && !apr_atomic_read32(&worker->stopping);
+             r++) {
+            work_job(apr_pstrdup(pool, cr_db_cell(rows, r, 0)), db, pool, s,
+                     sc);
+        }
+    }
+    close_fn(s, dbd);
+}
+
+static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
+{
+    async_worker_t *w = data;
+    apr_pool_t *scratch;
+
+    apr_pool_create(&scratch, apr_thread_pool_get(t));
+    while (!apr_atomic_read32(&w->stopping)) {
+        apr_pool_clear(scratch);
+        tick(scratch, w->s);
+        apr_sleep(POLL_INTERVAL);
+    }
+    apr_pool_destroy(scratch);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t stop(void *data)
+{
+    async_worker_t *w = data;
+    apr_status_t trv;
+
+    apr_atomic_set32(&w->stopping, 1);
+    if (w->thread) {
+        apr_thread_join(&trv, w->thread);
+    }
+    return APR_SUCCESS;
+}
+
+void cr_async_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const cr_srv_conf_t *sc = ap_get_module_config(s->module_config,
+                                                   &clientregistry_module);
+    apr_threadattr_t *attr;
+    apr_status_t rv;
+
+    if (sc == NULL || sc->callbacks == NULL) {
+        return;   /* no partner takes callbacks: no worker */
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    worker = apr_pcalloc(pchild, sizeof(*worker));
+    worker->s = s;
+    apr_threadattr_create(&attr, pchild);
+    rv = apr_thread_create(&worker->thread, attr, run, worker, pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CR_APLOGNO(00404)
+                     "async: cannot start the worker thread");
+        worker->thread = NULL;
+        return;
+    }
+    apr_pool_cleanup_register(pchild, worker, stop, apr_pool_cleanup_null);
+}

@@ -1,0 +1,48 @@
+/* cr_ops_maintain: the BC Client Registry's maintenance operations
+ * (operations.md sections 3, 4, 5.2): $AddPatient, $RevisePatient,
+ * $MergePatient and $UnmergePatient (the registry's own inverse of a
+ * merge, same request Bundle as $MergePatient).
+ *
+ * Data model: a person (cr_patient, the composite) is built from the
+ * source records of the systems that sent it (cr_store_source,
+ * cr_composite), each attribute with its business period and its
+ * supplier.  Every request runs in one transaction (source records,
+ * attributes, the composite version, identifiers, index keys, audit
+ * record) and is answered after the commit; If-Match (W/"n") names the
+ * person's current version.
+ */
+#ifndef CR_OPS_MAINTAIN_H
+#define CR_OPS_MAINTAIN_H
+
+#include "cr_service.h"
+
+#define CR_OPDEF_ADD "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/" \
+    "bc-patient-add"
+#define CR_OPDEF_REVISE \
+    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-revise"
+#define CR_OPDEF_UPDATE \
+    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-update"
+#define CR_OPDEF_MERGE \
+    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-merge"
+
+void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body);
+/* $PartialUpdatePatient (G3/G4, operations.md 9.4) and its G2 name
+ * $PartialRevisePatient: per-element add / delete / replace
+ * (bc-update-patient-operation-extension; replace when absent) on the
+ * source record named by the one identifier. */
+void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body);
+/* $AddPatient.Async, $RevisePatient.Async, $PartialUpdatePatient.Async,
+ * $MergePatient.Async (operations.md 6): checks the envelope, the sender
+ * and the user, queues the request in cr_async_job in one transaction and
+ * answers 202 with the acknowledgement Bundle.  The worker (cr_async.c)
+ * runs the synchronous operation later and POSTs its response. */
+void cr_ops_maintain_add_async(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_revise_async(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_merge_async(cr_ctx_t *ctx, json_object *body);
+
+#endif /* CR_OPS_MAINTAIN_H */

@@ -1,0 +1,585 @@
+/* cr_ops_match: candidate search and scoring, $match, the duplicate review
+ * list (see cr_ops_match.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cr_fhir_bundle.h"
+#include "cr_ops_match.h"
+#include "cr_store.h"
+#include "cr_store_match.h"
+
+#define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
+
+/* Most entries of Parameters.parameter examined (the JSON parser already
+ * bounds arrays; this keeps the loops' bound visible). */
+#define MAX_PARAMETERS 100
+
+static cr_match_thresholds_t thresholds(const cr_ctx_t *ctx)
+{
+    cr_match_thresholds_t t;
+
+    if (ctx->settings && ctx->settings->match.certain > 0.0) {
+        return ctx->settings->match;
+    }
+    t.certain = CR_MATCH_DEFAULT_CERTAIN;
+    t.probable = CR_MATCH_DEFAULT_PROBABLE;
+    t.possible = CR_MATCH_DEFAULT_POSSIBLE;
+    return t;
+}
+
+static int cmp_results(const void *x, const void *y)
+{
+    const cr_match_result_t *a = x, *b = y;
+
+    if (a->score != b->score) {
+        return a->score > b->score ? -1 : 1;
+    }
+    if (a->weight != b->weight) {
+        return a->weight > b->weight ? -1 : 1;
+    }
+    return strcmp(a->patient_id, b->patient_id);
+}
+
+apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
+                               const cr_patient_t *query, int max_results,
+                               cr_match_grade_e min_grade)
+{
+    cr_match_thresholds_t t = thresholds(ctx);
+    cr_match_record_t q;
+    cr_match_params_t params;
+    const cr_identifier_t *phn;
+    apr_array_header_t *keys = NULL, *cands = NULL, *res;
+    apr_pool_t *scratch;
+    apr_status_t rv;
+    int i;
+
+    *out = NULL;
+    if (cr_match_record_parse(&q, ctx->pool,
+                              cr_match_record_build(ctx->pool, query))
+        != APR_SUCCESS) {
+        return CR_OPS_MATCH_NOT_ENOUGH;
+    }
+    phn = cr_fhir_patient_find_identifier(query, CR_IDK_PHN);
+    cr_match_keys(&keys, ctx->pool, &q, phn ? phn->value : NULL);
+    if (keys->nelts == 0 || cr_match_record_fields(&q) < 2
+        || !(q.birth[0] || q.nphones > 0 || q.naddrs > 0 || phn)) {
+        /* A name alone finds namesakes, not a person. */
+        return CR_OPS_MATCH_NOT_ENOUGH;
+    }
+    rv = cr_store_match_params_load(&params, NULL, ctx->db, ctx->pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cr_store_match_candidates(&cands, ctx->db, ctx->pool, keys,
+                                   query->id, CR_OPS_MATCH_PER_KEY,
+                                   CR_OPS_MATCH_MAX_CANDIDATES);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    res = apr_array_make(ctx->pool, 8, sizeof(cr_match_result_t));
+    apr_pool_create(&scratch, ctx->pool);
+    for (i = 0; i < cands->nelts; i++) {
+        const cr_store_match_cand_t *c = &APR_ARRAY_IDX(
+            cands, i, cr_store_match_cand_t);
+        cr_match_record_t rec;
+        cr_match_result_t r;
+
+        apr_pool_clear(scratch);
+        if (cr_match_record_parse(&rec, scratch, c->record)
+            != APR_SUCCESS) {
+            continue;
+        }
+        cr_match_compare(&r.vector, &q, &rec);
+        r.weight = cr_match_weight(&params, &r.vector);
+        r.score = cr_match_score(&params, r.weight);
+        r.grade = cr_match_grade(&t, r.score, &r.vector);
+        if (r.grade > min_grade) {
+            continue;
+        }
+        r.patient_id = c->id;
+        *(cr_match_result_t *)apr_array_push(res) = r;
+    }
+    apr_pool_destroy(scratch);
+    qsort(res->elts, res->nelts, sizeof(cr_match_result_t), cmp_results);
+    if (max_results < 1) {
+        max_results = 1;
+    }
+    /* Only active patients are returned: walk the ranking, checking a
+     * batch at a time, until max_results are kept (records merged into a
+     * survivor are not checked for each candidate scored, only here). */
+    {
+        cr_match_result_t *r = (cr_match_result_t *)res->elts;
+        int kept = 0, from = 0;
+        while (from < res->nelts && kept < max_results) {
+            int n = max_results - kept, j;
+            const char **ids;
+            int *active;
+            if (n > res->nelts - from) {
+                n = res->nelts - from;
+            }
+            ids = apr_palloc(ctx->pool, n * sizeof(char *));
+            active = apr_palloc(ctx->pool, n * sizeof(int));
+            for (j = 0; j < n; j++) {
+                ids[j] = r[from + j].patient_id;
+            }
+            rv = cr_store_match_active(active, ctx->db, ctx->pool, ids, n);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            for (j = 0; j < n; j++) {
+                if (active[j]) {
+                    r[kept++] = r[from + j];
+                }
+            }
+            from += n;
+        }
+        res->nelts = kept;
+    }
+    *out = res;
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_ops_match_record_duplicates(cr_ctx_t *ctx,
+                                            const cr_patient_t *p,
+                                            const char *operation)
+{
+    apr_array_header_t *res = NULL;
+    apr_status_t rv;
+    int i;
+
+    rv = cr_ops_match_find(&res, ctx, p, CR_OPS_MATCH_MAX_DUPLICATES,
+                           CR_MATCH_PROBABLE);
+    if (rv == CR_OPS_MATCH_NOT_ENOUGH) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < res->nelts; i++) {
+        const cr_match_result_t *r = &APR_ARRAY_IDX(res, i,
+                                                    cr_match_result_t);
+        rv = cr_store_match_duplicate_record(
+            ctx->db, ctx->pool, p->id, r->patient_id, r->score, r->weight,
+            cr_match_grade_name(r->grade), ctx->now_instant, operation,
+            ctx->message_id);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parameters input                                                    */
+/* ------------------------------------------------------------------ */
+
+static void bad(cr_ctx_t *ctx, const char *code, const char *expr,
+                const char *text)
+{
+    cr_outcome_add(ctx->oc, CR_SEV_ERROR, code, NULL, expr, "%s", text);
+}
+
+/* body must be a Parameters resource; returns its parameter array (or
+ * NULL when it has none) and sets *ok. */
+static json_object *parameters_of(cr_ctx_t *ctx, json_object *body, int *ok)
+{
+    const char *rt;
+    json_object *arr;
+
+    *ok = 0;
+    if (body == NULL || !json_object_is_type(body, json_type_object)) {
+        bad(ctx, "structure", NULL, "the body must be a FHIR Parameters "
+            "resource (a JSON object)");
+        return NULL;
+    }
+    rt = cr_json_get_string(body, "resourceType");
+    if (rt == NULL || strcmp(rt, "Parameters") != 0) {
+        bad(ctx, "invalid", "Parameters", "the body must be a Parameters "
+            "resource");
+        return NULL;
+    }
+    arr = cr_json_get(body, "parameter");
+    if (arr && !json_object_is_type(arr, json_type_array)) {
+        bad(ctx, "structure", "Parameters.parameter",
+            "Parameters.parameter must be an array");
+        return NULL;
+    }
+    if (arr && json_object_array_length(arr) > MAX_PARAMETERS) {
+        bad(ctx, "too-costly", "Parameters.parameter",
+            "too many parameters");
+        return NULL;
+    }
+    *ok = 1;
+    return arr;
+}
+
+/* The name of parameter i (an object with a string name), or NULL after
+ * recording why not. */
+static const char *param_name(cr_ctx_t *ctx, json_object *p,
+                              const char *expr)
+{
+    const char *name;
+
+    if (!json_object_is_type(p, json_type_object)) {
+        bad(ctx, "structure", expr, "a parameter must be a JSON object");
+        return NULL;
+    }
+    name = cr_json_get_string(p, "name");
+    if (name == NULL) {
+        bad(ctx, "required", apr_pstrcat(ctx->pool, expr, ".name", NULL),
+            "every parameter needs a name");
+    }
+    return name;
+}
+
+/* valueInteger of p within [lo, hi], or -1 after recording the error. */
+static int param_int(cr_ctx_t *ctx, json_object *p, const char *expr,
+                     const char *name, int lo, int hi)
+{
+    json_object *v = cr_json_get(p, "valueInteger");
+    int64_t n;
+
+    if (v == NULL || !json_object_is_type(v, json_type_int)) {
+        bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr, ".valueInteger",
+                                        NULL),
+            apr_psprintf(ctx->pool, "%s must be a valueInteger", name));
+        return -1;
+    }
+    n = json_object_get_int64(v);
+    if (n < lo || n > 1000000000) {
+        bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr, ".valueInteger",
+                                        NULL),
+            apr_psprintf(ctx->pool, "%s must be at least %d", name, lo));
+        return -1;
+    }
+    return n > hi ? hi : (int)n;
+}
+
+static int default_count(const cr_ctx_t *ctx)
+{
+    int n = ctx->settings ? ctx->settings->search.default_count : 0;
+
+    return n > 0 ? n : 20;
+}
+
+static int max_count(const cr_ctx_t *ctx)
+{
+    int n = ctx->settings ? ctx->settings->search.max_count : 0;
+
+    return n > 0 ? n : 100;
+}
+
+/* ------------------------------------------------------------------ */
+/* $match                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A decimal for JSON with at most four decimals and no trailing zeros. */
+static json_object *decimal(apr_pool_t *pool, double v)
+{
+    char *s = apr_psprintf(pool, "%.4f", v);
+    char *e = s + strlen(s) - 1;
+
+    while (e > s && *e == '0') {
+        *e-- = '\0';
+    }
+    if (*e == '.') {
+        *e = '\0';
+    }
+    return json_object_new_double_s(v, s);
+}
+
+static void add_outcome_entry(cr_ctx_t *ctx, json_object *bundle)
+{
+    json_object *e = cr_fhir_bundle_add_entry(
+        bundle, apr_pstrcat(ctx->pool, "urn:uuid:",
+                            cr_service_uuid(ctx->pool), NULL),
+        cr_outcome_to_json(ctx->pool, ctx->oc));
+    json_object *sr = cr_json_set_new_object(e, "search");
+
+    cr_json_set_string(sr, "mode", "outcome");
+}
+
+void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
+{
+    json_object *arr, *resource = NULL, *bundle;
+    const char *resource_expr = NULL;
+    apr_array_header_t *res = NULL;
+    cr_patient_t *p = NULL;
+    int ok, only_certain = 0, count = default_count(ctx), i, n, shown = 0;
+    apr_status_t rv;
+
+    arr = parameters_of(ctx, body, &ok);
+    n = arr ? (int)json_object_array_length(arr) : 0;
+    for (i = 0; ok && i < n; i++) {
+        json_object *prm = json_object_array_get_idx(arr, i);
+        const char *expr = apr_psprintf(ctx->pool,
+                                        "Parameters.parameter[%d]", i);
+        const char *name = param_name(ctx, prm, expr);
+        if (name == NULL) {
+            continue;
+        }
+        if (strcmp(name, "resource") == 0) {
+            json_object *r = cr_json_get(prm, "resource");
+            if (resource) {
+                bad(ctx, "invalid", expr, "resource may be given only once");
+            }
+            else if (r == NULL) {
+                bad(ctx, "required", apr_pstrcat(ctx->pool, expr,
+                                                 ".resource", NULL),
+                    "the resource parameter must carry the Patient in "
+                    "resource");
+            }
+            else {
+                resource = r;
+                resource_expr = apr_pstrcat(ctx->pool, expr, ".resource",
+                                            NULL);
+            }
+        }
+        else if (strcmp(name, "onlyCertainMatches") == 0) {
+            json_object *v = cr_json_get(prm, "valueBoolean");
+            if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
+                bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr,
+                                                ".valueBoolean", NULL),
+                    "onlyCertainMatches must be a valueBoolean");
+            }
+            else {
+                only_certain = json_object_get_boolean(v) ? 1 : 0;
+            }
+        }
+        else if (strcmp(name, "count") == 0) {
+            int c = param_int(ctx, prm, expr, "count", 1, max_count(ctx));
+            if (c > 0) {
+                count = c;
+            }
+        }
+        else {
+            bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
+                                                  NULL),
+                apr_psprintf(ctx->pool, "$match takes resource, "
+                             "onlyCertainMatches and count, not '%.40s'",
+                             name));
+        }
+    }
+    if (ok && resource == NULL && cr_outcome_errors(ctx->oc) == 0) {
+        bad(ctx, "required", "Parameters.parameter",
+            "the resource parameter (the Patient to match) is required");
+    }
+    if (cr_outcome_errors(ctx->oc) > 0) {
+        ctx->resp.status = 400;
+        return;
+    }
+    if (cr_fhir_patient_parse(&p, ctx->pool, resource, resource_expr,
+                              ctx->today, &ctx->settings->fhir, ctx->oc)
+        != APR_SUCCESS) {
+        ctx->resp.status = cr_service_status_for_errors(ctx->oc);
+        return;
+    }
+    /* With onlyCertainMatches two results are enough to tell "one" from
+     * "several". */
+    rv = cr_ops_match_find(&res, ctx, p, only_certain ? 2 : count,
+                           only_certain ? CR_MATCH_CERTAIN
+                                        : CR_MATCH_POSSIBLE);
+    if (rv == CR_OPS_MATCH_NOT_ENOUGH) {
+        ctx->resp.status = 422;
+        bad(ctx, "business-rule", resource_expr,
+            "the Patient has too little to match on: besides a name it "
+            "needs a birth date, a postal code, a phone or a PHN");
+        return;
+    }
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, "matching");
+        return;
+    }
+    if (only_certain && res->nelts > 1) {
+        cr_outcome_add(ctx->oc, CR_SEV_WARNING, "multiple-matches", NULL,
+                       NULL, "%d records match with certainty; with "
+                       "onlyCertainMatches none is returned", res->nelts);
+        res->nelts = 0;
+    }
+
+    bundle = cr_fhir_bundle_new(ctx->pool, "searchset",
+                                cr_service_uuid(ctx->pool),
+                                ctx->now_instant);
+    for (i = 0; i < res->nelts; i++) {
+        const cr_match_result_t *r = &APR_ARRAY_IDX(res, i,
+                                                    cr_match_result_t);
+        cr_stored_t *s = NULL;
+        json_object *json = NULL, *e, *sr, *ext, *x;
+
+        rv = cr_store_patient_get(&s, ctx->db, ctx->pool, r->patient_id);
+        if (rv == APR_NOTFOUND) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            cr_service_db_failure(ctx, rv, "reading a match");
+            return;
+        }
+        if (cr_json_parse(&json, ctx->pool, s->resource,
+                          strlen(s->resource), NULL, NULL) != APR_SUCCESS) {
+            continue;
+        }
+        e = cr_fhir_bundle_add_entry(
+            bundle, apr_pstrcat(ctx->pool, ctx->settings->base_url,
+                                "/Patient/", s->id, NULL), json);
+        sr = cr_json_set_new_object(e, "search");
+        ext = cr_json_set_new_array(sr, "extension");
+        x = cr_json_array_add_object(ext);
+        cr_json_set_string(x, "url", MATCH_GRADE_EXT);
+        cr_json_set_string(x, "valueCode", cr_match_grade_name(r->grade));
+        cr_json_set_string(sr, "mode", "match");
+        json_object_object_add(sr, "score", decimal(ctx->pool, r->score));
+        shown++;
+    }
+    cr_json_set_int(bundle, "total", shown);
+    if (ctx->oc->issues->nelts > 0) {
+        add_outcome_entry(ctx, bundle);
+    }
+    ctx->resp.status = 200;
+    ctx->resp.body = bundle;
+}
+
+/* ------------------------------------------------------------------ */
+/* $potential-duplicates                                               */
+/* ------------------------------------------------------------------ */
+
+static int token_ok(const char *s, int max, int allow_upper)
+{
+    int n;
+
+    for (n = 0; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '.' || (allow_upper && c >= 'A' && c <= 'Z'))) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= max;
+}
+
+static json_object *part(json_object *parts, const char *name)
+{
+    json_object *o = cr_json_array_add_object(parts);
+
+    cr_json_set_string(o, "name", name);
+    return o;
+}
+
+static void reference_part(cr_ctx_t *ctx, json_object *parts,
+                           const char *name, const char *id)
+{
+    json_object *ref = cr_json_set_new_object(part(parts, name),
+                                              "valueReference");
+
+    cr_json_set_string(ref, "reference",
+                       apr_pstrcat(ctx->pool, "Patient/", id, NULL));
+}
+
+void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
+{
+    json_object *arr, *out, *list;
+    const char *patient = NULL, *status = "open";
+    apr_array_header_t *dups = NULL;
+    int ok, count = default_count(ctx), offset = 0, i, n;
+    apr_status_t rv;
+
+    arr = parameters_of(ctx, body, &ok);
+    n = arr ? (int)json_object_array_length(arr) : 0;
+    for (i = 0; ok && i < n; i++) {
+        json_object *prm = json_object_array_get_idx(arr, i);
+        const char *expr = apr_psprintf(ctx->pool,
+                                        "Parameters.parameter[%d]", i);
+        const char *name = param_name(ctx, prm, expr);
+        if (name == NULL) {
+            continue;
+        }
+        if (strcmp(name, "patient") == 0) {
+            const char *v = cr_json_get_string(prm, "valueString");
+            json_object *ref = cr_json_get_object(prm, "valueReference");
+            if (v == NULL && ref) {
+                v = cr_json_get_string(ref, "reference");
+                if (v && strncmp(v, "Patient/", 8) == 0) {
+                    v += 8;
+                }
+            }
+            if (v == NULL || !token_ok(v, 64, 1)) {
+                bad(ctx, "invalid", expr, "patient must be a Patient id "
+                    "(valueString) or a reference Patient/<id> "
+                    "(valueReference)");
+            }
+            else {
+                patient = v;
+            }
+        }
+        else if (strcmp(name, "status") == 0) {
+            const char *v = cr_json_get_string(prm, "valueCode");
+            if (v == NULL || !token_ok(v, 32, 0)) {
+                bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr,
+                                                ".valueCode", NULL),
+                    "status must be a valueCode such as open");
+            }
+            else {
+                status = v;
+            }
+        }
+        else if (strcmp(name, "count") == 0) {
+            int c = param_int(ctx, prm, expr, "count", 1, max_count(ctx));
+            if (c > 0) {
+                count = c;
+            }
+        }
+        else if (strcmp(name, "offset") == 0) {
+            int o = param_int(ctx, prm, expr, "offset", 0, 1000000);
+            if (o >= 0) {
+                offset = o;
+            }
+        }
+        else {
+            bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
+                                                  NULL),
+                apr_psprintf(ctx->pool, "$potential-duplicates takes "
+                             "patient, status, count and offset, not "
+                             "'%.40s'", name));
+        }
+    }
+    if (cr_outcome_errors(ctx->oc) > 0) {
+        ctx->resp.status = 400;
+        return;
+    }
+    rv = cr_store_match_duplicate_list(&dups, ctx->db, ctx->pool, status,
+                                       patient, count, offset);
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, "listing potential duplicates");
+        return;
+    }
+    out = cr_json_own(ctx->pool, json_object_new_object());
+    cr_json_set_string(out, "resourceType", "Parameters");
+    /* FHIR JSON has no empty arrays: no pairs, no parameter element. */
+    list = dups->nelts > 0 ? cr_json_set_new_array(out, "parameter") : NULL;
+    for (i = 0; i < dups->nelts; i++) {
+        const cr_store_match_dup_t *d = &APR_ARRAY_IDX(
+            dups, i, cr_store_match_dup_t);
+        json_object *dp = cr_json_array_add_object(list);
+        json_object *parts;
+        cr_json_set_string(dp, "name", "duplicate");
+        parts = cr_json_set_new_array(dp, "part");
+        reference_part(ctx, parts, "patient", d->patient_lo);
+        reference_part(ctx, parts, "other", d->patient_hi);
+        json_object_object_add(part(parts, "score"), "valueDecimal",
+                               decimal(ctx->pool, d->score));
+        json_object_object_add(part(parts, "weight"), "valueDecimal",
+                               decimal(ctx->pool, d->weight));
+        cr_json_set_string(part(parts, "grade"), "valueCode", d->grade);
+        cr_json_set_string(part(parts, "found"), "valueInstant", d->found);
+        cr_json_set_string(part(parts, "foundBy"), "valueCode",
+                           d->found_by);
+        if (d->message_id) {
+            cr_json_set_string(part(parts, "messageId"), "valueString",
+                               d->message_id);
+        }
+        cr_json_set_string(part(parts, "status"), "valueCode", d->status);
+    }
+    ctx->resp.status = 200;
+    ctx->resp.body = out;
+}

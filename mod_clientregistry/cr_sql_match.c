@@ -1,0 +1,140 @@
+/* cr_sql_match: the matching engine's statements (see cr_sql.h and
+ * cr_store_match.h).
+ *
+ * A query's candidates come from one statement per 16 blocking keys:
+ * each key is one range of the covering (kind, value, patient_id) index
+ * of cr_search_index with its own LIMIT, and the distinct ids found fetch
+ * their match records from the covering partial index of migration 002.
+ * The rows one query touches are bounded by the number of keys times
+ * LIMIT, whatever the size of the registry; a candidate found through
+ * several keys is read once.  Whether a candidate was merged away
+ * (cr_patient.replaced_by) is checked only for the few candidates a query
+ * returns (cr_match_active), not for every one scored.  (One statement
+ * rather than one per key: with SQLite every statement outside a
+ * transaction takes and drops the file locks.)
+ *
+ * Two habits keep both planners (SQLite without ANALYZE statistics, and
+ * PostgreSQL) on those indexes: the record row is selected with the
+ * partial index's own range predicate (kind >= 'bk:rec' AND kind <=
+ * 'bk:rec'), which no planner can answer better from the (kind, value,
+ * ...) index than by the patient id's equality; and CROSS JOIN fixes the
+ * join order in SQLite (outer table first), while PostgreSQL treats it as
+ * a plain inner join.
+ */
+#include <stddef.h>
+
+#include "cr_sql.h"
+
+const cr_sql_stmt_t cr_sql_match_catalogue[] = {
+    /* The candidates of up to 16 blocking keys with their match records:
+     * each key one range of the covering (kind, value, patient_id) index
+     * with its own LIMIT (unused keys are '' with LIMIT 0); IN collapses a
+     * candidate found through several keys into one; each candidate's
+     * record comes from the covering partial index of 002. */
+    { "cr_match_candidates",
+      "SELECT r.patient_id, r.value FROM cr_search_index r"
+      " WHERE r.patient_id IN ("
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k1"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k2"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k3"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k4"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k5"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k6"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k7"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k8"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k9"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k10"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k11"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k12"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k13"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k14"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k15"
+      " UNION ALL"
+      " SELECT patient_id FROM (SELECT patient_id FROM cr_search_index"
+      " WHERE kind = %s AND value = %s LIMIT %d) k16)"
+      " AND r.kind >= 'bk:rec' AND r.kind <= 'bk:rec' LIMIT %d" },
+    /* Which of up to 10 patients exist and are not merged away (unused
+     * slots are ""). */
+    { "cr_match_active",
+      "SELECT id FROM cr_patient"
+      " WHERE id IN (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+      " AND replaced_by IS NULL LIMIT 10" },
+    /* The stored records in id order, a page at a time (estimation). */
+    { "cr_match_records_page",
+      "SELECT p.id, r.value FROM cr_patient p CROSS JOIN cr_search_index r"
+      " WHERE p.id > %s AND p.replaced_by IS NULL"
+      " AND r.patient_id = p.id"
+      " AND r.kind >= 'bk:rec' AND r.kind <= 'bk:rec'"
+      " ORDER BY p.id LIMIT %d" },
+
+    /* Fellegi-Sunter parameters: lambda (as field '', level '') and
+     * every m/u row in one statement, for the matcher's every query. */
+    { "cr_match_param_all",
+      "SELECT '', '', lambda, 0 FROM cr_match_estimate WHERE id = 1"
+      " UNION ALL SELECT field, level, m, u FROM cr_match_param"
+      " LIMIT %d" },
+    { "cr_match_param_clear",
+      "DELETE FROM cr_match_param" },
+    { "cr_match_param_insert",
+      "INSERT INTO cr_match_param (field, level, m, u)"
+      " VALUES (%s, %s, %s, %s)" },
+    { "cr_match_estimate_get",
+      "SELECT lambda, estimated, records, pairs, iterations, converged"
+      " FROM cr_match_estimate WHERE id = 1" },
+    { "cr_match_estimate_clear",
+      "DELETE FROM cr_match_estimate" },
+    { "cr_match_estimate_insert",
+      "INSERT INTO cr_match_estimate (id, lambda, estimated, records, pairs,"
+      " iterations, converged) VALUES (1, %s, %s, %lld, %lld, %d, %d)" },
+
+    /* Potential duplicates: one row per pair (smaller id first); a new
+     * finding refreshes the score but keeps a reviewer's status. */
+    { "cr_match_duplicate_upsert",
+      "INSERT INTO cr_match_duplicate (patient_lo, patient_hi, score,"
+      " weight, grade, found, found_by, message_id, status)"
+      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open')"
+      " ON CONFLICT (patient_lo, patient_hi) DO UPDATE SET"
+      " score = excluded.score, weight = excluded.weight,"
+      " grade = excluded.grade, found = excluded.found,"
+      " found_by = excluded.found_by, message_id = excluded.message_id" },
+    { "cr_match_duplicate_list",
+      "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
+      " message_id, status FROM cr_match_duplicate WHERE status = %s"
+      " ORDER BY found DESC, patient_lo, patient_hi LIMIT %d OFFSET %d" },
+    { "cr_match_duplicate_list_patient",
+      "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
+      " message_id, status FROM cr_match_duplicate"
+      " WHERE status = %s AND (patient_lo = %s OR patient_hi = %s)"
+      " ORDER BY found DESC, patient_lo, patient_hi LIMIT %d OFFSET %d" },
+
+    { NULL, NULL }
+};

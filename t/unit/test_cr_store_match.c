@@ -1,0 +1,694 @@
+/*
+ * test_cr_store_match.c: the matching engine against a temporary SQLite
+ * database, through apr_dbd directly (no httpd): candidate look-ups from
+ * blocking keys, the stored records, the m/u parameters, the duplicate
+ * review list, and the service entry point cr_ops_match_find.
+ *
+ * Each test gets a fresh database in its own mkdtemp directory with every
+ * migration of schema/ applied as cr-admin applies them and the whole
+ * statement catalogue prepared.  Patients are written as the REST create
+ * writes them: parse, set id and meta, build the index (which carries the
+ * match record and blocking keys), insert.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include <apr_dbd.h>
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "cr_db.h"
+#include "cr_fhir_patient.h"
+#include "cr_index.h"
+#include "cr_json.h"
+#include "cr_match.h"
+#include "cr_ops_match.h"
+#include "cr_outcome.h"
+#include "cr_similarity.h"
+#include "cr_store.h"
+#include "cr_store_match.h"
+
+#ifndef CR_TOP_SRCDIR
+#error "CR_TOP_SRCDIR must name the source tree (see Makefile.am)"
+#endif
+#define SCHEMA_DIR CR_TOP_SRCDIR "/schema"
+
+#define NOW "2026-01-15T10:00:00.000Z"
+
+typedef struct fixture_t {
+    apr_pool_t *pool;
+    apr_dbd_t *handle;
+    cr_db_t *db;
+    char dir[64];
+    const char *path;
+} fixture_t;
+
+static apr_pool_t *g_pool;
+static const apr_dbd_driver_t *g_driver;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (apr_initialize() != APR_SUCCESS
+        || apr_pool_create(&g_pool, NULL) != APR_SUCCESS
+        || apr_dbd_init(g_pool) != APR_SUCCESS
+        || apr_dbd_get_driver(g_pool, "sqlite3", &g_driver)
+           != APR_SUCCESS) {
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(g_pool);
+    apr_terminate();
+    return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Apply every schema/NNN_*.sql in numeric order, as cr-admin does. */
+static void migrate(fixture_t *fx)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    const char *names[100];
+    int nums[100], order[100], n = 0, i, j;
+
+    assert_int_equal(apr_dir_open(&d, SCHEMA_DIR, fx->pool), APR_SUCCESS);
+    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS && n < 100) {
+        size_t len = strlen(fi.name);
+        if (len > 4 && fi.name[0] >= '0' && fi.name[0] <= '9'
+            && strcmp(fi.name + len - 4, ".sql") == 0) {
+            names[n] = apr_pstrdup(fx->pool, fi.name);
+            nums[n] = atoi(fi.name);
+            order[n] = nums[n] * 100 + n;
+            n++;
+        }
+    }
+    apr_dir_close(d);
+    qsort(order, n, sizeof(int), cmp_int);
+    for (i = 0; i < n; i++) {
+        int k = order[i] % 100;
+        char *text = NULL, *p, *stmt;
+        apr_file_t *f;
+        apr_finfo_t info;
+        apr_size_t len;
+        const char *path = apr_pstrcat(fx->pool, SCHEMA_DIR, "/", names[k],
+                                       NULL);
+        assert_int_equal(apr_file_open(&f, path, APR_READ, 0, fx->pool),
+                         APR_SUCCESS);
+        apr_file_info_get(&info, APR_FINFO_SIZE, f);
+        len = (apr_size_t)info.size;
+        text = apr_palloc(fx->pool, len + 1);
+        apr_file_read_full(f, text, len, &len);
+        text[len] = '\0';
+        apr_file_close(f);
+        stmt = text;
+        for (p = text; ; p++) {
+            int end = *p == '\0';
+            if (end || ((p == text || p[-1] == '\n') && *p == ';'
+                        && (p[1] == '\n' || p[1] == '\0'))) {
+                char *s = apr_pstrndup(fx->pool, stmt, p - stmt);
+                int nrows, rv;
+                /* Skip statements of comments only. */
+                const char *q = s;
+                for (j = 0; *q; ) {
+                    q += strspn(q, " \t\r\n");
+                    if (q[0] == '-' && q[1] == '-') {
+                        q = strchr(q, '\n');
+                        if (q == NULL) {
+                            break;
+                        }
+                        continue;
+                    }
+                    j = *q != '\0';
+                    break;
+                }
+                if (j) {
+                    rv = apr_dbd_query(g_driver, fx->handle, &nrows, s);
+                    if (rv != 0) {
+                        fail_msg("%s: %s", names[k],
+                                 apr_dbd_error(g_driver, fx->handle, rv));
+                    }
+                }
+                if (end) {
+                    break;
+                }
+                stmt = p + 1;
+            }
+        }
+        {
+            int nrows;
+            apr_dbd_query(g_driver, fx->handle, &nrows, apr_psprintf(
+                fx->pool, "INSERT INTO cr_schema_version VALUES (%d, '%s', "
+                "'test')", nums[k], NOW));
+        }
+    }
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    apr_hash_t *prepared = NULL;
+    const char *label = NULL, *err = NULL;
+    int nrows;
+
+    apr_pool_create(&fx->pool, g_pool);
+    strcpy(fx->dir, "/tmp/cr-store-match-XXXXXX");
+    if (mkdtemp(fx->dir) == NULL) {
+        return -1;
+    }
+    fx->path = apr_pstrcat(fx->pool, fx->dir, "/registry.db", NULL);
+    if (apr_dbd_open(g_driver, fx->pool, fx->path, &fx->handle) != 0) {
+        return -1;
+    }
+    apr_dbd_query(g_driver, fx->handle, &nrows, "PRAGMA foreign_keys=ON");
+    *state = fx;
+    migrate(fx);
+    if (cr_db_prepare_catalogue(&prepared, fx->pool, g_driver, fx->handle,
+                                &label, &err) != APR_SUCCESS) {
+        fail_msg("statement %s does not prepare: %s", label, err);
+    }
+    fx->db = cr_db_wrap(fx->pool, g_driver, fx->handle, prepared);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+
+    apr_dbd_close(g_driver, fx->handle);
+    apr_file_remove(fx->path, fx->pool);
+    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-wal", NULL),
+                    fx->pool);
+    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-shm", NULL),
+                    fx->pool);
+    apr_dir_remove(fx->dir, fx->pool);
+    apr_pool_destroy(fx->pool);
+    free(fx);
+    return 0;
+}
+
+/* A patient resource of the shape the tests need. */
+static const char *pt(apr_pool_t *pool, const char *family,
+                      const char *given, const char *gender,
+                      const char *birth, const char *phone,
+                      const char *postal)
+{
+    return apr_psprintf(pool,
+        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"%s\","
+        "\"given\":[\"%s\"]}],\"gender\":\"%s\",\"birthDate\":\"%s\","
+        "\"telecom\":[{\"system\":\"phone\",\"value\":\"%s\"}],"
+        "\"address\":[{\"line\":[\"12 Main St\"],\"city\":\"Victoria\","
+        "\"postalCode\":\"%s\"}]}", family, given, gender, birth, phone,
+        postal);
+}
+
+static cr_patient_t *parse(apr_pool_t *pool, const char *json)
+{
+    json_object *o = NULL;
+    cr_patient_t *p = NULL;
+    cr_outcome_t *oc = cr_outcome_make(pool);
+
+    assert_int_equal(cr_json_parse(&o, pool, json, strlen(json), NULL, NULL),
+                     APR_SUCCESS);
+    if (cr_fhir_patient_parse(&p, pool, o, "Patient", "2026-01-15", NULL, oc)
+        != APR_SUCCESS) {
+        fail_msg("bad test patient %s", json);
+    }
+    return p;
+}
+
+/* Store json under id as the REST create does. */
+static cr_patient_t *store(fixture_t *fx, const char *id, const char *json)
+{
+    cr_patient_t *p = parse(fx->pool, json);
+    cr_index_t *ix = NULL;
+    cr_write_t w;
+
+    w.operation = "create";
+    w.caller = NULL;
+    w.message_id = "test";
+    w.now = NOW;
+    cr_fhir_patient_set_meta(p, fx->pool, id, 1, NOW);
+    assert_int_equal(cr_index_build(&ix, fx->pool, p), APR_SUCCESS);
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_patient_insert(fx->db, fx->pool, p,
+                                             cr_json_serialize(fx->pool,
+                                                               p->json,
+                                                               NULL),
+                                             ix, &w), APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    return p;
+}
+
+static void sql(fixture_t *fx, const char *text)
+{
+    int nrows = 0;
+
+    assert_int_equal(apr_dbd_query(g_driver, fx->handle, &nrows, text), 0);
+}
+
+static apr_array_header_t *keys_of(fixture_t *fx, const cr_patient_t *p)
+{
+    cr_match_record_t r;
+    apr_array_header_t *keys = NULL;
+
+    assert_int_equal(cr_match_record_parse(&r, fx->pool,
+                                           cr_match_record_build(fx->pool,
+                                                                 p)),
+                     APR_SUCCESS);
+    cr_match_keys(&keys, fx->pool, &r, NULL);
+    return keys;
+}
+
+static int has_id(const apr_array_header_t *c, const char *id)
+{
+    int i;
+
+    for (i = 0; i < c->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(c, i, cr_store_match_cand_t).id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The records and keys the index writes are in cr_search_index. */
+static void test_rows_written(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list = NULL;
+
+    store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    assert_int_equal(cr_store_match_records(&list, fx->db, fx->pool, "", 10),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_cand_t).id,
+                        "a");
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_cand_t).record,
+                        "1|m|19800304|smith,john|2505550100|"
+                        "V8W1A1,12,main street,victoria");
+    assert_int_equal(cr_store_match_records(&list, fx->db, fx->pool, "a",
+                                            10), APR_SUCCESS);
+    assert_int_equal(list->nelts, 0);
+}
+
+static void test_candidates(void **state)
+{
+    fixture_t *fx = *state;
+    cr_patient_t *a;
+    apr_array_header_t *c = NULL;
+
+    a = store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
+                          "2505550100", "V8W 1A1"));
+    store(fx, "b", pt(fx->pool, "Smyth", "John", "male", "1980-03-04",
+                      "2505550101", "V8W 1A1"));
+    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+
+    assert_int_equal(cr_store_match_candidates(&c, fx->db, fx->pool,
+                                               keys_of(fx, a), "a", 100,
+                                               500), APR_SUCCESS);
+    assert_true(has_id(c, "b"));
+    assert_false(has_id(c, "a"));      /* excluded: the query itself */
+    assert_false(has_id(c, "c"));      /* shares no key */
+    assert_int_equal(c->nelts, 1);
+    assert_non_null(APR_ARRAY_IDX(c, 0, cr_store_match_cand_t).record);
+
+    /* Without exclusion the record finds itself. */
+    assert_int_equal(cr_store_match_candidates(&c, fx->db, fx->pool,
+                                               keys_of(fx, a), NULL, 100,
+                                               500), APR_SUCCESS);
+    assert_true(has_id(c, "a"));
+    assert_int_equal(c->nelts, 2);
+
+    /* max_total bounds the candidates. */
+    assert_int_equal(cr_store_match_candidates(&c, fx->db, fx->pool,
+                                               keys_of(fx, a), NULL, 100, 1),
+                     APR_SUCCESS);
+    assert_int_equal(c->nelts, 1);
+
+    /* A merged-away record is found but not active. */
+    sql(fx, "UPDATE cr_patient SET replaced_by = 'a' WHERE id = 'b'");
+    {
+        static const char *const ids[] = {
+            "a", "b", "nobody", "c", "a", "b", "c", "a", "b", "c", "a", "b"
+        };
+        int active[12], i;
+        assert_int_equal(cr_store_match_active(active, fx->db, fx->pool,
+                                               ids, 12), APR_SUCCESS);
+        for (i = 0; i < 12; i++) {
+            assert_int_equal(active[i], strcmp(ids[i], "b") != 0
+                                        && strcmp(ids[i], "nobody") != 0);
+        }
+    }
+}
+
+/* per_key bounds each look-up: a key shared by many patients returns at
+ * most per_key of them. */
+static void test_candidates_per_key(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *keys, *c = NULL;
+    cr_match_key_t *k;
+    int i;
+
+    for (i = 0; i < 12; i++) {
+        static const char *const fam[] = {
+            "Adams", "Baker", "Clark", "Davis", "Evans", "Frost", "Green",
+            "Hall", "Irwin", "Joyce", "King", "Lowe"
+        };
+        store(fx, apr_psprintf(fx->pool, "p%02d", i),
+              pt(fx->pool, fam[i], "Ann", "female", "1970-01-01",
+                 apr_psprintf(fx->pool, "25055501%02d", i),
+                 apr_psprintf(fx->pool, "V%dA 1A1", i % 10)));
+    }
+    keys = apr_array_make(fx->pool, 1, sizeof(cr_match_key_t));
+    k = apr_array_push(keys);
+    k->kind = CR_MATCH_KIND_DOB;
+    k->value = "19700101|a";
+    assert_int_equal(cr_store_match_candidates(&c, fx->db, fx->pool, keys,
+                                               NULL, 5, 500), APR_SUCCESS);
+    assert_int_equal(c->nelts, 5);
+    assert_int_equal(cr_store_match_candidates(&c, fx->db, fx->pool, keys,
+                                               NULL, 100, 500), APR_SUCCESS);
+    assert_int_equal(c->nelts, 12);
+}
+
+static void test_params(void **state)
+{
+    fixture_t *fx = *state;
+    cr_match_params_t d, p, q;
+    cr_store_match_estimate_t info, est;
+    int f, l;
+
+    cr_match_params_default(&d);
+    assert_int_equal(cr_store_match_params_load(&p, &info, fx->db,
+                                                fx->pool), APR_SUCCESS);
+    assert_null(info.estimated);
+    assert_memory_equal(p.w, d.w, sizeof(p.w));
+
+    q = d;
+    q.m[CR_MF_GIVEN][CR_ML_GIVEN_EXACT] = 0.5;
+    q.lambda = 0.125;
+    cr_match_params_finish(&q);
+    est.estimated = NOW;
+    est.records = 10;
+    est.pairs = 20;
+    est.iterations = 7;
+    est.converged = 1;
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_params_save(fx->db, fx->pool, &q, &est),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    /* A row of an unknown field (a later engine's) is ignored. */
+    sql(fx, "INSERT INTO cr_match_param VALUES ('shoe-size', 'exact', 0.5,"
+            " 0.5)");
+
+    assert_int_equal(cr_store_match_params_load(&p, &info, fx->db,
+                                                fx->pool), APR_SUCCESS);
+    assert_string_equal(info.estimated, NOW);
+    assert_int_equal(info.records, 10);
+    assert_int_equal(info.pairs, 20);
+    assert_int_equal(info.iterations, 7);
+    assert_int_equal(info.converged, 1);
+    assert_true(fabs(p.lambda - 0.125) < 1e-9);
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        for (l = 0; l < cr_match_field_levels(f); l++) {
+            assert_true(fabs(p.m[f][l] - q.m[f][l]) < 1e-8);
+            assert_true(fabs(p.u[f][l] - q.u[f][l]) < 1e-8);
+        }
+    }
+}
+
+static void test_duplicates(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list = NULL;
+    const cr_store_match_dup_t *d;
+
+    store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    store(fx, "b", pt(fx->pool, "Smyth", "John", "male", "1980-03-04",
+                      "2505550101", "V8W 1A1"));
+    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "b", "a", 0.9, 12.5, "probable",
+                         NOW, "create", "m1"), APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "c", "b", 0.6, 2.5, "probable",
+                         "2026-01-15T09:00:00.000Z", "update", NULL),
+                     APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "a", "a", 1, 1, "certain", NOW,
+                         "create", NULL), APR_EINVAL);
+
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", NULL, 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 2);
+    d = &APR_ARRAY_IDX(list, 0, cr_store_match_dup_t);
+    /* Newest first, the smaller id first. */
+    assert_string_equal(d->patient_lo, "a");
+    assert_string_equal(d->patient_hi, "b");
+    assert_true(fabs(d->score - 0.9) < 1e-6);
+    assert_true(fabs(d->weight - 12.5) < 1e-6);
+    assert_string_equal(d->grade, "probable");
+    assert_string_equal(d->found, NOW);
+    assert_string_equal(d->found_by, "create");
+    assert_string_equal(d->message_id, "m1");
+    assert_string_equal(d->status, "open");
+    d = &APR_ARRAY_IDX(list, 1, cr_store_match_dup_t);
+    assert_string_equal(d->patient_lo, "b");
+    assert_string_equal(d->patient_hi, "c");
+    assert_null(d->message_id);
+
+    /* Paging and the patient filter. */
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", NULL, 1, 1),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_dup_t)
+                        .patient_hi, "c");
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", "c", 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+
+    /* A reviewed pair keeps its status when found again. */
+    sql(fx, "UPDATE cr_match_duplicate SET status = 'dismissed'"
+            " WHERE patient_lo = 'a'");
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "a", "b", 0.95, 14.0, "probable",
+                         "2026-01-16T00:00:00.000Z", "update", "m2"),
+                     APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "dismissed", NULL, 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+    d = &APR_ARRAY_IDX(list, 0, cr_store_match_dup_t);
+    assert_true(fabs(d->score - 0.95) < 1e-6);
+    assert_string_equal(d->found_by, "update");
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", NULL, 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+}
+
+static void test_tally(void **state)
+{
+    fixture_t *fx = *state;
+    cr_match_tally_t *t = cr_match_tally_make(fx->pool);
+    cr_store_match_tally_info_t info;
+
+    store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    store(fx, "b", pt(fx->pool, "Smyth", "John", "male", "1980-03-04",
+                      "2505550101", "V8W 1A1"));
+    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+    assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 0, 100,
+                                          500), APR_SUCCESS);
+    assert_int_equal(info.records, 3);
+    /* a-b counted from both sides; c has no candidate. */
+    assert_int_equal(info.pairs, 2);
+    assert_true(t->pairs == 2.0);
+    assert_int_equal(t->patterns->nelts, 1);
+
+    t = cr_match_tally_make(fx->pool);
+    assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 1, 100,
+                                          500), APR_SUCCESS);
+    assert_int_equal(info.records, 1);
+    assert_int_equal(info.pairs, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The service entry point                                             */
+/* ------------------------------------------------------------------ */
+
+static void ctx_of(cr_ctx_t *ctx, cr_settings_t *settings, fixture_t *fx)
+{
+    memset(settings, 0, sizeof(*settings));
+    settings->base_url = "http://localhost/fhir";
+    settings->search.default_count = 5;
+    settings->search.max_count = 10;
+    cr_service_ctx_init(ctx, fx->pool, apr_time_now());
+    ctx->db = fx->db;
+    ctx->settings = settings;
+    ctx->message_id = "msg-1";
+}
+
+static void test_find(void **state)
+{
+    fixture_t *fx = *state;
+    cr_settings_t settings;
+    cr_ctx_t ctx;
+    apr_array_header_t *res = NULL;
+    const cr_match_result_t *r;
+
+    store(fx, "a", pt(fx->pool, "Smith", "Alice", "female", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    /* Family and birth date typo'd, another phone, moved within the
+     * postal code: a probable match, not a certain one. */
+    store(fx, "b", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+          "\"Smyth\",\"given\":[\"Alice\"]}],\"gender\":\"female\","
+          "\"birthDate\":\"1980-03-14\",\"telecom\":[{\"system\":"
+          "\"phone\",\"value\":\"6045559999\"}],\"address\":[{\"line\":"
+          "[\"99 Oak St\"],\"city\":\"Saanich\",\"postalCode\":"
+          "\"V8W 1A1\"}]}");
+    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+    ctx_of(&ctx, &settings, fx);
+
+    /* The exact copy is certain, the typo'd one at least probable. */
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        pt(fx->pool, "Smith", "Alice", "female", "1980-03-04", "2505550100",
+           "V8W 1A1")), 10, CR_MATCH_POSSIBLE), APR_SUCCESS);
+    assert_int_equal(res->nelts, 2);
+    r = &APR_ARRAY_IDX(res, 0, cr_match_result_t);
+    assert_string_equal(r->patient_id, "a");
+    assert_int_equal(r->grade, CR_MATCH_CERTAIN);
+    assert_true(r->score > 0.99 && r->score <= 1.0);
+    assert_int_equal(r->vector.level[CR_MF_FAMILY], CR_ML_FAMILY_EXACT);
+    r = &APR_ARRAY_IDX(res, 1, cr_match_result_t);
+    assert_string_equal(r->patient_id, "b");
+    assert_int_equal(r->grade, CR_MATCH_PROBABLE);
+    assert_int_equal(r->vector.level[CR_MF_BIRTH],
+                     CR_SIMILARITY_DATE_ONE_DIGIT_TYPO);
+    assert_true(r->score < APR_ARRAY_IDX(res, 0, cr_match_result_t).score);
+
+    /* Certain only, and max_results. */
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        pt(fx->pool, "Smith", "Alice", "female", "1980-03-04", "2505550100",
+           "V8W 1A1")), 10, CR_MATCH_CERTAIN), APR_SUCCESS);
+    assert_int_equal(res->nelts, 1);
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        pt(fx->pool, "Smith", "Alice", "female", "1980-03-04", "2505550100",
+           "V8W 1A1")), 1, CR_MATCH_POSSIBLE), APR_SUCCESS);
+    assert_int_equal(res->nelts, 1);
+
+    /* A different person: nothing. */
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        pt(fx->pool, "Nguyen", "Linh", "female", "1999-12-01", "7785550000",
+           "V2C 1A1")), 10, CR_MATCH_POSSIBLE), APR_SUCCESS);
+    assert_int_equal(res->nelts, 0);
+
+    /* A name alone is not enough. */
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Smith\","
+        "\"given\":[\"Alice\"]}]}"), 10, CR_MATCH_POSSIBLE),
+        CR_OPS_MATCH_NOT_ENOUGH);
+
+    /* A record merged into a survivor is not returned. */
+    sql(fx, "UPDATE cr_patient SET replaced_by = 'c' WHERE id = 'b'");
+    assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+        pt(fx->pool, "Smith", "Alice", "female", "1980-03-04", "2505550100",
+           "V8W 1A1")), 10, CR_MATCH_POSSIBLE), APR_SUCCESS);
+    assert_int_equal(res->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(res, 0, cr_match_result_t).patient_id,
+                        "a");
+    sql(fx, "UPDATE cr_patient SET replaced_by = NULL WHERE id = 'b'");
+
+    /* A stored patient is not its own match. */
+    {
+        cr_patient_t *q = parse(fx->pool, pt(fx->pool, "Smith", "Alice",
+                                             "female", "1980-03-04",
+                                             "2505550100", "V8W 1A1"));
+        q->id = "a";
+        assert_int_equal(cr_ops_match_find(&res, &ctx, q, 10,
+                                           CR_MATCH_POSSIBLE), APR_SUCCESS);
+        assert_int_equal(res->nelts, 1);
+        assert_string_equal(APR_ARRAY_IDX(res, 0, cr_match_result_t)
+                            .patient_id, "b");
+    }
+}
+
+static void test_record_duplicates(void **state)
+{
+    fixture_t *fx = *state;
+    cr_settings_t settings;
+    cr_ctx_t ctx;
+    cr_patient_t *p;
+    apr_array_header_t *list = NULL;
+
+    store(fx, "a", pt(fx->pool, "Smith", "Alice", "female", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+    p = store(fx, "z", pt(fx->pool, "Smith", "Alice", "female",
+                          "1980-03-04", "2505550100", "V8W 1A1"));
+    ctx_of(&ctx, &settings, fx);
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_ops_match_record_duplicates(&ctx, p, "create"),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", NULL, 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_dup_t)
+                        .patient_lo, "a");
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_dup_t)
+                        .patient_hi, "z");
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_dup_t).grade,
+                        "certain");
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_dup_t)
+                        .message_id, "msg-1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rows_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_candidates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_per_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_duplicates, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
