@@ -114,6 +114,39 @@ static void respond_with(cr_ctx_t *ctx, int status, const cr_patient_t *p,
     }
 }
 
+/* The common tail of a write inside its transaction: after the store
+ * call (rv), record potential duplicates and the audit record, commit,
+ * and answer only once the commit succeeded.  operation is "create" (201)
+ * or "update" (200); what names the write in failure messages. */
+static void finish_write(cr_ctx_t *ctx, apr_status_t rv, cr_patient_t *p,
+                         apr_int64_t version, const char *operation,
+                         const char *what)
+{
+    int created = strcmp(operation, "create") == 0;
+
+    if (rv == APR_SUCCESS) {
+        /* Potential duplicates go to the review list, never merged. */
+        rv = cr_ops_match_record_duplicates(ctx, p, operation);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_audit_in_txn(ctx, operation, created ? "C" : "U",
+                             created ? 201 : 200, p->id);
+    }
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, apr_pstrcat(ctx->pool, "storing ",
+                                                   what, NULL));
+        return;
+    }
+    rv = cr_db_commit(ctx->db);
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, apr_pstrcat(ctx->pool, "committing ",
+                                                   what, NULL));
+        return;
+    }
+    ctx->resp.audited = 1;
+    respond_with(ctx, created ? 201 : 200, p, version);
+}
+
 static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
 {
     cr_write_t w;
@@ -154,24 +187,7 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
     cr_index_build(&ix, ctx->pool, p);
     resource = cr_json_serialize(ctx->pool, p->json, NULL);
     rv = cr_store_patient_insert(ctx->db, ctx->pool, p, resource, ix, &w);
-    if (rv == APR_SUCCESS) {
-        /* Potential duplicates go to the review list, never merged. */
-        rv = cr_ops_match_record_duplicates(ctx, p, "create");
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_audit_in_txn(ctx, "create", "C", 201, p->id);
-    }
-    if (rv != APR_SUCCESS) {
-        cr_service_db_failure(ctx, rv, "storing the new patient");
-        return;
-    }
-    rv = cr_db_commit(ctx->db);
-    if (rv != APR_SUCCESS) {
-        cr_service_db_failure(ctx, rv, "committing the new patient");
-        return;
-    }
-    ctx->resp.audited = 1;
-    respond_with(ctx, 201, p, 1);
+    finish_write(ctx, rv, p, 1, "create", "the new patient");
 }
 
 void cr_rest_create(cr_ctx_t *ctx, json_object *body)
@@ -399,23 +415,7 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
     w.now = ctx->now_instant;
     rv = cr_store_patient_update(ctx->db, ctx->pool, p, version, resource,
                                  ix, &w);
-    if (rv == APR_SUCCESS) {
-        rv = cr_ops_match_record_duplicates(ctx, p, "update");
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_audit_in_txn(ctx, "update", "U", 200, p->id);
-    }
-    if (rv != APR_SUCCESS) {
-        cr_service_db_failure(ctx, rv, "storing the update");
-        return;
-    }
-    rv = cr_db_commit(ctx->db);
-    if (rv != APR_SUCCESS) {
-        cr_service_db_failure(ctx, rv, "committing the update");
-        return;
-    }
-    ctx->resp.audited = 1;
-    respond_with(ctx, 200, p, version);
+    finish_write(ctx, rv, p, version, "update", "the update");
 }
 
 static json_object *parse_stored(cr_ctx_t *ctx, const char *text)
