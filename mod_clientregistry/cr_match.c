@@ -736,7 +736,15 @@ static int same(const char *a, const char *b)
 
 static int similar(const char *a, const char *b)
 {
-    return *a && *b && cr_similarity_jaro_winkler(a, b) >= JW_AGREE;
+    apr_size_t la = strlen(a), lb = strlen(b);
+
+    /* Jaro is at most (2 + shorter / longer) / 3, and the Winkler bonus
+     * at most 0.4 of the rest, so JW_AGREE (0.92) needs shorter / longer
+     * >= 0.6: skip the comparison when the lengths already rule it out. */
+    if (la == 0 || lb == 0 || (la < lb ? la * 5 < lb * 3 : lb * 5 < la * 3)) {
+        return 0;
+    }
+    return cr_similarity_jaro_winkler(a, b) >= JW_AGREE;
 }
 
 /* Any word of a equal to any word of b (words of two letters or more). */
@@ -773,7 +781,8 @@ static int given_level(const cr_match_name_t *a, const cr_match_name_t *b)
         return CR_ML_GIVEN_NICKNAME;
     }
     if (similar(a->given_first, b->given_first)
-        || similar(a->given_compact, b->given_compact)) {
+        || ((a->given_first != a->given || b->given_first != b->given)
+            && similar(a->given_compact, b->given_compact))) {
         return CR_ML_GIVEN_SIMILAR;
     }
     if (dm_common(a->given_dm, b->given_dm)) {
@@ -1237,6 +1246,7 @@ cr_match_grade_e cr_match_grade(const cr_match_thresholds_t *t,
     if (score >= t->certain) {
         if (v == NULL
             || (v->level[CR_MF_GIVEN] != CR_ML_GIVEN_DISAGREE
+                && v->level[CR_MF_FAMILY] != CR_ML_FAMILY_DISAGREE
                 && v->level[CR_MF_BIRTH] != CR_SIMILARITY_DATE_DISAGREE)) {
             return CR_MATCH_CERTAIN;
         }

@@ -362,10 +362,11 @@ typedef struct cr_match_thresholds_t {
 /*
  * The grade of a pair with this score and comparison vector under t.
  * v may be NULL (the score alone decides).  Safety rule: a pair whose
- * given names or birth dates disagree outright (present on both sides,
- * level "disagree") is at most probable whatever its score, because twins
- * and other members of one household share everything else, and a
- * certain match may be acted on without review.
+ * given names, family names or birth dates disagree outright (present on
+ * both sides, level "disagree") is at most probable whatever its score:
+ * twins and other members of one household share everything else, a
+ * changed family name (marriage) deserves a look, and a certain match may
+ * be acted on without review.
  */
 cr_match_grade_e cr_match_grade(const cr_match_thresholds_t *t,
                                 double score, const cr_match_vector_t *v);

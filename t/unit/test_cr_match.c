@@ -497,6 +497,15 @@ static void test_weights_and_grades(void **state)
     assert_int_equal(v.level[CR_MF_GIVEN], CR_ML_GIVEN_DISAGREE);
     assert_int_equal(cr_match_grade(&t, 1.0, &v), CR_MATCH_PROBABLE);
     assert_int_equal(cr_match_grade(&t, 1.0, NULL), CR_MATCH_CERTAIN);
+    /* Nor a new family name with everything else the same. */
+    rec(pool, &twin, "1|f|19800304|jones,alice|2505550100|"
+                     "V8W1A1,1,main street,victoria");
+    cr_match_compare(&v, &a, &twin);
+    assert_int_equal(v.level[CR_MF_FAMILY], CR_ML_FAMILY_DISAGREE);
+    assert_true(cr_match_score(&p, cr_match_weight(&p, &v)) >= 0.99);
+    assert_int_equal(cr_match_grade(&t, cr_match_score(&p,
+                                        cr_match_weight(&p, &v)), &v),
+                     CR_MATCH_PROBABLE);
 
     /* The score is the posterior: monotone, in [0, 1], 0.5 where the
      * weight balances the prior odds. */
