@@ -17,6 +17,7 @@
 #include "cr_fhir_envelope.h"
 #include "cr_fhir_view.h"
 #include "cr_index.h"
+#include "cr_ops_match.h"
 #include "cr_ops_query.h"
 #include "cr_phn.h"
 #include "cr_search.h"
@@ -140,6 +141,7 @@ static void add_result(qreq_t *q, const char *full_url, json_object *res,
 {
     cr_envelope_result_t *e = apr_array_push(q->results);
 
+    memset(e, 0, sizeof(*e));
     e->full_url = full_url;
     e->resource = res;
     e->mode = mode;
@@ -467,346 +469,19 @@ void cr_ops_query_rest_read(cr_ctx_t *ctx, const char *id, int history,
     gd_run(&q, &lk);
 }
 
-/* ---- candidate ranking -------------------------------------------------- */
+/* ---- the raw score (D-13) ------------------------------------------------ */
 
-typedef struct qname_t {
-    const char *family;        /* normalized, "" when absent */
-    apr_array_header_t *given; /* normalized, of const char * */
-} qname_t;
-
-typedef struct person_t {
-    apr_array_header_t *names;     /* of qname_t */
-    const char *birth;             /* as stored, or NULL */
-    const char *gender;
-    apr_array_header_t *phones, *postals, *lines, *emails;
-} person_t;
-
-static const char *norm(apr_pool_t *pool, const char *kind, const char *s)
+int cr_ops_query_score(double weight)
 {
-    const char *out = NULL;
+    double points = weight * 10.0;
 
-    if (s == NULL || cr_index_normalize_term(&out, pool, kind, s)
-                     != APR_SUCCESS) {
-        return "";
+    if (!(points > 0.0)) {
+        return 0;   /* also NaN */
     }
-    return out;
-}
-
-/* An address line compared as lower-case words of letters and digits. */
-static const char *norm_line(apr_pool_t *pool, const char *s)
-{
-    apr_size_t n = strlen(s), i, o = 0;
-    char *out = apr_palloc(pool, n + 1);
-    int space = 0;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
-            if (space && o > 0) {
-                out[o++] = ' ';
-            }
-            out[o++] = (char)c;
-            space = 0;
-        }
-        else if (c >= 'A' && c <= 'Z') {
-            if (space && o > 0) {
-                out[o++] = ' ';
-            }
-            out[o++] = (char)(c - 'A' + 'a');
-            space = 0;
-        }
-        else {
-            space = 1;
-        }
+    if (points >= CR_QUERY_SCORE_IDENTIFIER - 1) {
+        return CR_QUERY_SCORE_IDENTIFIER - 1;
     }
-    out[o] = '\0';
-    return out;
-}
-
-static void push_nonempty(apr_array_header_t *a, const char *s)
-{
-    if (s && *s) {
-        APR_ARRAY_PUSH(a, const char *) = s;
-    }
-}
-
-/* The comparable demographics of a Patient JSON: current values only
- * (period.end in the past is history), name.use ignored (CR-FC-019). */
-static person_t *person_of(apr_pool_t *pool, json_object *p, apr_time_t now)
-{
-    person_t *x = apr_pcalloc(pool, sizeof(*x));
-    json_object *arr;
-    size_t i, j, n, m;
-
-    x->names = apr_array_make(pool, 2, sizeof(qname_t));
-    x->phones = apr_array_make(pool, 2, sizeof(char *));
-    x->postals = apr_array_make(pool, 2, sizeof(char *));
-    x->lines = apr_array_make(pool, 2, sizeof(char *));
-    x->emails = apr_array_make(pool, 2, sizeof(char *));
-    x->birth = cr_json_get_string(p, "birthDate");
-    x->gender = cr_json_get_string(p, "gender");
-    arr = cr_json_get_array(p, "name");
-    n = arr ? json_object_array_length(arr) : 0;
-    for (i = 0; i < n && i < 50; i++) {
-        json_object *nm = json_object_array_get_idx(arr, i);
-        json_object *g = cr_json_get_array(nm, "given");
-        qname_t *q;
-        if (cr_fhir_view_in_past(cr_json_get_string(
-                cr_json_get(nm, "period"), "end"), now)) {
-            continue;
-        }
-        q = apr_array_push(x->names);
-        q->family = norm(pool, CR_IDX_FAMILY,
-                         cr_json_get_string(nm, "family"));
-        q->given = apr_array_make(pool, 2, sizeof(char *));
-        m = g ? json_object_array_length(g) : 0;
-        for (j = 0; j < m && j < 10; j++) {
-            push_nonempty(q->given, norm(pool, CR_IDX_GIVEN,
-                                         json_object_get_string(
-                                             json_object_array_get_idx(g,
-                                                                       j))));
-        }
-    }
-    arr = cr_json_get_array(p, "telecom");
-    n = arr ? json_object_array_length(arr) : 0;
-    for (i = 0; i < n && i < 50; i++) {
-        json_object *t = json_object_array_get_idx(arr, i);
-        const char *sys = cr_json_get_string(t, "system");
-        const char *val = cr_json_get_string(t, "value");
-        if (sys == NULL || val == NULL
-            || cr_fhir_view_in_past(cr_json_get_string(
-                   cr_json_get(t, "period"), "end"), now)) {
-            continue;
-        }
-        if (strcmp(sys, "phone") == 0) {
-            push_nonempty(x->phones, norm(pool, CR_IDX_PHONE, val));
-        }
-        else if (strcmp(sys, "email") == 0) {
-            push_nonempty(x->emails, norm(pool, CR_IDX_EMAIL, val));
-        }
-    }
-    arr = cr_json_get_array(p, "address");
-    n = arr ? json_object_array_length(arr) : 0;
-    for (i = 0; i < n && i < 50; i++) {
-        json_object *a = json_object_array_get_idx(arr, i);
-        json_object *l = cr_json_get_array(a, "line");
-        if (cr_fhir_view_in_past(cr_json_get_string(
-                cr_json_get(a, "period"), "end"), now)) {
-            continue;
-        }
-        push_nonempty(x->postals, norm(pool, CR_IDX_POSTAL,
-                                       cr_json_get_string(a, "postalCode")));
-        m = l ? json_object_array_length(l) : 0;
-        for (j = 0; j < m && j < 10; j++) {
-            const char *s = json_object_get_string(
-                json_object_array_get_idx(l, j));
-            if (s) {
-                push_nonempty(x->lines, norm_line(pool, s));
-            }
-        }
-    }
-    return x;
-}
-
-static int any_equal(const apr_array_header_t *a, const apr_array_header_t *b)
-{
-    int i, j;
-
-    for (i = 0; i < a->nelts; i++) {
-        for (j = 0; j < b->nelts; j++) {
-            if (strcmp(APR_ARRAY_IDX(a, i, const char *),
-                       APR_ARRAY_IDX(b, j, const char *)) == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
-static int given_score(const apr_array_header_t *qg,
-                       const apr_array_header_t *cg)
-{
-    const char *first;
-    int j, best = 0;
-
-    if (qg->nelts == 0) {
-        return 0;
-    }
-    first = APR_ARRAY_IDX(qg, 0, const char *);
-    for (j = 0; j < cg->nelts; j++) {
-        const char *c = APR_ARRAY_IDX(cg, j, const char *);
-        if (strcmp(first, c) == 0) {
-            return 30;
-        }
-        if ((strlen(first) == 1 || strlen(c) == 1) && first[0] == c[0]) {
-            best = 10;
-        }
-    }
-    return best;
-}
-
-/* The score of candidate c against query q (scale in the header). */
-static int score_of(const person_t *q, const person_t *c)
-{
-    int s = 0, best = 0, i, j;
-
-    for (i = 0; i < q->names->nelts; i++) {
-        const qname_t *qn = &APR_ARRAY_IDX(q->names, i, qname_t);
-        for (j = 0; j < c->names->nelts; j++) {
-            const qname_t *cn = &APR_ARRAY_IDX(c->names, j, qname_t);
-            int v = (*qn->family && strcmp(qn->family, cn->family) == 0)
-                    ? 40 : 0;
-            v += given_score(qn->given, cn->given);
-            best = v > best ? v : best;
-        }
-    }
-    s += best;
-    if (q->birth && c->birth) {
-        if (strcmp(q->birth, c->birth) == 0) {
-            s += 40;
-        }
-        else if (strlen(q->birth) == 10 && strlen(c->birth) == 10
-                 && strncmp(q->birth, c->birth, 5) == 0
-                 && strncmp(q->birth + 5, c->birth + 8, 2) == 0
-                 && strncmp(q->birth + 8, c->birth + 5, 2) == 0) {
-            s += 20;   /* day and month swapped */
-        }
-    }
-    if (q->gender && c->gender) {
-        s += strcmp(q->gender, c->gender) == 0 ? 10 : -10;
-    }
-    if (any_equal(q->phones, c->phones)) {
-        s += 30;
-    }
-    if (any_equal(q->postals, c->postals)) {
-        s += 20;
-    }
-    if (any_equal(q->lines, c->lines)) {
-        s += 20;
-    }
-    if (any_equal(q->emails, c->emails)) {
-        s += 10;
-    }
-    return s;
-}
-
-static int cmp_candidates(const void *a, const void *b)
-{
-    const cr_query_candidate_t *x = a, *y = b;
-
-    if (x->score != y->score) {
-        return y->score - x->score;
-    }
-    return strcmp(x->id, y->id);
-}
-
-apr_status_t cr_ops_query_candidates(apr_array_header_t **out,
-                                     cr_ctx_t *ctx,
-                                     const cr_patient_t *query, int max)
-{
-    apr_pool_t *pool = ctx->pool, *scratch;
-    person_t *q = person_of(pool, query->json, ctx->now);
-    apr_array_header_t *ids = apr_array_make(pool, 32, sizeof(char *));
-    apr_array_header_t *res;
-    apr_hash_t *seen = apr_hash_make(pool);
-    int limit = ctx->settings->search.max_candidates;
-    int i, j, blocked = 0;
-    apr_status_t rv = APR_SUCCESS;
-
-    *out = NULL;
-    if (limit <= 0) {
-        limit = 200;
-    }
-    /* Blocking: each look-up is an index equality, bounded by limit; the
-     * union is scored. */
-    if (q->birth && strlen(q->birth) == 10) {
-        rv = cr_store_query_by_birth(ids, seen, ctx->db, pool, q->birth,
-                                     limit);
-        blocked = 1;
-    }
-    for (i = 0; rv == APR_SUCCESS && i < q->phones->nelts
-                && ids->nelts < limit; i++) {
-        rv = cr_store_query_by_key(ids, seen, ctx->db, pool, CR_IDX_PHONE,
-                                   APR_ARRAY_IDX(q->phones, i, const char *),
-                                   limit);
-        blocked = 1;
-    }
-    for (i = 0; rv == APR_SUCCESS && i < q->emails->nelts
-                && ids->nelts < limit; i++) {
-        rv = cr_store_query_by_key(ids, seen, ctx->db, pool, CR_IDX_EMAIL,
-                                   APR_ARRAY_IDX(q->emails, i, const char *),
-                                   limit);
-        blocked = 1;
-    }
-    for (i = 0; rv == APR_SUCCESS && i < q->postals->nelts
-                && ids->nelts < limit; i++) {
-        for (j = 0; rv == APR_SUCCESS && j < q->names->nelts; j++) {
-            const qname_t *n = &APR_ARRAY_IDX(q->names, j, qname_t);
-            if (*n->family) {
-                rv = cr_store_query_by_keys(
-                    ids, seen, ctx->db, pool, CR_IDX_POSTAL,
-                    APR_ARRAY_IDX(q->postals, i, const char *),
-                    CR_IDX_FAMILY, n->family, limit);
-            }
-        }
-        blocked = 1;
-    }
-    if (!blocked) {
-        /* Name and address line only: the clients with both names. */
-        for (j = 0; rv == APR_SUCCESS && j < q->names->nelts
-                    && ids->nelts < limit; j++) {
-            const qname_t *n = &APR_ARRAY_IDX(q->names, j, qname_t);
-            if (*n->family && n->given->nelts > 0) {
-                rv = cr_store_query_by_keys(
-                    ids, seen, ctx->db, pool, CR_IDX_FAMILY, n->family,
-                    CR_IDX_GIVEN, APR_ARRAY_IDX(n->given, 0, const char *),
-                    limit);
-            }
-        }
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-
-    res = apr_array_make(pool, 8, sizeof(cr_query_candidate_t));
-    apr_pool_create(&scratch, pool);
-    for (i = 0; i < ids->nelts && i < limit; i++) {
-        const char *id = APR_ARRAY_IDX(ids, i, const char *);
-        cr_query_row_t *row = NULL;
-        json_object *json = NULL;
-        int s;
-        apr_pool_clear(scratch);
-        rv = cr_store_query_get(&row, ctx->db, scratch, id);
-        if (rv == APR_NOTFOUND) {
-            continue;
-        }
-        if (rv != APR_SUCCESS) {
-            apr_pool_destroy(scratch);
-            return rv;
-        }
-        if (row->s.replaced_by && *row->s.replaced_by) {
-            continue;   /* merged away: its survivor is the client */
-        }
-        if (cr_json_parse(&json, scratch, row->s.resource,
-                          strlen(row->s.resource), NULL, NULL)
-            != APR_SUCCESS) {
-            continue;
-        }
-        s = score_of(q, person_of(scratch, json, ctx->now));
-        if (s >= CR_QUERY_SCORE_THRESHOLD) {
-            cr_query_candidate_t *c = apr_array_push(res);
-            c->id = id;
-            c->score = s;
-        }
-    }
-    apr_pool_destroy(scratch);
-    qsort(res->elts, res->nelts, sizeof(cr_query_candidate_t),
-          cmp_candidates);
-    if (res->nelts > max) {
-        res->nelts = max;
-    }
-    *out = res;
-    return APR_SUCCESS;
+    return (int)(points + 0.5);
 }
 
 /* ---- FindCandidates ----------------------------------------------------- */
@@ -921,7 +596,16 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
         finish(q, 422);
         return;
     }
-    rv = cr_ops_query_candidates(&cands, ctx, p, max > 0 ? max : 50);
+    /* The matching engine ranks; every grade from possible up is a
+     * candidate (operations.md: all candidates above the threshold). */
+    rv = cr_ops_match_find(&cands, ctx, p, max > 0 ? max : 50,
+                           CR_MATCH_POSSIBLE);
+    if (rv == CR_OPS_MATCH_NOT_ENOUGH) {
+        /* Valid criteria that give the engine nothing to look up (an
+         * address line without a house number or street word). */
+        cands = apr_array_make(ctx->pool, 1, sizeof(cr_match_result_t));
+        rv = APR_SUCCESS;
+    }
     if (rv != APR_SUCCESS) {
         db_fail(q, rv, "finding candidates");
         return;
@@ -943,11 +627,11 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
         }
     }
     for (i = offset; i < cands->nelts && i < offset + count; i++) {
-        const cr_query_candidate_t *c = &APR_ARRAY_IDX(
-            cands, i, cr_query_candidate_t);
+        const cr_match_result_t *c = &APR_ARRAY_IDX(cands, i,
+                                                    cr_match_result_t);
         cr_query_row_t *row = NULL;
         json_object *res = NULL;
-        rv = cr_store_query_get(&row, ctx->db, ctx->pool, c->id);
+        rv = cr_store_query_get(&row, ctx->db, ctx->pool, c->patient_id);
         if (rv == APR_NOTFOUND) {
             continue;
         }
@@ -958,9 +642,12 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
             db_fail(q, rv, "reading a candidate");
             return;
         }
-        /* CR-FC-004, CR-FC-005: mode match, raw score, best first. */
-        add_result(q, patient_url(ctx, c->id), res, "match", 1, c->score);
-        note_patient(q, c->id);
+        /* CR-FC-004, CR-FC-005: mode match, raw score (D-13), best
+         * first.  The grade is not shown: the BC response carries the
+         * score alone, as the IG's examples do. */
+        add_result(q, patient_url(ctx, c->patient_id), res, "match", 1,
+                   cr_ops_query_score(c->weight));
+        note_patient(q, c->patient_id);
     }
     cr_bc_add(ctx->oc, q->txn, cands->nelts > 0 ? CR_BC_FC_OK
                                                 : CR_BC_FC_NO_RESULTS,
@@ -1114,7 +801,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
         }
         kurl = patient_url(ctx, kid->s.id);
         rpurl = cr_fhir_envelope_urn(ctx->pool);
-        add_result(q, kurl, kres, "match", 1, CR_QUERY_SCORE_MAX);
+        add_result(q, kurl, kres, "match", 1, CR_QUERY_SCORE_IDENTIFIER);
         note_patient(q, kid->s.id);
         /* CR-FC-024, CR-FC-025 */
         r = apr_array_push(rps);
@@ -1136,7 +823,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
     }
     /* CR-FC-023: the mother and her newborns. */
     add_result(q, patient_url(ctx, mother->s.id), mres, "match", 1,
-               CR_QUERY_SCORE_MAX);
+               CR_QUERY_SCORE_IDENTIFIER);
     note_patient(q, mother->s.id);
     for (i = 0; i < rps->nelts; i++) {
         *(cr_envelope_result_t *)apr_array_push(q->results) =

@@ -5,9 +5,8 @@
  * SearchResponseBundle (cr_fhir_envelope), also for errors; none of them
  * changes data (CR-FC-032, CR-GD-027).
  *
- * Candidate ranking sits behind one function, cr_ops_query_candidates:
- * the probabilistic matching engine replaces its body without touching
- * the operations.
+ * Candidates are found and ranked by the matching engine
+ * (cr_ops_match_find), as for Patient/$match and RevisePatient.
  */
 #ifndef CR_OPS_QUERY_H
 #define CR_OPS_QUERY_H
@@ -20,31 +19,18 @@
 #define CR_OPDEF_GET_DEMOGRAPHICS CR_OPDEF_BASE "bc-patient-get-demographics"
 #define CR_OPDEF_HISTORY_PATIENT CR_OPDEF_BASE "bc-patient-history"
 
-/* The raw score scale (DECISION-13): integer points, see
- * cr_ops_query_candidates and docs/bc-codes.md. */
-#define CR_QUERY_SCORE_MAX 190
-#define CR_QUERY_SCORE_THRESHOLD 90
+/* The raw score scale (DECISION-13): search.score of a FindCandidates
+ * Patient entry is an integer, the matching engine's Fellegi-Sunter
+ * weight (cr_ops_match_find) in tenths of a bit, rounded, from 0 to
+ * CR_QUERY_SCORE_IDENTIFIER - 1; patients found by an identifier (a
+ * mother's PHN search) score CR_QUERY_SCORE_IDENTIFIER.  Higher is
+ * better; each 10 points double the odds that the candidate is the same
+ * person.  Which candidates are returned is decided by the match grade
+ * (ClientRegistryMatchThresholds: possible and up). */
+#define CR_QUERY_SCORE_IDENTIFIER 1000
 
-/* One ranked candidate. */
-typedef struct cr_query_candidate_t {
-    const char *id;            /* patient id */
-    int score;                 /* raw integer score, higher is better */
-} cr_query_candidate_t;
-
-/* The candidates for the example person query (validated, at least a
- * name and one more criterion), best first, at most max: an array of
- * cr_query_candidate_t from ctx->pool.  Only candidates at or above the
- * threshold are returned.  Merged-away patients are never candidates.
- * Returns a store status (cr_db.h) on failure.
- *
- * Scoring (a simple, explainable stand-in for the matching engine):
- * family name 40 and given name 30 (normalized equality; a given name's
- * initial 10), birth date 40 (day and month swapped 20), phone 30,
- * postal code 20, address line 20, e-mail 10, gender +10 when equal and
- * -10 when different; the best-scoring name pair counts. */
-apr_status_t cr_ops_query_candidates(apr_array_header_t **out,
-                                     cr_ctx_t *ctx,
-                                     const cr_patient_t *query, int max);
+/* The raw score of an engine weight (bits), as above. */
+int cr_ops_query_score(double weight);
 
 /* POST [base]/Patient/$FindCandidates (cr_op_fn). */
 void cr_ops_query_find_candidates(cr_ctx_t *ctx, json_object *body);

@@ -16,10 +16,6 @@ const cr_sql_stmt_t cr_sql_query_catalogue[] = {
       " replaced_by, masked, created FROM cr_patient WHERE id = %s" },
     { "cr_patient_query_set_masked",
       "UPDATE cr_patient SET masked = %d WHERE id = %s" },
-    { "cr_patient_query_by_birth",
-      "SELECT id FROM cr_patient WHERE birth_date = %s"
-      " AND birth_date_hi = %s AND replaced_by IS NULL"
-      " ORDER BY id LIMIT %d" },
 
     { "cr_identifier_query_lookup",
       "SELECT patient_id, status FROM cr_identifier"
@@ -35,12 +31,6 @@ const cr_sql_stmt_t cr_sql_query_catalogue[] = {
     { "cr_index_query_eq",
       "SELECT patient_id FROM cr_search_index WHERE kind = %s"
       " AND value = %s ORDER BY patient_id LIMIT %d" },
-    { "cr_index_query_pair",
-      "SELECT a.patient_id FROM cr_search_index a"
-      " JOIN cr_search_index b ON b.patient_id = a.patient_id"
-      " AND b.kind = %s AND b.value = %s"
-      " WHERE a.kind = %s AND a.value = %s"
-      " ORDER BY a.patient_id LIMIT %d" },
     { "cr_index_query_insert",
       "INSERT INTO cr_search_index (patient_id, kind, value)"
       " VALUES (%s, %s, %s)" },

@@ -231,19 +231,6 @@ static apr_status_t collect(apr_array_header_t *ids, apr_hash_t *seen,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_store_query_by_birth(apr_array_header_t *ids,
-                                     apr_hash_t *seen, cr_db_t *db,
-                                     apr_pool_t *pool, const char *day,
-                                     int limit)
-{
-    const char *args[3];
-
-    args[0] = day;
-    args[1] = day;
-    return collect(ids, seen, db, pool, "cr_patient_query_by_birth", 2, args,
-                   limit);
-}
-
 apr_status_t cr_store_query_by_key(apr_array_header_t *ids, apr_hash_t *seen,
                                    cr_db_t *db, apr_pool_t *pool,
                                    const char *kind, const char *value,
@@ -254,21 +241,4 @@ apr_status_t cr_store_query_by_key(apr_array_header_t *ids, apr_hash_t *seen,
     args[0] = kind;
     args[1] = value;
     return collect(ids, seen, db, pool, "cr_index_query_eq", 2, args, limit);
-}
-
-apr_status_t cr_store_query_by_keys(apr_array_header_t *ids,
-                                    apr_hash_t *seen, cr_db_t *db,
-                                    apr_pool_t *pool, const char *kind1,
-                                    const char *value1, const char *kind2,
-                                    const char *value2, int limit)
-{
-    const char *args[5];
-
-    /* The first key drives: callers pass the more selective one. */
-    args[0] = kind2;
-    args[1] = value2;
-    args[2] = kind1;
-    args[3] = value1;
-    return collect(ids, seen, db, pool, "cr_index_query_pair", 4, args,
-                   limit);
 }

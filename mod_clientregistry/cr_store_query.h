@@ -67,22 +67,11 @@ apr_status_t cr_store_query_versions(apr_array_header_t **out,
                                      apr_pool_t *pool, const char *id,
                                      int max);
 
-/* Candidate ids (appended to ids, of const char *, without duplicates
- * tracked in seen), at most limit from each look-up.  Merged-away
- * patients (replaced_by set) are left out where the table tells. */
-apr_status_t cr_store_query_by_birth(apr_array_header_t *ids,
-                                     apr_hash_t *seen, cr_db_t *db,
-                                     apr_pool_t *pool, const char *day,
-                                     int limit);
+/* Patients holding the index key (kind, value): their ids appended to
+ * ids (of const char *) unless already in seen, at most limit. */
 apr_status_t cr_store_query_by_key(apr_array_header_t *ids, apr_hash_t *seen,
                                    cr_db_t *db, apr_pool_t *pool,
                                    const char *kind, const char *value,
                                    int limit);
-/* Patients holding both keys. */
-apr_status_t cr_store_query_by_keys(apr_array_header_t *ids,
-                                    apr_hash_t *seen, cr_db_t *db,
-                                    apr_pool_t *pool, const char *kind1,
-                                    const char *value1, const char *kind2,
-                                    const char *value2, int limit);
 
 #endif /* CR_STORE_QUERY_H */

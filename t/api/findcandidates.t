@@ -9,7 +9,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 109;
+plan tests => 115;
 
 my $fam = unique_name('Fcfam');
 my $given = 'Odalys';
@@ -59,6 +59,15 @@ my @babies = map { store_patient(person(family => $bfam, given => $_,
     qw(Twinone Twintwo);
 is(db_row('SELECT masked FROM cr_patient WHERE id = ?', $masked)->{masked},
    1, 'setup: a restricted client is stored with masked = 1');
+
+# A man and his sister at one address, for the engine's ranking.
+my $tfam = unique_name('Kowalczyk');
+my $robert = store_patient(person(family => $tfam, given => 'Robert',
+                                  birthDate => '1970-03-09', gender => 'male',
+                                  postal => $postal));
+my $rtwin = store_patient(person(family => $tfam, given => 'Ingrid',
+                                 birthDate => '1970-03-09',
+                                 gender => 'female', postal => $postal));
 
 my $snap = db_snapshot();
 my ($res, $bb);
@@ -122,6 +131,37 @@ my ($first, $second) = entries_of($bb, 'Patient');
 ok($first->{resource}{id} eq $exact && $first->{search}{score}
    > ($second ? $second->{search}{score} : 0),
    'CR-FC-021: an exact demographic match has the highest score');
+
+# The matching engine ranks (issue 6): typos, nicknames and a day/month
+# swap still find the client; the score is the engine's weight in tenths
+# of a bit (D-13).
+(my $typo = $tfam) =~ s/^Kowalczyk/Kowlaczyk/;
+fc_person(family => $typo, given => 'Bob', birthDate => '1970-09-03',
+          postal => $postal);
+is($res->code, 200, 'CR-FC-014: misspelt family, nickname, swapped day '
+   . 'and month: 200');
+is((patients_of($bb))[0]{id}, $robert, 'CR-FC-021: the engine finds the '
+   . 'client under a transposition, a nickname and a day/month swap');
+my %score = map { $_->{resource}{id} => $_->{search}{score} }
+            entries_of($bb, 'Patient');
+ok(!exists $score{$rtwin} || $score{$rtwin} < $score{$robert},
+   'CR-FC-005: the sister at the same address ranks below him');
+fc_person(family => $tfam, given => 'Robert', birthDate => '1970-03-09',
+          gender => 'male', postal => $postal);
+my ($top) = entries_of($bb, 'Patient');
+ok($top->{resource}{id} eq $robert && $top->{search}{score} > $score{$robert}
+   && $top->{search}{score} >= 100 && $top->{search}{score} < 1000,
+   'D-13: the exact copy scores higher than the misspelt query, within '
+   . '100..999 (' . ($top->{search}{score} // 'none') . ')');
+my $copy = $top->{search}{score};
+fc_person(family => unique_name('Nobody'), given => 'Robert',
+          birthDate => '1970-03-09');
+%score = map { $_->{resource}{id} => $_->{search}{score} }
+         entries_of($bb, 'Patient');
+ok(($score{$robert} // 0) * 2 < $copy, 'D-13: the same first name and '
+   . 'birth date under another family name (a marriage, or a stranger) '
+   . 'scores less than half the exact copy (' . ($score{$robert} // 'none')
+   . ')');
 
 fc_person(family => unique_name('Nobody'), birthDate => '1901-01-01');
 is($res->code, 200, 'CR-FC-020, CR-GEN-030: no match: 200');
@@ -235,6 +275,8 @@ is($res->code, 200, "CR-FC-023: mother's PHN: 200");
 is_deeply([ sort map { $_->{id} } patients_of($bb) ],
           [ sort $mother, @babies ], 'CR-FC-023: the mother and her babies');
 is($bb->{total}, 3, 'CR-FC-006: total 3, RelatedPersons not counted');
+ok(!grep({ $_->{search}{score} != 1000 } entries_of($bb, 'Patient')),
+   'D-13: patients found by identifier score 1000');
 is(scalar(entries_of($bb, 'RelatedPerson')), 2, 'CR-FC-024: two '
    . 'RelatedPersons');
 fhir_valid($res, 'CR-GEN-034: valid FHIR R4');

@@ -31,6 +31,7 @@
 #include "cr_json.h"
 #include "cr_match.h"
 #include "cr_ops_match.h"
+#include "cr_ops_query.h"
 #include "cr_outcome.h"
 #include "cr_similarity.h"
 #include "cr_store.h"
@@ -675,6 +676,22 @@ static void test_record_duplicates(void **state)
                         .message_id, "msg-1");
 }
 
+/* FindCandidates' raw score (D-13): tenths of a bit, rounded, clamped
+ * below the identifier score. */
+static void test_query_score(void **state)
+{
+    (void)state;
+    assert_int_equal(cr_ops_query_score(16.44), 164);
+    assert_int_equal(cr_ops_query_score(16.45), 165);
+    assert_int_equal(cr_ops_query_score(0.04), 0);
+    assert_int_equal(cr_ops_query_score(-3.0), 0);
+    assert_int_equal(cr_ops_query_score(NAN), 0);
+    assert_int_equal(cr_ops_query_score(99.94), 999);
+    assert_int_equal(cr_ops_query_score(500.0),
+                     CR_QUERY_SCORE_IDENTIFIER - 1);
+    assert_true(cr_ops_query_score(12.0) > cr_ops_query_score(11.9));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +702,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
+        cmocka_unit_test(test_query_score),
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_duplicates, setup,
                                         teardown),
