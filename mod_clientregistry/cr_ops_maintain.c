@@ -81,6 +81,9 @@ static const mcode_t M_UNMERGED = { "BCHCIM.PM.0.0157", "business-rule",
 static const mcode_t M_EFFECTIVE = { "BCHCIM.RP.2.0163", "required",
     "The Patient has no effective date (root bc-business-period-extension "
     "with valuePeriod.start)." };
+static const mcode_t M_REVIEW = { "BCHCIM.RP.1.0164", "business-rule",
+    "A new client was created; existing clients that may be the same "
+    "person were listed for review ($potential-duplicates)." };
 static const mcode_t M_MERGE_SHAPE = { "BCHCIM.PM.2.0158", "required",
     "The merge Patient needs the survivor's identifier and at least one "
     "link of type replaces with the non-survivor's identifier." };
@@ -154,7 +157,8 @@ static void finish(mreq_t *m, int status)
 static void issue(mreq_t *m, const mcode_t *c, const char *expr)
 {
     cr_outcome_add(m->ctx->oc, c->code[10] == '0' ? CR_SEV_INFORMATION
-                                                 : CR_SEV_ERROR,
+                               : c->code[10] == '1' ? CR_SEV_WARNING
+                                                    : CR_SEV_ERROR,
                    c->issue, c->code, expr, "%s", c->text);
 }
 
@@ -988,7 +992,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     apr_array_header_t *snap;
     apr_int64_t cur = 0;
     apr_status_t rv;
-    int existing = 0, created = 0;
+    int existing = 0, created = 0, review = 0;
 
     mreq_init(&m, ctx, CR_BC_TXN_RP, "RevisePatient",
               CR_ENV_PROFILE_BASE "bc-revise-response-bundle");
@@ -1122,7 +1126,10 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         rv = create_person(&m, pid, phn ? phn->value : NULL, sri,
                            sri_system, sri_value, snap, snapshot, &stored);
         if (rv == APR_SUCCESS) {
-            rv = cr_ops_match_record_duplicates(ctx, stored, "revise");
+            /* Only a certain match links (above); probable ones are
+             * recorded for review and reported. */
+            rv = cr_ops_match_record_duplicates(&review, ctx, stored,
+                                                "revise");
         }
         if (rv == APR_SUCCESS) {
             rv = commit(&m, "RevisePatient", "C", 201);
@@ -1136,6 +1143,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     if (created) {
         cr_bc_add(ctx->oc, CR_BC_TXN_RP,
                   phn ? CR_BC_RP_PROCESSED : CR_BC_RP_NEW_PHN, NULL, NULL);
+        if (review > 0) {
+            issue(&m, &M_REVIEW, NULL);
+        }
     }
     else {
         cr_bc_add(ctx->oc, CR_BC_TXN_RP,

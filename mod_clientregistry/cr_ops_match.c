@@ -141,7 +141,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_ops_match_record_duplicates(cr_ctx_t *ctx,
+apr_status_t cr_ops_match_record_duplicates(int *recorded, cr_ctx_t *ctx,
                                             const cr_patient_t *p,
                                             const char *operation)
 {
@@ -149,6 +149,9 @@ apr_status_t cr_ops_match_record_duplicates(cr_ctx_t *ctx,
     apr_status_t rv;
     int i;
 
+    if (recorded) {
+        *recorded = 0;
+    }
     rv = cr_ops_match_find(&res, ctx, p, CR_OPS_MATCH_MAX_DUPLICATES,
                            CR_MATCH_PROBABLE);
     if (rv == CR_OPS_MATCH_NOT_ENOUGH) {
@@ -166,6 +169,9 @@ apr_status_t cr_ops_match_record_duplicates(cr_ctx_t *ctx,
             ctx->message_id);
         if (rv != APR_SUCCESS) {
             return rv;
+        }
+        if (recorded) {
+            (*recorded)++;
         }
     }
     return APR_SUCCESS;

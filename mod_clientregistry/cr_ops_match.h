@@ -93,12 +93,14 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
  * is excluded): every stored patient that cr_ops_match_find grades
  * probable or certain, at most CR_OPS_MATCH_MAX_DUPLICATES, is added to
  * (or refreshed in) the review list with the write's operation and
- * message id.  Nothing is merged or linked.
+ * message id.  Nothing is merged or linked.  recorded (may be NULL)
+ * receives the number of pairs recorded, so that the caller can report
+ * them.
  *
  * Returns APR_SUCCESS (also when p has too little to match on) or a
  * store error; on error the caller rolls back and reports it.
  */
-apr_status_t cr_ops_match_record_duplicates(cr_ctx_t *ctx,
+apr_status_t cr_ops_match_record_duplicates(int *recorded, cr_ctx_t *ctx,
                                             const cr_patient_t *p,
                                             const char *operation);
 

@@ -126,7 +126,7 @@ static void finish_write(cr_ctx_t *ctx, apr_status_t rv, cr_patient_t *p,
 
     if (rv == APR_SUCCESS) {
         /* Potential duplicates go to the review list, never merged. */
-        rv = cr_ops_match_record_duplicates(ctx, p, operation);
+        rv = cr_ops_match_record_duplicates(NULL, ctx, p, operation);
     }
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, operation, created ? "C" : "U",

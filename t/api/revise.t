@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 47;
+plan tests => 51;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -99,6 +99,29 @@ is_deeply([ issues_of(json_of($res)) ],
 is($p->{id}, $id, 'CR-REV-003: linked to the existing person');
 is(db_row('SELECT COUNT(*) AS n FROM cr_source_record WHERE patient_id = ?',
           $id)->{n}, 3, 'CR-REV-003: registry + two source records');
+
+# ---- a probable match: created, reported, listed for review (issue 6) ----
+# A sister: same family, birth date, phone and address, another first
+# name.  Only a certain match links; this one is probable at most.
+my $sis = snap(ids => [ sri($viha, "S$tok") ]);
+$sis->{name} = [ { use => 'official', family => "Revfam$tok",
+                   given => ['Lucia'] } ];
+$res = revise($sis);
+is($res->code, 201, 'CR-REV-002: a probable match is not linked: a new '
+   . 'client (201)');
+is_deeply([ issues_of(json_of($res)) ],
+          ['information business-rule BCHCIM.RP.0.0000',
+           'warning business-rule BCHCIM.RP.1.0164'],
+          'issue 6: the probable match is reported (BCHCIM.RP.1.0164)');
+my ($sp) = patients_of(json_of($res));
+isnt($sp->{id}, $id, 'issue 6: a client of her own');
+my $pair = db_row('SELECT grade, status, found_by FROM cr_match_duplicate '
+                  . 'WHERE (patient_lo = ? AND patient_hi = ?) OR '
+                  . '(patient_lo = ? AND patient_hi = ?)',
+                  $id, $sp->{id}, $sp->{id}, $id);
+is_deeply($pair, { grade => 'probable', status => 'open',
+                   found_by => 'revise' },
+          'issue 6: the pair is on the review list, open, graded probable');
 
 # ---- by PHN ------------------------------------------------------------------
 $res = revise(snap(ids => [ sri($iha, "C$tok"),

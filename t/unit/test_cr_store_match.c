@@ -650,6 +650,7 @@ static void test_record_duplicates(void **state)
     cr_ctx_t ctx;
     cr_patient_t *p;
     apr_array_header_t *list = NULL;
+    int recorded = -1;
 
     store(fx, "a", pt(fx->pool, "Smith", "Alice", "female", "1980-03-04",
                       "2505550100", "V8W 1A1"));
@@ -659,9 +660,11 @@ static void test_record_duplicates(void **state)
                           "1980-03-04", "2505550100", "V8W 1A1"));
     ctx_of(&ctx, &settings, fx);
     assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
-    assert_int_equal(cr_ops_match_record_duplicates(&ctx, p, "create"),
+    assert_int_equal(cr_ops_match_record_duplicates(&recorded, &ctx, p,
+                                                    "create"),
                      APR_SUCCESS);
     assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_int_equal(recorded, 1);
     assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
                                                    "open", NULL, 10, 0),
                      APR_SUCCESS);
