@@ -117,7 +117,9 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
       " iterations, converged) VALUES (1, %s, %s, %lld, %lld, %d, %d)" },
 
     /* Potential duplicates: one row per pair (smaller id first); a new
-     * finding refreshes the score but keeps a reviewer's status. */
+     * finding refreshes the score but keeps a reviewer's status (the
+     * DO UPDATE never sets status), so a dismissed pair stays dismissed
+     * however often a write finds it again. */
     { "cr_match_duplicate_upsert",
       "INSERT INTO cr_match_duplicate (patient_lo, patient_hi, score,"
       " weight, grade, found, found_by, message_id, status)"
@@ -130,6 +132,21 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
       "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
       " message_id, status FROM cr_match_duplicate WHERE status = %s"
       " ORDER BY found DESC, patient_lo, patient_hi LIMIT %d OFFSET %d" },
+    /* One pair, for a reviewer's decision (read inside the write
+     * transaction that changes it). */
+    { "cr_match_duplicate_get",
+      "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
+      " message_id, status FROM cr_match_duplicate"
+      " WHERE patient_lo = %s AND patient_hi = %s LIMIT 1" },
+    /* A reviewer's decision (or a merge's): the pair's new status. */
+    { "cr_match_duplicate_set_status",
+      "UPDATE cr_match_duplicate SET status = %s"
+      " WHERE patient_lo = %s AND patient_hi = %s" },
+    /* The same, only when the pair still has the status a merge gave it
+     * (an unmerge reopens what its merge closed, nothing else). */
+    { "cr_match_duplicate_set_status_from",
+      "UPDATE cr_match_duplicate SET status = %s"
+      " WHERE patient_lo = %s AND patient_hi = %s AND status = %s" },
     { "cr_match_duplicate_list_patient",
       "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
       " message_id, status FROM cr_match_duplicate"

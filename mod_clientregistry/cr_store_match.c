@@ -346,6 +346,19 @@ apr_status_t cr_store_match_params_save(cr_db_t *db, apr_pool_t *pool,
     return cr_db_exec(db, pool, "cr_match_estimate_insert", NULL, 6, args);
 }
 
+/* The pair a, b as the table keys it, smaller id first, into args[0]
+ * and args[1]; APR_EINVAL when either is missing or they are equal. */
+static apr_status_t pair_args(const char **args, const char *a,
+                              const char *b)
+{
+    if (a == NULL || b == NULL || strcmp(a, b) == 0) {
+        return APR_EINVAL;
+    }
+    args[0] = strcmp(a, b) < 0 ? a : b;
+    args[1] = strcmp(a, b) < 0 ? b : a;
+    return APR_SUCCESS;
+}
+
 apr_status_t cr_store_match_duplicate_record(cr_db_t *db, apr_pool_t *pool,
                                              const char *a, const char *b,
                                              double score, double weight,
@@ -356,11 +369,9 @@ apr_status_t cr_store_match_duplicate_record(cr_db_t *db, apr_pool_t *pool,
 {
     const char *args[8];
 
-    if (a == NULL || b == NULL || strcmp(a, b) == 0) {
+    if (pair_args(args, a, b) != APR_SUCCESS) {
         return APR_EINVAL;
     }
-    args[0] = strcmp(a, b) < 0 ? a : b;
-    args[1] = strcmp(a, b) < 0 ? b : a;
     args[2] = apr_psprintf(pool, "%.6f", score);
     args[3] = apr_psprintf(pool, "%.4f", weight);
     args[4] = grade;
@@ -368,6 +379,73 @@ apr_status_t cr_store_match_duplicate_record(cr_db_t *db, apr_pool_t *pool,
     args[6] = w_operation;
     args[7] = message_id;
     return cr_db_exec(db, pool, "cr_match_duplicate_upsert", NULL, 8, args);
+}
+
+/* The columns of cr_match_duplicate_get and _list, row r. */
+static void dup_of_row(cr_store_match_dup_t *d, const cr_db_rows_t *rows,
+                       int r)
+{
+    d->patient_lo = cr_db_cell(rows, r, 0);
+    d->patient_hi = cr_db_cell(rows, r, 1);
+    d->score = atof(cr_db_cell(rows, r, 2));
+    d->weight = atof(cr_db_cell(rows, r, 3));
+    d->grade = cr_db_cell(rows, r, 4);
+    d->found = cr_db_cell(rows, r, 5);
+    d->found_by = cr_db_cell(rows, r, 6);
+    d->message_id = cr_db_cell(rows, r, 7);
+    d->status = cr_db_cell(rows, r, 8);
+}
+
+apr_status_t cr_store_match_duplicate_get(cr_store_match_dup_t **out,
+                                          cr_db_t *db, apr_pool_t *pool,
+                                          const char *a, const char *b)
+{
+    cr_db_rows_t *rows;
+    const char *args[2];
+    apr_status_t rv;
+
+    *out = NULL;
+    if (pair_args(args, a, b) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    rv = cr_db_select(&rows, db, pool, "cr_match_duplicate_get", 1, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_NOTFOUND;
+    }
+    *out = apr_palloc(pool, sizeof(**out));
+    dup_of_row(*out, rows, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_match_duplicate_set_status(int *changed, cr_db_t *db,
+                                                 apr_pool_t *pool,
+                                                 const char *a,
+                                                 const char *b,
+                                                 const char *status,
+                                                 const char *only_from)
+{
+    const char *args[4];
+    apr_status_t rv;
+    int nrows = 0;
+
+    if (changed) {
+        *changed = 0;
+    }
+    if (status == NULL || pair_args(args + 1, a, b) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    args[0] = status;
+    args[3] = only_from;
+    rv = cr_db_exec(db, pool, only_from ? "cr_match_duplicate_set_status_from"
+                                        : "cr_match_duplicate_set_status",
+                    &nrows, only_from ? 4 : 3, args);
+    if (rv == APR_SUCCESS && changed) {
+        *changed = nrows > 0;
+    }
+    return rv;
 }
 
 apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
@@ -404,16 +482,7 @@ apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
     list = apr_array_make(pool, rows->nrows + 1,
                           sizeof(cr_store_match_dup_t));
     for (r = 0; r < rows->nrows; r++) {
-        cr_store_match_dup_t *d = apr_array_push(list);
-        d->patient_lo = cr_db_cell(rows, r, 0);
-        d->patient_hi = cr_db_cell(rows, r, 1);
-        d->score = atof(cr_db_cell(rows, r, 2));
-        d->weight = atof(cr_db_cell(rows, r, 3));
-        d->grade = cr_db_cell(rows, r, 4);
-        d->found = cr_db_cell(rows, r, 5);
-        d->found_by = cr_db_cell(rows, r, 6);
-        d->message_id = cr_db_cell(rows, r, 7);
-        d->status = cr_db_cell(rows, r, 8);
+        dup_of_row(apr_array_push(list), rows, r);
     }
     *out = list;
     return APR_SUCCESS;

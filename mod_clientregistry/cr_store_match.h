@@ -125,7 +125,8 @@ typedef struct cr_store_match_dup_t {
     const char *found;           /* FHIR instant of the newest finding */
     const char *found_by;        /* the write that found it: "create", ... */
     const char *message_id;      /* that write's message id, or NULL */
-    const char *status;          /* "open" until reviewed */
+    const char *status;          /* "open" until reviewed
+                                  * (CR_STORE_MATCH_DUP_*) */
 } cr_store_match_dup_t;
 
 /* Record that patients a and b (any order, a != b) may be one person,
@@ -147,5 +148,35 @@ apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
                                            const char *status,
                                            const char *patient_id,
                                            int count, int offset);
+
+/* Review statuses of a pair (cr_match_duplicate.status). */
+#define CR_STORE_MATCH_DUP_OPEN "open"                   /* to review */
+#define CR_STORE_MATCH_DUP_NOT_DUPLICATE "not-duplicate" /* dismissed */
+#define CR_STORE_MATCH_DUP_MERGED "merged"               /* merged */
+
+/*
+ * The pair a, b (any order) of the review list into *out (from pool).
+ * Returns APR_NOTFOUND when the pair is not listed, APR_EINVAL when a or
+ * b is NULL or a equals b, or a store error.  Inside a write transaction
+ * the caller's own changes are seen.
+ */
+apr_status_t cr_store_match_duplicate_get(cr_store_match_dup_t **out,
+                                          cr_db_t *db, apr_pool_t *pool,
+                                          const char *a, const char *b);
+
+/*
+ * Set the review status of the pair a, b (any order) to status (inside a
+ * transaction the caller opened).  When only_from is not NULL the pair
+ * changes only if its status is only_from.  *changed (may be NULL)
+ * receives 1 when a row was updated, 0 when the pair is not listed (or
+ * had another status than only_from): neither is an error.  Returns
+ * APR_EINVAL when a or b is NULL or a equals b, or a store error.
+ */
+apr_status_t cr_store_match_duplicate_set_status(int *changed, cr_db_t *db,
+                                                 apr_pool_t *pool,
+                                                 const char *a,
+                                                 const char *b,
+                                                 const char *status,
+                                                 const char *only_from);
 
 #endif /* CR_STORE_MATCH_H */

@@ -2,7 +2,8 @@
  * test_cr_store_match.c: the matching engine against a temporary SQLite
  * database, through apr_dbd directly (no httpd): candidate look-ups from
  * blocking keys, the stored records, the m/u parameters, the duplicate
- * review list, and the service entry point cr_ops_match_find.
+ * review list and its statuses, and the service entry point
+ * cr_ops_match_find.
  *
  * Each test gets a fresh database in its own mkdtemp directory with every
  * migration of schema/ applied as cr-admin applies them and the whole
@@ -264,6 +265,27 @@ static void sql(fixture_t *fx, const char *text)
     assert_int_equal(apr_dbd_query(g_driver, fx->handle, &nrows, text), 0);
 }
 
+/* The single value of a query outside the catalogue (checks only). */
+static const char *scalar(fixture_t *fx, const char *text)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
+    int rv;
+
+    rv = apr_dbd_select(g_driver, fx->pool, fx->handle, &res, text, 0);
+    if (rv != 0) {
+        fail_msg("%s: %s", text, apr_dbd_error(g_driver, fx->handle, rv));
+    }
+    while (apr_dbd_get_row(g_driver, fx->pool, res, &row, -1) == 0) {
+        if (v == NULL) {
+            const char *e = apr_dbd_get_entry(g_driver, row, 0);
+            v = apr_pstrdup(fx->pool, e ? e : "NULL");
+        }
+    }
+    return v;
+}
+
 static apr_array_header_t *keys_of(fixture_t *fx, const cr_patient_t *p)
 {
     cr_match_record_t r;
@@ -440,18 +462,24 @@ static void test_params(void **state)
     }
 }
 
-static void test_duplicates(void **state)
+/* a and b: a likely pair; c: someone else. */
+static void store_abc(fixture_t *fx)
 {
-    fixture_t *fx = *state;
-    apr_array_header_t *list = NULL;
-    const cr_store_match_dup_t *d;
-
     store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
                       "2505550100", "V8W 1A1"));
     store(fx, "b", pt(fx->pool, "Smyth", "John", "male", "1980-03-04",
                       "2505550101", "V8W 1A1"));
     store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
                       "6045551234", "V6B 2C2"));
+}
+
+static void test_duplicates(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list = NULL;
+    const cr_store_match_dup_t *d;
+
+    store_abc(fx);
     assert_int_equal(cr_store_match_duplicate_record(
                          fx->db, fx->pool, "b", "a", 0.9, 12.5, "probable",
                          NOW, "create", "m1"), APR_SUCCESS);
@@ -515,18 +543,104 @@ static void test_duplicates(void **state)
     assert_int_equal(list->nelts, 1);
 }
 
+/* Reading one pair and setting its status (a reviewer, a merge). */
+static void test_duplicate_status(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list = NULL;
+    cr_store_match_dup_t *d = NULL;
+    int changed = -1;
+
+    store_abc(fx);
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "a", "b", 0.9, 12.5, "probable",
+                         NOW, "create", "m1"), APR_SUCCESS);
+
+    /* get: either order; an unlisted pair; a patient with itself. */
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "b", "a"), APR_SUCCESS);
+    assert_non_null(d);
+    assert_string_equal(d->patient_lo, "a");
+    assert_string_equal(d->patient_hi, "b");
+    assert_string_equal(d->status, CR_STORE_MATCH_DUP_OPEN);
+    assert_string_equal(d->message_id, "m1");
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "c"), APR_NOTFOUND);
+    assert_null(d);
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "a"), APR_EINVAL);
+
+    /* Dismiss (ids in either order), inside a transaction. */
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "b", "a",
+                         CR_STORE_MATCH_DUP_NOT_DUPLICATE, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(changed, 1);
+    /* An unlisted pair is no error, only nothing changed. */
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "a", "c",
+                         CR_STORE_MATCH_DUP_NOT_DUPLICATE, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(changed, 0);
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "c", "c",
+                         CR_STORE_MATCH_DUP_OPEN, NULL), APR_EINVAL);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_string_equal(scalar(fx, "SELECT status FROM cr_match_duplicate"
+                                   " WHERE patient_lo = 'a'"
+                                   " AND patient_hi = 'b'"),
+                        "not-duplicate");
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "open", NULL, 10, 0),
+                     APR_SUCCESS);
+    assert_int_equal(list->nelts, 0);
+    assert_int_equal(cr_store_match_duplicate_list(&list, fx->db, fx->pool,
+                                                   "not-duplicate", NULL, 10,
+                                                   0), APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+
+    /* Found again by a later write: the score is refreshed, the pair
+     * stays dismissed. */
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "b", "a", 0.97, 15.0, "certain",
+                         "2026-01-16T00:00:00.000Z", "update", "m2"),
+                     APR_SUCCESS);
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "b"), APR_SUCCESS);
+    assert_string_equal(d->status, CR_STORE_MATCH_DUP_NOT_DUPLICATE);
+    assert_string_equal(d->grade, "certain");
+    assert_string_equal(d->found_by, "update");
+    assert_string_equal(d->message_id, "m2");
+
+    /* only_from: a change only from the given status (an unmerge reopens
+     * what a merge closed, not what a reviewer dismissed). */
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "a", "b",
+                         CR_STORE_MATCH_DUP_OPEN, CR_STORE_MATCH_DUP_MERGED),
+                     APR_SUCCESS);
+    assert_int_equal(changed, 0);
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "a", "b",
+                         CR_STORE_MATCH_DUP_MERGED, NULL), APR_SUCCESS);
+    assert_int_equal(changed, 1);
+    assert_int_equal(cr_store_match_duplicate_set_status(
+                         &changed, fx->db, fx->pool, "b", "a",
+                         CR_STORE_MATCH_DUP_OPEN, CR_STORE_MATCH_DUP_MERGED),
+                     APR_SUCCESS);
+    assert_int_equal(changed, 1);
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "b"), APR_SUCCESS);
+    assert_string_equal(d->status, CR_STORE_MATCH_DUP_OPEN);
+}
+
 static void test_tally(void **state)
 {
     fixture_t *fx = *state;
     cr_match_tally_t *t = cr_match_tally_make(fx->pool);
     cr_store_match_tally_info_t info;
 
-    store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
-                      "2505550100", "V8W 1A1"));
-    store(fx, "b", pt(fx->pool, "Smyth", "John", "male", "1980-03-04",
-                      "2505550101", "V8W 1A1"));
-    store(fx, "c", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
-                      "6045551234", "V6B 2C2"));
+    store_abc(fx);
     assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 0, 100,
                                           500), APR_SUCCESS);
     assert_int_equal(info.records, 3);
@@ -549,6 +663,7 @@ static void test_tally(void **state)
 static void ctx_of(cr_ctx_t *ctx, cr_settings_t *settings, fixture_t *fx)
 {
     memset(settings, 0, sizeof(*settings));
+    memset(ctx, 0, sizeof(*ctx));   /* no request, caller or hooks */
     settings->base_url = "http://localhost/fhir";
     settings->search.default_count = 5;
     settings->search.max_count = 10;
@@ -704,6 +819,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_status, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test(test_query_score),
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
