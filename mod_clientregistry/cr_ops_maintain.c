@@ -22,6 +22,7 @@
 #include "cr_ops_match.h"
 #include "cr_phn.h"
 #include "cr_store.h"
+#include "cr_store_match.h"
 #include "cr_store_query.h"
 #include "cr_store_source.h"
 
@@ -1314,6 +1315,13 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* The pair, if it was on the duplicate review list, is settled. */
+    rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
+                                             surv_pid, ns->pid,
+                                             CR_STORE_MATCH_DUP_MERGED, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     rv = cr_store_source_list(&recs, ctx->db, ctx->pool,
                               "cr_source_list_patient", ns->pid);
     for (i = 0; rv == APR_SUCCESS && i < recs->nelts; i++) {
@@ -1597,6 +1605,13 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
                     rv = cr_db_exec(ctx->db, ctx->pool,
                                     "cr_patient_source_set_replaced_by",
                                     NULL, 2, args);
+                }
+                if (rv == APR_SUCCESS) {
+                    /* What the merge settled is open for review again
+                     * (a reviewer's own decision is left alone). */
+                    rv = cr_store_match_duplicate_set_status(
+                        NULL, ctx->db, ctx->pool, surv.pid, nspid,
+                        CR_STORE_MATCH_DUP_OPEN, CR_STORE_MATCH_DUP_MERGED);
                 }
             }
         }
