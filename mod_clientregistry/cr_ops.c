@@ -12,6 +12,9 @@ const cr_op_t cr_ops_table[] = {
     { "potential-duplicates", cr_ops_match_duplicates, CR_PERM_ADMIN,
       "https://mod-clientregistry.invalid/OperationDefinition/"
       "Patient-potential-duplicates" },
+    { "resolve-duplicate", cr_ops_match_resolve_duplicate, CR_PERM_ADMIN,
+      "https://mod-clientregistry.invalid/OperationDefinition/"
+      "Patient-resolve-duplicate" },
     { "FindCandidates", cr_ops_query_find_candidates, CR_PERM_READ,
       CR_OPDEF_FIND_CANDIDATES },
     { "GetDemographics", cr_ops_query_get_demographics, CR_PERM_READ,

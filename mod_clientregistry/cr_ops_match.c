@@ -1,10 +1,11 @@
 /* cr_ops_match: candidate search and scoring, $match, the duplicate review
- * list (see cr_ops_match.h). */
+ * list and a reviewer's decisions on it (see cr_ops_match.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
+#include "cr_audit.h"
 #include "cr_fhir_bundle.h"
 #include "cr_ops_match.h"
 #include "cr_store.h"
@@ -482,10 +483,68 @@ static void reference_part(cr_ctx_t *ctx, json_object *parts,
                        apr_pstrcat(ctx->pool, "Patient/", id, NULL));
 }
 
+/* The resolutions a reviewer may give, each the status it sets. */
+static const char *const resolutions[] = {
+    CR_STORE_MATCH_DUP_NOT_DUPLICATE, CR_STORE_MATCH_DUP_OPEN, NULL
+};
+
+static const char *resolution_of(const char *code)
+{
+    int i;
+
+    for (i = 0; code && resolutions[i]; i++) {
+        if (strcmp(resolutions[i], code) == 0) {
+            return resolutions[i];
+        }
+    }
+    return NULL;
+}
+
+/* One pair of the review list as a "duplicate" parameter of list. */
+static void duplicate_param(cr_ctx_t *ctx, json_object *list,
+                            const cr_store_match_dup_t *d)
+{
+    json_object *dp = cr_json_array_add_object(list);
+    json_object *parts;
+
+    cr_json_set_string(dp, "name", "duplicate");
+    parts = cr_json_set_new_array(dp, "part");
+    reference_part(ctx, parts, "patient", d->patient_lo);
+    reference_part(ctx, parts, "other", d->patient_hi);
+    json_object_object_add(part(parts, "score"), "valueDecimal",
+                           decimal(ctx->pool, d->score));
+    json_object_object_add(part(parts, "weight"), "valueDecimal",
+                           decimal(ctx->pool, d->weight));
+    cr_json_set_string(part(parts, "grade"), "valueCode", d->grade);
+    cr_json_set_string(part(parts, "found"), "valueInstant", d->found);
+    cr_json_set_string(part(parts, "foundBy"), "valueCode", d->found_by);
+    if (d->message_id) {
+        cr_json_set_string(part(parts, "messageId"), "valueString",
+                           d->message_id);
+    }
+    cr_json_set_string(part(parts, "status"), "valueCode", d->status);
+}
+
+/* The patient id of parameter p (valueString "<id>" or valueReference
+ * "Patient/<id>"), or NULL. */
+static const char *patient_id_of(json_object *p)
+{
+    const char *v = cr_json_get_string(p, "valueString");
+    json_object *ref = cr_json_get_object(p, "valueReference");
+
+    if (v == NULL && ref) {
+        v = cr_json_get_string(ref, "reference");
+        if (v && strncmp(v, "Patient/", 8) == 0) {
+            v += 8;
+        }
+    }
+    return v && token_ok(v, 64, 1) ? v : NULL;
+}
+
 void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
 {
     json_object *arr, *out, *list;
-    const char *patient = NULL, *status = "open";
+    const char *patient = NULL, *status = CR_STORE_MATCH_DUP_OPEN;
     apr_array_header_t *dups = NULL;
     int ok, count = default_count(ctx), offset = 0, i, n;
     apr_status_t rv;
@@ -501,15 +560,8 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
             continue;
         }
         if (strcmp(name, "patient") == 0) {
-            const char *v = cr_json_get_string(prm, "valueString");
-            json_object *ref = cr_json_get_object(prm, "valueReference");
-            if (v == NULL && ref) {
-                v = cr_json_get_string(ref, "reference");
-                if (v && strncmp(v, "Patient/", 8) == 0) {
-                    v += 8;
-                }
-            }
-            if (v == NULL || !token_ok(v, 64, 1)) {
+            const char *v = patient_id_of(prm);
+            if (v == NULL) {
                 bad(ctx, "invalid", expr, "patient must be a Patient id "
                     "(valueString) or a reference Patient/<id> "
                     "(valueReference)");
@@ -520,10 +572,17 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
         }
         else if (strcmp(name, "status") == 0) {
             const char *v = cr_json_get_string(prm, "valueCode");
+            const char *vexpr = apr_pstrcat(ctx->pool, expr, ".valueCode",
+                                            NULL);
             if (v == NULL || !token_ok(v, 32, 0)) {
-                bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr,
-                                                ".valueCode", NULL),
+                bad(ctx, "invalid", vexpr,
                     "status must be a valueCode such as open");
+            }
+            else if (strcmp(v, CR_STORE_MATCH_DUP_MERGED) != 0
+                     && resolution_of(v) == NULL) {
+                bad(ctx, "code-invalid", vexpr, apr_psprintf(
+                    ctx->pool, "unknown status '%.32s': use open, "
+                    "not-duplicate or merged", v));
             }
             else {
                 status = v;
@@ -564,28 +623,155 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
     /* FHIR JSON has no empty arrays: no pairs, no parameter element. */
     list = dups->nelts > 0 ? cr_json_set_new_array(out, "parameter") : NULL;
     for (i = 0; i < dups->nelts; i++) {
-        const cr_store_match_dup_t *d = &APR_ARRAY_IDX(
-            dups, i, cr_store_match_dup_t);
-        json_object *dp = cr_json_array_add_object(list);
-        json_object *parts;
-        cr_json_set_string(dp, "name", "duplicate");
-        parts = cr_json_set_new_array(dp, "part");
-        reference_part(ctx, parts, "patient", d->patient_lo);
-        reference_part(ctx, parts, "other", d->patient_hi);
-        json_object_object_add(part(parts, "score"), "valueDecimal",
-                               decimal(ctx->pool, d->score));
-        json_object_object_add(part(parts, "weight"), "valueDecimal",
-                               decimal(ctx->pool, d->weight));
-        cr_json_set_string(part(parts, "grade"), "valueCode", d->grade);
-        cr_json_set_string(part(parts, "found"), "valueInstant", d->found);
-        cr_json_set_string(part(parts, "foundBy"), "valueCode",
-                           d->found_by);
-        if (d->message_id) {
-            cr_json_set_string(part(parts, "messageId"), "valueString",
-                               d->message_id);
-        }
-        cr_json_set_string(part(parts, "status"), "valueCode", d->status);
+        duplicate_param(ctx, list, &APR_ARRAY_IDX(dups, i,
+                                                  cr_store_match_dup_t));
     }
+    ctx->resp.status = 200;
+    ctx->resp.body = out;
+}
+
+/* ------------------------------------------------------------------ */
+/* $resolve-duplicate                                                  */
+/* ------------------------------------------------------------------ */
+
+void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
+{
+    json_object *arr, *out;
+    const char *ids[2] = { NULL, NULL }, *resolution = NULL;
+    const char *id_expr[2] = { NULL, NULL };
+    static const char *const id_names[2] = { "patient", "other" };
+    cr_store_match_dup_t *d = NULL;
+    int ok, i, n, k, seen_resolution = 0;
+    apr_status_t rv;
+
+    arr = parameters_of(ctx, body, &ok);
+    n = arr ? (int)json_object_array_length(arr) : 0;
+    for (i = 0; ok && i < n; i++) {
+        json_object *prm = json_object_array_get_idx(arr, i);
+        const char *expr = apr_psprintf(ctx->pool,
+                                        "Parameters.parameter[%d]", i);
+        const char *name = param_name(ctx, prm, expr);
+        if (name == NULL) {
+            continue;
+        }
+        k = strcmp(name, "patient") == 0 ? 0
+            : strcmp(name, "other") == 0 ? 1 : -1;
+        if (k >= 0) {
+            const char *v = patient_id_of(prm);
+            if (id_expr[k]) {
+                bad(ctx, "invalid", expr, apr_psprintf(
+                    ctx->pool, "%s may be given only once", name));
+            }
+            else if (v == NULL) {
+                bad(ctx, "invalid", expr, apr_psprintf(
+                    ctx->pool, "%s must be a Patient id (valueString) or "
+                    "a reference Patient/<id> (valueReference)", name));
+            }
+            else {
+                ids[k] = v;
+            }
+            id_expr[k] = expr;
+        }
+        else if (strcmp(name, "resolution") == 0) {
+            const char *v = cr_json_get_string(prm, "valueCode");
+            const char *vexpr = apr_pstrcat(ctx->pool, expr, ".valueCode",
+                                            NULL);
+            if (seen_resolution++) {
+                bad(ctx, "invalid", expr,
+                    "resolution may be given only once");
+            }
+            else if (v == NULL) {
+                bad(ctx, "invalid", vexpr, "resolution must be a "
+                    "valueCode: not-duplicate or open");
+            }
+            else if ((resolution = resolution_of(v)) == NULL) {
+                bad(ctx, "code-invalid", vexpr, apr_psprintf(
+                    ctx->pool, "unknown resolution '%.40s': use "
+                    "not-duplicate (dismiss the pair) or open (reopen it)",
+                    v));
+            }
+        }
+        else {
+            bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
+                                                  NULL),
+                apr_psprintf(ctx->pool, "$resolve-duplicate takes patient, "
+                             "other and resolution, not '%.40s'", name));
+        }
+    }
+    if (ok && cr_outcome_errors(ctx->oc) == 0) {
+        for (k = 0; k < 2; k++) {
+            if (id_expr[k] == NULL) {
+                bad(ctx, "required", "Parameters.parameter", apr_psprintf(
+                    ctx->pool, "the %s parameter (a Patient of the pair) "
+                    "is required", id_names[k]));
+            }
+        }
+        if (!seen_resolution) {
+            bad(ctx, "required", "Parameters.parameter",
+                "the resolution parameter (not-duplicate or open) is "
+                "required");
+        }
+        if (ids[0] && ids[1] && strcmp(ids[0], ids[1]) == 0) {
+            bad(ctx, "invalid", id_expr[1], "patient and other name the "
+                "same Patient: a record is not its own duplicate");
+        }
+    }
+    if (cr_outcome_errors(ctx->oc) > 0) {
+        ctx->resp.status = 400;
+        return;
+    }
+
+    /* One transaction: the decision and its audit record commit
+     * together, or neither does. */
+    rv = cr_db_begin(ctx->db, ctx->pool);
+    if (rv == APR_SUCCESS) {
+        rv = cr_store_match_duplicate_get(&d, ctx->db, ctx->pool, ids[0],
+                                          ids[1]);
+    }
+    if (rv == APR_NOTFOUND) {
+        cr_db_rollback(ctx->db);
+        ctx->resp.status = 404;
+        bad(ctx, "not-found", "Parameters.parameter", apr_psprintf(
+            ctx->pool, "Patient/%s and Patient/%s are not a pair of the "
+            "review list", ids[0], ids[1]));
+        return;
+    }
+    if (rv == APR_SUCCESS
+        && strcmp(d->status, CR_STORE_MATCH_DUP_MERGED) == 0) {
+        /* The records are one person now; only an unmerge reopens it. */
+        cr_db_rollback(ctx->db);
+        ctx->resp.status = 409;
+        bad(ctx, "conflict", "Parameters.parameter", apr_psprintf(
+            ctx->pool, "Patient/%s and Patient/%s were merged; only "
+            "UnmergePatient reopens the pair", d->patient_lo,
+            d->patient_hi));
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
+                                                 d->patient_lo,
+                                                 d->patient_hi, resolution,
+                                                 NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        d->status = resolution;
+        ctx->resp.patients = apr_pstrcat(ctx->pool, d->patient_lo, " ",
+                                         d->patient_hi, NULL);
+        rv = cr_audit_in_txn(ctx, "resolve-duplicate", "U", 200,
+                             ctx->resp.patients);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(ctx->db);
+    }
+    if (rv != APR_SUCCESS) {
+        ctx->resp.patients = NULL;
+        cr_service_db_failure(ctx, rv, "resolving a potential duplicate");
+        return;
+    }
+    ctx->resp.audited = 1;
+    out = cr_json_own(ctx->pool, json_object_new_object());
+    cr_json_set_string(out, "resourceType", "Parameters");
+    duplicate_param(ctx, cr_json_set_new_array(out, "parameter"), d);
     ctx->resp.status = 200;
     ctx->resp.body = out;
 }

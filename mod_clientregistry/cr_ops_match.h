@@ -7,6 +7,8 @@
  *  - POST [base]/Patient/$match (FHIR R4 Patient-match).
  *  - POST [base]/Patient/$potential-duplicates: the review list of the
  *    duplicates found at write time (an administrator's operation).
+ *  - POST [base]/Patient/$resolve-duplicate: a reviewer dismisses or
+ *    reopens a pair of that list (an administrator's operation).
  *  - cr_ops_match_record_duplicates: called by creates and updates inside
  *    their transaction.
  *
@@ -140,6 +142,9 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body);
  *   patient  0..1  string (an id) or Reference ("Patient/<id>"): only the
  *                  pairs involving this patient
  *   status   0..1  code, default "open": the review status of the pairs
+ *                  ("open", "not-duplicate" dismissed by a reviewer with
+ *                  $resolve-duplicate, "merged" by MergePatient; another
+ *                  code is code-invalid)
  *   count    0..1  positive integer, default ClientRegistryPageSize,
  *                  capped by ClientRegistryMaxPageSize
  *   offset   0..1  non-negative integer, default 0
@@ -152,5 +157,29 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body);
  * (valueCode).  Errors: 400 as for $match.
  */
 void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body);
+
+/*
+ * POST [base]/Patient/$resolve-duplicate: a reviewer's decision on one
+ * pair of the review list (an administrator's operation).  body: a
+ * Parameters resource with
+ *   patient     1..1  string (an id) or Reference ("Patient/<id>"): one
+ *                     Patient of the pair
+ *   other       1..1  the same for the other Patient (order free)
+ *   resolution  1..1  code: "not-duplicate" (dismiss the pair: a later
+ *                     write that finds it again keeps it dismissed) or
+ *                     "open" (back on the review list)
+ * One transaction: the pair's status is set and the write's audit record
+ * (operation "resolve-duplicate", action U, both patients) appended, and
+ * 200 is answered only after the commit, with a Parameters resource
+ * holding the pair as $potential-duplicates shows it (new status).
+ * Errors (OperationOutcome): 400 not a Parameters resource (invalid), a
+ * parameter missing (required), given twice or not an id (invalid),
+ * unknown (not-supported), an unknown resolution (code-invalid), patient
+ * and other the same (invalid); 404 not-found when the pair is not on
+ * the list (in any status); 409 conflict when the pair was merged
+ * (status "merged": only UnmergePatient reopens it); 503/500 store
+ * failures.
+ */
+void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body);
 
 #endif /* CR_OPS_MATCH_H */

@@ -9,7 +9,7 @@ use Apache::TestRequest ();
 use CR::Test;
 use File::Temp qw(tempdir);
 
-plan tests => 27;
+plan tests => 35;
 
 sub secure {
     my ($method, $path, $body, $cert, %h) = @_;
@@ -65,6 +65,39 @@ $res = secure('GET', "/AuditEvent?patient=$id", undef, 'client_admin');
 is($res->code, 200, 'admin client: AuditEvent 200');
 $res = secure('POST', '/AuditEvent/$verify', {}, 'client_viha');
 is($res->code, 403, 'read-write client: AuditEvent/$verify 403');
+
+# Deciding on a potential duplicate is an administrator's write.
+my $other = json_of(secure('POST', '/Patient', sample_patient(family => unique_name()),
+                           'client_viha'))->{id};
+my $decide = { resourceType => 'Parameters', parameter => [
+    { name => 'patient', valueString => $id },
+    { name => 'other', valueString => $other },
+    { name => 'resolution', valueCode => 'not-duplicate' } ] };
+# The create may have found the pair already (sample demographics): put it
+# on the list, open, either way.
+db_dbh()->do(q{INSERT OR IGNORE INTO cr_match_duplicate (patient_lo, patient_hi,
+               score, weight, grade, found, found_by, status) VALUES (?, ?,
+               0.9, 10, 'probable', '2026-01-01T00:00:00.000Z', 'create',
+               'open')}, undef, sort($id, $other));
+db_dbh()->do(q{UPDATE cr_match_duplicate SET status = 'open'
+               WHERE patient_lo = ? AND patient_hi = ?}, undef, sort($id, $other));
+$res = secure('POST', '/Patient/$resolve-duplicate', $decide, 'client_viha');
+is($res->code, 403, 'CR-DUP-040: read-write client: $resolve-duplicate 403');
+is_deeply(oo_codes($res), ['forbidden'], 'CR-DUP-040: forbidden');
+$res = secure('POST', '/Patient/$resolve-duplicate', $decide, 'client_fha');
+is($res->code, 403, 'CR-DUP-040: read-only client: $resolve-duplicate 403');
+is(db_row('SELECT status FROM cr_match_duplicate WHERE patient_lo = ? AND patient_hi = ?',
+          sort($id, $other))->{status}, 'open', 'CR-DUP-040: the refused decision changed nothing');
+$res = secure('POST', '/Patient/$resolve-duplicate', $decide, 'client_admin');
+is($res->code, 200, 'CR-DUP-041: admin client: $resolve-duplicate 200');
+is(db_row('SELECT status FROM cr_match_duplicate WHERE patient_lo = ? AND patient_hi = ?',
+          sort($id, $other))->{status}, 'not-duplicate', 'CR-DUP-041: the decision is stored');
+my $ad = db_row("SELECT client_dn, source_system FROM cr_audit WHERE operation"
+                . " = 'resolve-duplicate' ORDER BY seq DESC");
+is($ad->{source_system}, 'MOH_CRS',
+   'CR-DUP-041: audited as the administrator\'s source system');
+like($ad->{client_dn}, qr/(^|,)CN=moh-admin,OU=MOH_CRS,/,
+     'CR-DUP-041: with the administrator\'s certificate');
 
 # --- an unmapped certificate of the trusted CA ---------------------------------
 $res = secure('GET', '/metadata', undef, 'client_ok');

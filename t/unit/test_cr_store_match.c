@@ -2,8 +2,8 @@
  * test_cr_store_match.c: the matching engine against a temporary SQLite
  * database, through apr_dbd directly (no httpd): candidate look-ups from
  * blocking keys, the stored records, the m/u parameters, the duplicate
- * review list and its statuses, and the service entry point
- * cr_ops_match_find.
+ * review list and its statuses, the service entry point
+ * cr_ops_match_find and the reviewer's operation $resolve-duplicate.
  *
  * Each test gets a fresh database in its own mkdtemp directory with every
  * migration of schema/ applied as cr-admin applies them and the whole
@@ -810,6 +810,156 @@ static void test_query_score(void **state)
     assert_true(cr_ops_query_score(12.0) > cr_ops_query_score(11.9));
 }
 
+static json_object *json_of(fixture_t *fx, const char *text)
+{
+    json_object *o = NULL;
+
+    assert_int_equal(cr_json_parse(&o, fx->pool, text, strlen(text), NULL,
+                                   NULL), APR_SUCCESS);
+    return o;
+}
+
+/* The first issue of ctx as "code@expression". */
+static const char *first_issue(const cr_ctx_t *ctx)
+{
+    const cr_issue_t *i;
+
+    if (ctx->oc->issues->nelts == 0) {
+        return "";
+    }
+    i = &APR_ARRAY_IDX(ctx->oc->issues, 0, cr_issue_t);
+    return apr_pstrcat(ctx->oc->pool, i->code, "@",
+                       i->expression ? i->expression : "", NULL);
+}
+
+/* $resolve-duplicate through the service: status, issues, stored state
+ * and the audit record written in the same transaction. */
+static void test_resolve_duplicate(void **state)
+{
+    static const struct {
+        const char *body;
+        int status;
+        const char *issue;
+    } bad[] = {
+        { "{\"resourceType\":\"Patient\"}", 400, "invalid@Parameters" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
+          400, "required@Parameters.parameter" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueString\":\"b\"}]}",
+          400, "required@Parameters.parameter" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueString\":\"b\"},"
+          "{\"name\":\"resolution\",\"valueCode\":\"maybe\"}]}",
+          400, "code-invalid@Parameters.parameter[2].valueCode" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueReference\":"
+          "{\"reference\":\"Patient/a\"}},"
+          "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
+          400, "invalid@Parameters.parameter[1]" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueString\":\"b\"},"
+          "{\"name\":\"comment\",\"valueString\":\"x\"},"
+          "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
+          400, "not-supported@Parameters.parameter[2].name" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueString\":\"c\"},"
+          "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
+          404, "not-found@Parameters.parameter" },
+    };
+    fixture_t *fx = *state;
+    cr_settings_t settings;
+    cr_ctx_t ctx;
+    cr_store_match_dup_t *d = NULL;
+    json_object *prm, *parts;
+    const char *s;
+    size_t i;
+
+    store_abc(fx);
+    assert_int_equal(cr_store_match_duplicate_record(
+                         fx->db, fx->pool, "a", "b", 0.9, 12.5, "probable",
+                         NOW, "create", "m1"), APR_SUCCESS);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ctx_of(&ctx, &settings, fx);
+        cr_ops_match_resolve_duplicate(&ctx, json_of(fx, bad[i].body));
+        assert_int_equal(ctx.resp.status, bad[i].status);
+        assert_string_equal(first_issue(&ctx), bad[i].issue);
+        assert_int_equal(ctx.resp.audited, 0);
+        assert_null(ctx.db->txn);
+    }
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_audit"), "0");
+
+    /* Dismiss: 200 with the pair, its new status, and the audit record. */
+    ctx_of(&ctx, &settings, fx);
+    cr_ops_match_resolve_duplicate(&ctx, json_of(fx,
+        "{\"resourceType\":\"Parameters\",\"parameter\":["
+        "{\"name\":\"patient\",\"valueReference\":"
+        "{\"reference\":\"Patient/b\"}},"
+        "{\"name\":\"other\",\"valueString\":\"a\"},"
+        "{\"name\":\"resolution\",\"valueCode\":\"not-duplicate\"}"
+        "]}"));
+    assert_int_equal(ctx.resp.status, 200);
+    assert_int_equal(ctx.resp.audited, 1);
+    assert_null(ctx.db->txn);
+    assert_string_equal(ctx.resp.patients, "a b");
+    prm = json_object_array_get_idx(cr_json_get(ctx.resp.body, "parameter"),
+                                    0);
+    assert_string_equal(cr_json_get_string(prm, "name"), "duplicate");
+    parts = cr_json_get(prm, "part");
+    s = cr_json_get_string(json_object_array_get_idx(parts, 0), "name");
+    assert_string_equal(s, "patient");
+    s = cr_json_get_string(cr_json_get(json_object_array_get_idx(parts, 0),
+                                       "valueReference"), "reference");
+    assert_string_equal(s, "Patient/a");
+    s = cr_json_get_string(json_object_array_get_idx(
+                               parts, json_object_array_length(parts) - 1),
+                           "valueCode");
+    assert_string_equal(s, "not-duplicate");
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "b"), APR_SUCCESS);
+    assert_string_equal(d->status, "not-duplicate");
+    assert_string_equal(scalar(fx, "SELECT operation || ' ' || action || ' '"
+                                   " || status || ' ' || patients || ' '"
+                                   " || message_id FROM cr_audit"),
+                        "resolve-duplicate U 200 a b msg-1");
+
+    /* Reopen. */
+    ctx_of(&ctx, &settings, fx);
+    cr_ops_match_resolve_duplicate(&ctx, json_of(fx,
+        "{\"resourceType\":\"Parameters\",\"parameter\":["
+        "{\"name\":\"patient\",\"valueString\":\"a\"},"
+        "{\"name\":\"other\",\"valueString\":\"b\"},"
+        "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}"));
+    assert_int_equal(ctx.resp.status, 200);
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "b"), APR_SUCCESS);
+    assert_string_equal(d->status, "open");
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_audit"), "2");
+
+    /* A merged pair is left to UnmergePatient: 409, nothing changes. */
+    sql(fx, "UPDATE cr_match_duplicate SET status = 'merged'");
+    ctx_of(&ctx, &settings, fx);
+    cr_ops_match_resolve_duplicate(&ctx, json_of(fx,
+        "{\"resourceType\":\"Parameters\",\"parameter\":["
+        "{\"name\":\"patient\",\"valueString\":\"a\"},"
+        "{\"name\":\"other\",\"valueString\":\"b\"},"
+        "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}"));
+    assert_int_equal(ctx.resp.status, 409);
+    assert_string_equal(first_issue(&ctx), "conflict@Parameters.parameter");
+    assert_null(ctx.db->txn);
+    assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
+                                                  "a", "b"), APR_SUCCESS);
+    assert_string_equal(d->status, "merged");
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_audit"), "2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -825,6 +975,8 @@ int main(void)
         cmocka_unit_test(test_query_score),
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_duplicate, setup,
                                         teardown),
     };
 
