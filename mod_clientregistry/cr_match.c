@@ -1309,6 +1309,81 @@ void cr_match_tally_add(cr_match_tally_t *t, const cr_match_vector_t *v)
                  sizeof(v->level), idx);
 }
 
+/*
+ * The ordinal levels of each field, strongest first: levels that grade one
+ * kind of agreement (equal, close spelling, same sound, partial, none).
+ * Levels that record a particular error pattern instead (names exchanged,
+ * day and month exchanged, one part of a multi-part family name) are not
+ * on the scale: how much such a pattern says depends on how rare it is
+ * between different people, not on how close the values are.  -1 ends a
+ * chain.
+ */
+static const int ordinal[CR_MF_COUNT][CR_MATCH_MAX_LEVELS + 1] = {
+    { CR_ML_GIVEN_EXACT, CR_ML_GIVEN_NICKNAME, CR_ML_GIVEN_SIMILAR,
+      CR_ML_GIVEN_PHONETIC, CR_ML_GIVEN_PARTIAL, CR_ML_GIVEN_DISAGREE, -1 },
+    { CR_ML_FAMILY_EXACT, CR_ML_FAMILY_SIMILAR, CR_ML_FAMILY_PHONETIC,
+      CR_ML_FAMILY_DISAGREE, -1 },
+    { CR_SIMILARITY_DATE_EXACT, CR_SIMILARITY_DATE_ONE_DIGIT_TYPO,
+      CR_SIMILARITY_DATE_YEAR_OFF_BY_ONE, CR_SIMILARITY_DATE_SAME_YEAR_MONTH,
+      CR_SIMILARITY_DATE_DISAGREE, -1 },
+    { CR_ML_SEX_AGREE, CR_ML_SEX_DISAGREE, -1 },
+    { CR_ML_CODE_EXACT, CR_ML_CODE_TYPO, CR_ML_CODE_DISAGREE, -1 },
+    { CR_ML_CODE_EXACT, CR_ML_CODE_TYPO, CR_ML_CODE_DISAGREE, -1 },
+    { CR_ML_ADDR_EXACT, CR_ML_ADDR_SIMILAR, CR_ML_ADDR_STREET,
+      CR_ML_ADDR_LOCALITY, CR_ML_ADDR_DISAGREE, -1 }
+};
+
+/*
+ * Make the likelihood ratio m/u non-increasing along each field's ordinal
+ * levels (a closer agreement is never less evidence of a match than a
+ * looser one), by pooling adjacent violators: a run of levels that
+ * violates the order gets the run's pooled ratio sum(m) / sum(u), with u
+ * kept and m redistributed in proportion to u, so both rows still sum to
+ * 1.  This is the maximum-likelihood projection under a likelihood-ratio
+ * order (pool-adjacent-violators on the ratio, weighted by u); EM applies
+ * it after every M-step.  Candidate pairs found by blocking break the
+ * order otherwise: non-matches found through a family-name sound key
+ * agree on that sound far more often than matches with a misspelt name,
+ * and so "same sound" came out as evidence against a match, and "exact"
+ * below "similar".
+ */
+void cr_match_params_order(cr_match_params_t *p)
+{
+    int f;
+
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        const int *ch = ordinal[f];
+        int start[CR_MATCH_MAX_LEVELS], len[CR_MATCH_MAX_LEVELS];
+        double sm[CR_MATCH_MAX_LEVELS], su[CR_MATCH_MAX_LEVELS];
+        int nb = 0, i, b, k;
+
+        for (i = 0; ch[i] >= 0; i++) {
+            start[nb] = i;
+            len[nb] = 1;
+            sm[nb] = p->m[f][ch[i]];
+            su[nb] = p->u[f][ch[i]];
+            nb++;
+            /* Merge while the last block's ratio exceeds the one before
+             * it (ratios compared as products: u > 0 after clamping). */
+            while (nb > 1 && sm[nb - 1] * su[nb - 2]
+                             > sm[nb - 2] * su[nb - 1]) {
+                sm[nb - 2] += sm[nb - 1];
+                su[nb - 2] += su[nb - 1];
+                len[nb - 2] += len[nb - 1];
+                nb--;
+            }
+        }
+        for (b = 0; b < nb; b++) {
+            if (len[b] < 2 || !(su[b] > 0.0)) {
+                continue;
+            }
+            for (k = start[b]; k < start[b] + len[b]; k++) {
+                p->m[f][ch[k]] = p->u[f][ch[k]] * sm[b] / su[b];
+            }
+        }
+    }
+}
+
 /* How strongly the m side agrees more than the u side: used to name the
  * match class after EM (the class with more agreement). */
 static double agreement_margin(const cr_match_params_t *p)
@@ -1356,9 +1431,13 @@ apr_status_t cr_match_em(cr_match_params_t *p,
         double lm[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
         double lu[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
         double loglam = log(p->lambda), log1lam = log(1.0 - p->lambda);
+        double old_m[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
+        double old_u[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
 
         memset(am, 0, sizeof(am));
         memset(au, 0, sizeof(au));
+        memcpy(old_m, p->m, sizeof(old_m));
+        memcpy(old_u, p->u, sizeof(old_u));
         for (f = 0; f < CR_MF_COUNT; f++) {
             for (l = 0; l < fields[f].levels; l++) {
                 lm[f][l] = log(p->m[f][l]);
@@ -1421,6 +1500,21 @@ apr_status_t cr_match_em(cr_match_params_t *p,
                 }
                 p->m[f][l] = nm;
                 p->u[f][l] = nu;
+            }
+        }
+        if (flags & CR_MATCH_EM_ORDERED) {
+            /* The change is measured after the projection, which can
+             * undo part of the M-step's. */
+            cr_match_params_order(p);
+            for (f = 0; f < CR_MF_COUNT; f++) {
+                for (l = 0; l < fields[f].levels; l++) {
+                    if (fabs(p->m[f][l] - old_m[f][l]) > change) {
+                        change = fabs(p->m[f][l] - old_m[f][l]);
+                    }
+                    if (fabs(p->u[f][l] - old_u[f][l]) > change) {
+                        change = fabs(p->u[f][l] - old_u[f][l]);
+                    }
+                }
             }
         }
         if (change < tol) {

@@ -438,11 +438,27 @@ typedef struct cr_match_em_info_t {
  * it was, finished).
  */
 #define CR_MATCH_EM_FIX_M 1
+/* CR_MATCH_EM_ORDERED: after every M-step, keep the likelihood ratio m/u
+ * non-increasing along each field's ordinal levels (cr_match_params_order). */
+#define CR_MATCH_EM_ORDERED 2
 
 apr_status_t cr_match_em(cr_match_params_t *p,
                          const cr_match_pattern_t *patterns, int npatterns,
                          double prior_pairs, int max_iter, double tol,
                          int flags, cr_match_em_info_t *info);
+
+/*
+ * Pool adjacent violators so that m/u never increases from a stronger to
+ * a weaker level on each field's ordinal scale (exact, nickname, similar,
+ * phonetic, partial, disagree for given names; exact, similar, phonetic,
+ * disagree for family names; exact, one digit, year off by one, same
+ * year and month, disagree for birth dates; exact, typo, disagree for
+ * codes; exact, similar, street, locality, disagree for addresses).
+ * Levels for error patterns (names or day and month exchanged, a partial
+ * family name) are left alone.  u is kept; m is moved within each pooled
+ * run, so rows still sum to 1.  Call cr_match_params_finish afterwards.
+ */
+void cr_match_params_order(cr_match_params_t *p);
 
 /*
  * Whether the match class of p looks like records of one person: for

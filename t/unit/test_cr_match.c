@@ -683,6 +683,93 @@ static void test_em_recovers_model(void **state)
                 < 1e-9);
 }
 
+/* Pool adjacent violators: a weaker level never ends up with a larger
+ * m/u than a stronger one on the ordinal scale; levels off the scale and
+ * ordered rows are left alone; rows still sum to 1. */
+static void test_params_order(void **state)
+{
+    cr_match_params_t p, d;
+    double sm = 0.0, su = 0.0;
+    int l;
+
+    (void)state;
+    cr_match_params_default(&d);
+    p = d;
+    cr_match_params_order(&p);          /* the defaults are ordered */
+    for (l = 0; l < CR_ML_FAMILY_LEVELS; l++) {
+        assert_true(fabs(p.m[CR_MF_FAMILY][l] - d.m[CR_MF_FAMILY][l])
+                    < 1e-12);
+    }
+    /* What blocked candidates give: exact below similar, phonetic below
+     * disagree (family name). */
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_EXACT] = 0.80;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_EXACT] = 0.40;
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_SIMILAR] = 0.10;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_SIMILAR] = 0.01;
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_PHONETIC] = 0.01;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_PHONETIC] = 0.20;
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_PARTIAL] = 0.02;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_PARTIAL] = 0.01;
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_SWAPPED] = 0.02;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_SWAPPED] = 0.001;
+    p.m[CR_MF_FAMILY][CR_ML_FAMILY_DISAGREE] = 0.05;
+    p.u[CR_MF_FAMILY][CR_ML_FAMILY_DISAGREE] = 0.379;
+    cr_match_params_order(&p);
+    /* exact and similar pooled: (0.80 + 0.10) / (0.40 + 0.01) */
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_EXACT]
+                     / p.u[CR_MF_FAMILY][CR_ML_FAMILY_EXACT]
+                     - 0.90 / 0.41) < 1e-9);
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_SIMILAR]
+                     / p.u[CR_MF_FAMILY][CR_ML_FAMILY_SIMILAR]
+                     - 0.90 / 0.41) < 1e-9);
+    /* phonetic and disagree pooled: (0.01 + 0.05) / (0.20 + 0.379) */
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_PHONETIC]
+                     / p.u[CR_MF_FAMILY][CR_ML_FAMILY_PHONETIC]
+                     - 0.06 / 0.579) < 1e-9);
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_DISAGREE]
+                     / p.u[CR_MF_FAMILY][CR_ML_FAMILY_DISAGREE]
+                     - 0.06 / 0.579) < 1e-9);
+    /* off the scale: untouched */
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_PARTIAL] - 0.02) < 1e-12);
+    assert_true(fabs(p.m[CR_MF_FAMILY][CR_ML_FAMILY_SWAPPED] - 0.02) < 1e-12);
+    for (l = 0; l < CR_ML_FAMILY_LEVELS; l++) {
+        sm += p.m[CR_MF_FAMILY][l];
+        su += p.u[CR_MF_FAMILY][l];
+    }
+    assert_true(fabs(sm - 1.0) < 1e-9);
+    assert_true(fabs(su - 1.0) < 1e-9);
+    cr_match_params_finish(&p);
+    assert_true(p.w[CR_MF_FAMILY][CR_ML_FAMILY_EXACT]
+                >= p.w[CR_MF_FAMILY][CR_ML_FAMILY_SIMILAR] - 1e-9);
+    assert_true(p.w[CR_MF_FAMILY][CR_ML_FAMILY_PHONETIC]
+                >= p.w[CR_MF_FAMILY][CR_ML_FAMILY_DISAGREE] - 1e-9);
+}
+
+/* Ordered EM on data from the model (which is ordered) still recovers it,
+ * converges, and its result is ordered. */
+static void test_em_ordered(void **state)
+{
+    apr_pool_t *pool = *state;
+    int matches = 0, pairs = 20000;
+    cr_match_tally_t *tally = synthetic(pool, pairs, &matches);
+    cr_match_params_t p, q;
+    cr_match_em_info_t info;
+
+    cr_match_params_default(&p);
+    assert_int_equal(cr_match_em(&p,
+                                 (const cr_match_pattern_t *)
+                                 tally->patterns->elts,
+                                 tally->patterns->nelts, 0.0, 1000, 1e-7,
+                                 CR_MATCH_EM_ORDERED, &info), APR_SUCCESS);
+    assert_true(info.converged);
+    check_recovered(&p, matches, pairs);
+    q = p;
+    cr_match_params_order(&q);
+    assert_true(fabs(q.m[CR_MF_BIRTH][CR_SIMILARITY_DATE_ONE_DIGIT_TYPO]
+                     - p.m[CR_MF_BIRTH][CR_SIMILARITY_DATE_ONE_DIGIT_TYPO])
+                < 1e-6);
+}
+
 /* Started the wrong way round (m and u exchanged), EM still names the
  * agreeing class the match class. */
 static void test_em_class_orientation(void **state)
@@ -816,6 +903,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weights_and_grades, setup,
                                         teardown),
         cmocka_unit_test(test_params_finish),
+        cmocka_unit_test(test_params_order),
+        cmocka_unit_test_setup_teardown(test_em_ordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_em_recovers_model, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_em_class_orientation, setup,
