@@ -96,6 +96,18 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
       " AND r.kind >= 'bk:rec' AND r.kind <= 'bk:rec'"
       " ORDER BY p.id LIMIT %d" },
 
+    /* Re-keying (cr-admin rekey): the patients a page at a time, and
+     * their matcher rows ("bk:" up to "bk;", the next character). */
+    { "cr_match_patients_page",
+      "SELECT id, resource FROM cr_patient WHERE id > %s"
+      " ORDER BY id LIMIT %d" },
+    { "cr_match_keys_delete",
+      "DELETE FROM cr_search_index WHERE patient_id = %s"
+      " AND kind >= 'bk:' AND kind < 'bk;'" },
+    { "cr_match_key_insert",
+      "INSERT INTO cr_search_index (patient_id, kind, value)"
+      " VALUES (%s, %s, %s)" },
+
     /* Fellegi-Sunter parameters: lambda (as field '', level '') and
      * every m/u row in one statement, for the matcher's every query. */
     { "cr_match_param_all",

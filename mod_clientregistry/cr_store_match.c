@@ -6,6 +6,8 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "cr_index.h"
+#include "cr_json.h"
 #include "cr_store_match.h"
 
 /* Rows of cr_match_param read at most (fields x levels, with room). */
@@ -235,6 +237,65 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
         info->records = records;
         info->pairs = pairs;
     }
+    return rv;
+}
+
+apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
+                                  apr_pool_t *pool, const char *after_id,
+                                  int limit)
+{
+    cr_db_rows_t *rows;
+    apr_pool_t *scratch;
+    const char *args[3];
+    apr_status_t rv;
+    int r, i;
+
+    *last = NULL;
+    *done = 0;
+    args[0] = after_id ? after_id : "";
+    args[1] = apr_itoa(pool, limit);
+    rv = cr_db_select(&rows, db, pool, "cr_match_patients_page", limit, 2,
+                      args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&scratch, pool);
+    for (r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+        const char *id = cr_db_cell(rows, r, 0);
+        const char *text = cr_db_cell(rows, r, 1);
+        json_object *json = NULL;
+        cr_patient_t *p = NULL;
+        cr_index_t *ix = NULL;
+
+        apr_pool_clear(scratch);
+        *last = id;
+        if (text == NULL
+            || cr_json_parse(&json, scratch, text, strlen(text), NULL, NULL)
+               != APR_SUCCESS
+            || cr_fhir_patient_parse(&p, scratch, json, "Patient", NULL,
+                                     NULL, cr_outcome_make(scratch))
+               != APR_SUCCESS
+            || cr_index_build(&ix, scratch, p) != APR_SUCCESS) {
+            continue;
+        }
+        args[0] = id;
+        rv = cr_db_exec(db, scratch, "cr_match_keys_delete", NULL, 1, args);
+        for (i = 0; rv == APR_SUCCESS && i < ix->rows->nelts; i++) {
+            const cr_index_row_t *row = &APR_ARRAY_IDX(ix->rows, i,
+                                                       cr_index_row_t);
+            if (strncmp(row->kind, "bk:", 3) != 0) {
+                continue;
+            }
+            args[1] = row->kind;
+            args[2] = row->value;
+            rv = cr_db_exec(db, scratch, "cr_match_key_insert", NULL, 3,
+                            args);
+        }
+        if (rv == APR_SUCCESS) {
+            (*done)++;
+        }
+    }
+    apr_pool_destroy(scratch);
     return rv;
 }
 

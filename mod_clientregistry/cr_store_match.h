@@ -90,6 +90,19 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
                                   long max_records, int per_key,
                                   int max_candidates);
 
+/*
+ * Rebuild the matcher's rows (the match record and blocking keys, kinds
+ * "bk:...") of up to limit patients with ids above after_id, from their
+ * stored resources, as cr_index_build derives them: for databases written
+ * by an engine version with other keys.  Runs inside the caller's
+ * transaction.  *last receives the last id done (NULL when none was left:
+ * the end); *done the number rebuilt.  A resource that no longer parses
+ * keeps its rows.
+ */
+apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
+                                  apr_pool_t *pool, const char *after_id,
+                                  int limit);
+
 /* How the stored parameters were made (cr_match_estimate row). */
 typedef struct cr_store_match_estimate_t {
     const char *estimated;       /* FHIR instant, NULL for the defaults */

@@ -5,6 +5,7 @@
  *   cr-admin [--driver ...] version PARAMS
  *   cr-admin [--driver ...] [--sample N] estimate PARAMS
  *   cr-admin [--driver ...] load PARAMS FILE.ndjson
+ *   cr-admin [--driver ...] rekey PARAMS
  *   cr-admin [--driver ...] audit-verify PARAMS   (exit 3 when broken)
  *
  * PARAMS is what DBDParams says (the SQLite file name, or a PostgreSQL
@@ -46,22 +47,35 @@ typedef struct migration_t {
     const char *name;
 } migration_t;
 
+/* The store over an open connection, every statement of the catalogue
+ * prepared; NULL (after a message) when a statement does not prepare,
+ * which means the schema is older than this program. */
+static cr_db_t *open_store(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                           apr_pool_t *pool)
+{
+    apr_hash_t *prepared = NULL;
+    const char *label = NULL, *err = NULL;
+
+    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
+        != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: statement %s does not prepare (%s); "
+                "run cr-admin migrate\n", label ? label : "?",
+                err ? err : "?");
+        return NULL;
+    }
+    return cr_db_wrap(pool, drv, h, prepared);
+}
+
 /* Recompute the audit trail's hash chain; exit 0 only when intact. */
 static int audit_verify(const apr_dbd_driver_t *drv, apr_dbd_t *h,
                         apr_pool_t *pool)
 {
-    apr_hash_t *prepared;
-    const char *label = NULL, *err = NULL;
     apr_int64_t checked = 0, bad = 0;
     cr_db_t *db;
 
-    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
-        != APR_SUCCESS) {
-        fprintf(stderr, "cr-admin: statement %s does not prepare: %s "
-                "(migrate first)\n", label ? label : "?", err ? err : "?");
+    if ((db = open_store(drv, h, pool)) == NULL) {
         return 1;
     }
-    db = cr_db_wrap(pool, drv, h, prepared);
     if (cr_store_audit_verify(&checked, &bad, db, pool) != APR_SUCCESS) {
         fprintf(stderr, "cr-admin: reading the audit trail failed: %s\n",
                 db->last_error ? db->last_error : "?");
@@ -81,7 +95,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] "
             "[--sample N] "
-            "init|migrate|version|estimate|audit-verify PARAMS\n"
+            "init|migrate|version|estimate|rekey|audit-verify PARAMS\n"
             "       cr-admin [--driver sqlite3|pgsql] load PARAMS "
             "FILE.ndjson\n");
     return 2;
@@ -282,8 +296,6 @@ static int apply(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
 static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
                     apr_pool_t *pool, long sample)
 {
-    apr_hash_t *prepared = NULL;
-    const char *label = NULL, *err = NULL;
     cr_db_t *db;
     cr_match_tally_t *tally = cr_match_tally_make(pool);
     cr_store_match_tally_info_t ti;
@@ -295,14 +307,9 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     apr_status_t rv;
     int f, l;
 
-    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
-        != APR_SUCCESS) {
-        fprintf(stderr, "cr-admin: statement %s does not prepare (%s); "
-                "run cr-admin migrate\n", label ? label : "?",
-                err ? err : "?");
+    if ((db = open_store(drv, h, pool)) == NULL) {
         return 1;
     }
-    db = cr_db_wrap(pool, drv, h, prepared);
     rv = cr_store_match_tally(tally, &ti, db, pool, sample, 100, 500);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "cr-admin: reading the records failed: %s\n",
@@ -369,6 +376,56 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     return 0;
 }
 
+/* rekey: rebuild every patient's matching rows (match record and blocking
+ * keys) from its stored resource, 1000 patients per transaction: after
+ * an upgrade whose matching engine derives other keys.  The module can
+ * serve meanwhile; a patient not yet re-keyed is simply found through
+ * fewer keys. */
+static int rekey(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
+{
+    const char *after = "";
+    apr_pool_t *page;
+    cr_db_t *db;
+    long total = 0;
+    apr_time_t t0 = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
+
+    if ((db = open_store(drv, h, pool)) == NULL) {
+        return 1;
+    }
+    apr_pool_create(&page, pool);
+    for (;;) {
+        const char *last = NULL;
+        int done = 0;
+        apr_pool_clear(page);
+        rv = cr_db_begin(db, page);
+        if (rv == APR_SUCCESS) {
+            rv = cr_store_match_rekey(&last, &done, db, page, after, 1000);
+        }
+        if (rv != APR_SUCCESS) {
+            cr_db_rollback(db);
+            break;
+        }
+        rv = cr_db_commit(db);
+        if (rv != APR_SUCCESS || last == NULL) {
+            break;
+        }
+        if ((total + done) / 100000 > total / 100000) {
+            fprintf(stderr, "cr-admin: %ld re-keyed\n", total + done);
+        }
+        total += done;
+        after = apr_pstrdup(pool, last);
+    }
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: rekey failed after %ld patients: %s\n",
+                total, db->last_error ? db->last_error : "?");
+        return 1;
+    }
+    printf("re-keyed %ld patients in %.1f s\n", total,
+           (apr_time_now() - t0) / 1e6);
+    return 0;
+}
+
 /* load: bulk-load FHIR Patients (one JSON object a line) through the
  * store code, as a create writes them (validation, a PHN when none is
  * given, id and meta, the index with the match records and blocking
@@ -382,8 +439,6 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
                 const char *path)
 {
     static const cr_phn_range_t range = { 0, APR_INT64_C(99999999) };
-    apr_hash_t *prepared = NULL;
-    const char *label = NULL, *err = NULL;
     apr_pool_t *scratch;
     apr_file_t *f;
     cr_db_t *db;
@@ -394,11 +449,7 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
     apr_status_t rv = APR_SUCCESS;
     int nrows;
 
-    if (cr_db_prepare_catalogue(&prepared, pool, drv, h, &label, &err)
-        != APR_SUCCESS) {
-        fprintf(stderr, "cr-admin: statement %s does not prepare (%s); "
-                "run cr-admin migrate\n", label ? label : "?",
-                err ? err : "?");
+    if ((db = open_store(drv, h, pool)) == NULL) {
         return 1;
     }
     if (apr_file_open(&f, path, APR_READ | APR_BUFFERED, 0, pool)
@@ -406,7 +457,6 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         fprintf(stderr, "cr-admin: cannot read %s\n", path);
         return 1;
     }
-    db = cr_db_wrap(pool, drv, h, prepared);
     if (db->is_sqlite) {
         /* One big writer: a large cache, and commits that need not wait
          * for the disk (a failed load is simply run again). */
@@ -548,6 +598,9 @@ int main(int argc, const char *const *argv)
     }
     else if (strcmp(cmd, "load") == 0 && file) {
         rc = load(drv, h, pool, file);
+    }
+    else if (strcmp(cmd, "rekey") == 0) {
+        rc = rekey(drv, h, pool);
     }
     else if (strcmp(cmd, "audit-verify") == 0) {
         rc = audit_verify(drv, h, pool);

@@ -656,6 +656,62 @@ static void test_tally(void **state)
     assert_int_equal(info.pairs, 1);
 }
 
+/* Re-keying rebuilds exactly the rows a write derives. */
+static void test_rekey(void **state)
+{
+    fixture_t *fx = *state;
+    cr_db_rows_t *rows;
+    const char *last = NULL, *before;
+    int done = 0;
+
+    store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
+                      "2505550100", "V8W 1A1"));
+    store(fx, "b", pt(fx->pool, "Jones", "Peter", "male", "1961-07-09",
+                      "6045551234", "V6B 2C2"));
+    assert_int_equal(cr_db_select(&rows, fx->db, fx->pool,
+                                  "cr_match_records_page", 10, 2,
+                                  (const char *[]){ "", "10" }),
+                     APR_SUCCESS);
+    before = cr_db_cell(rows, 0, 1);
+    sql(fx, "DELETE FROM cr_search_index WHERE kind >= 'bk:'"
+            " AND kind < 'bk;'");
+    sql(fx, "INSERT INTO cr_search_index VALUES ('a', 'bk:old', 'x')");
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+                                          "", 1), APR_SUCCESS);
+    assert_string_equal(last, "a");
+    assert_int_equal(done, 1);
+    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+                                          "a", 10), APR_SUCCESS);
+    assert_string_equal(last, "b");
+    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+                                          "b", 10), APR_SUCCESS);
+    assert_null(last);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_int_equal(cr_db_select(&rows, fx->db, fx->pool,
+                                  "cr_match_records_page", 10, 2,
+                                  (const char *[]){ "", "10" }),
+                     APR_SUCCESS);
+    assert_int_equal(rows->nrows, 2);
+    assert_string_equal(cr_db_cell(rows, 0, 1), before);
+    /* Stale matcher rows are gone, the search keys untouched. */
+    assert_int_equal(cr_db_select(&rows, fx->db, fx->pool,
+                                  "cr_index_get_patient", 100, 2,
+                                  (const char *[]){ "a", "100" }),
+                     APR_SUCCESS);
+    {
+        int r, old = 0, family = 0, dob = 0;
+        for (r = 0; r < rows->nrows; r++) {
+            old += strcmp(cr_db_cell(rows, r, 0), "bk:old") == 0;
+            family += strcmp(cr_db_cell(rows, r, 0), "family") == 0;
+            dob += strcmp(cr_db_cell(rows, r, 0), CR_MATCH_KIND_DOB) == 0;
+        }
+        assert_int_equal(old, 0);
+        assert_int_equal(family, 1);
+        assert_int_equal(dob, 2);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* The service entry point                                             */
 /* ------------------------------------------------------------------ */
@@ -972,6 +1028,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_status, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
         cmocka_unit_test(test_query_score),
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_duplicates, setup,
