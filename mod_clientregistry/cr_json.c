@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "cr_json.h"
@@ -375,6 +376,147 @@ static cr_json_error_e check_tree(json_object *obj,
     }
 }
 
+/* The bytes of the JSON string whose contents are p[0..n) with its
+ * escapes decoded (already validated by lex_check), in *out / *out_len. */
+static void unescape(const char **out, apr_size_t *out_len, apr_pool_t *pool,
+                     const unsigned char *p, apr_size_t n)
+{
+    unsigned char *d = apr_palloc(pool, n + 1);
+    apr_size_t i = 0, o = 0;
+
+    while (i < n) {
+        long u;
+        if (p[i] != '\\' || i + 1 >= n) {
+            d[o++] = p[i++];
+            continue;
+        }
+        if (p[i + 1] != 'u' || i + 6 > n) {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            const char *k = memchr(from, p[i + 1], sizeof(from) - 1);
+            d[o++] = k ? (unsigned char)to[k - from] : p[i + 1];
+            i += 2;
+            continue;
+        }
+        u = hex4(p + i + 2);
+        i += 6;
+        if (u >= 0xd800 && u <= 0xdbff && i + 6 <= n && p[i] == '\\'
+            && p[i + 1] == 'u') {
+            long lo = hex4(p + i + 2);
+            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        }
+        /* UTF-8 of u: never longer than the six bytes it came from. */
+        if (u < 0x80) {
+            d[o++] = (unsigned char)u;
+        }
+        else if (u < 0x800) {
+            d[o++] = (unsigned char)(0xc0 | (u >> 6));
+            d[o++] = (unsigned char)(0x80 | (u & 0x3f));
+        }
+        else if (u < 0x10000) {
+            d[o++] = (unsigned char)(0xe0 | (u >> 12));
+            d[o++] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
+            d[o++] = (unsigned char)(0x80 | (u & 0x3f));
+        }
+        else {
+            d[o++] = (unsigned char)(0xf0 | (u >> 18));
+            d[o++] = (unsigned char)(0x80 | ((u >> 12) & 0x3f));
+            d[o++] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
+            d[o++] = (unsigned char)(0x80 | (u & 0x3f));
+        }
+    }
+    *out = (const char *)d;
+    *out_len = o;
+}
+
+/* One open container of dup_check. */
+typedef struct dup_frame_t {
+    int object;              /* 1 for an object, 0 for an array */
+    int expect_key;          /* the next string of the object is a key */
+    apr_hash_t *keys;        /* keys seen in this object */
+} dup_frame_t;
+
+/*
+ * json-c keeps the last of two members with the same name, silently; RFC
+ * 8259 leaves such a document's meaning open and FHIR forbids it, so it
+ * is refused.  A pass over a document json-c accepted (well-formed, at
+ * most max_depth deep): every key of an object, escapes decoded, goes
+ * into that object's set.  Returns 0, or 1 with *where at the second key.
+ */
+static int dup_check(const char *buf, apr_size_t len, int max_depth,
+                     apr_pool_t *pool, apr_size_t *where)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    apr_pool_t *scratch;
+    dup_frame_t *f;
+    apr_size_t i = 0;
+    int depth = -1, found = 0;
+
+    apr_pool_create(&scratch, pool);
+    f = apr_pcalloc(scratch, sizeof(*f) * (apr_size_t)(max_depth + 1));
+    while (i < len && !found) {
+        unsigned char c = p[i];
+        if (c == '{' || c == '[') {
+            if (depth + 1 > max_depth) {
+                break;      /* json-c refused it already */
+            }
+            depth++;
+            f[depth].object = c == '{';
+            f[depth].expect_key = c == '{';
+            if (c == '{') {
+                /* One set per depth, emptied for each new object. */
+                if (f[depth].keys == NULL) {
+                    f[depth].keys = apr_hash_make(scratch);
+                }
+                else {
+                    apr_hash_clear(f[depth].keys);
+                }
+            }
+            i++;
+        }
+        else if (c == '}' || c == ']') {
+            depth -= depth >= 0;
+            i++;
+        }
+        else if (c == ',') {
+            if (depth >= 0 && f[depth].object) {
+                f[depth].expect_key = 1;
+            }
+            i++;
+        }
+        else if (c == '"') {
+            apr_size_t start = ++i;
+            int escaped = 0;
+            while (i < len && p[i] != '"') {
+                if (p[i] == '\\') {
+                    escaped = 1;
+                    i++;
+                }
+                i++;
+            }
+            if (depth >= 0 && f[depth].object && f[depth].expect_key) {
+                const char *key = buf + start;
+                apr_size_t klen = (i < len ? i : len) - start;
+                if (escaped) {
+                    unescape(&key, &klen, scratch, p + start, klen);
+                }
+                if (apr_hash_get(f[depth].keys, key, (apr_ssize_t)klen)) {
+                    *where = start - 1;
+                    found = 1;
+                }
+                apr_hash_set(f[depth].keys, key, (apr_ssize_t)klen, "");
+                f[depth].expect_key = 0;
+            }
+            i++;
+        }
+        else {
+            i++;
+        }
+    }
+    apr_pool_destroy(scratch);
+    return found;
+}
+
 apr_status_t cr_json_parse(json_object **out, apr_pool_t *pool,
                            const char *buf, apr_size_t len,
                            const cr_json_limits_t *limits,
@@ -481,6 +623,15 @@ apr_status_t cr_json_parse(json_object **out, apr_pool_t *pool,
             }
             return APR_EINVAL;
         }
+    }
+    if (dup_check(buf, len, limits->max_depth, pool, &i)) {
+        json_object_put(obj);
+        set_err(err, CR_JSON_ERR_SYNTAX,
+                "an object has two members with the same name");
+        if (err) {
+            locate(err, buf, len, i);
+        }
+        return APR_EINVAL;
     }
     kind = check_tree(obj, limits);
     if (kind != CR_JSON_ERR_NONE) {

@@ -14,7 +14,7 @@ use JSON::PP ();
 use LWP::UserAgent ();
 use CR::Test;
 
-plan tests => 122;
+plan tests => 124;
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $UNKNOWN = '00000000-0000-4000-8000-00000000beef';
@@ -187,8 +187,7 @@ for my $c (@bodies) {
     is_deeply(stored_counts(), $before, "$name: nothing stored");
 }
 {
-    local $TODO = 'server bug: duplicate JSON keys accepted, last one wins '
-        . '(cr_json.c cr_json_parse)';
+    # json-c alone would keep the last member; cr_json refuses the second.
     my $f = unique_name();
     my $before = stored_counts();
     my $res = fhir_post('/fhir/Patient', qq({"resourceType":"Observation",)
@@ -197,6 +196,14 @@ for my $c (@bodies) {
                    'badinput: duplicate key "resourceType": 400 structure');
     is_deeply(stored_counts(), $before,
               'badinput: duplicate key "resourceType": nothing stored');
+    like(json_of($res)->{issue}[0]{details}{text} // '',
+         qr/two members with the same name.*line 1/,
+         'badinput: the outcome says a name is repeated, and where');
+    $res = fhir_post('/fhir/Patient', qq({"resourceType":"Patient",)
+        . qq("name":[{"family":"$f","given":["A"],"given":["B"]}]}));
+    expect_refusal($res, 400, ['structure'],
+                   'badinput: a repeated member in a nested object: 400 '
+                   . 'structure');
 }
 
 # --- nesting limit (ClientRegistryMaxJSONDepth 16, "deepest nesting of

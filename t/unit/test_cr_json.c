@@ -644,6 +644,51 @@ static void test_setters(void **state)
     assert_null(cr_json_copy(pool, NULL));
 }
 
+/* Two members with one name: refused at the second, escapes decoded;
+ * the same name in other objects, and strings that are values, are not
+ * keys of that object. */
+static const reject_vector_t duplicate_keys[] = {
+    { "same key twice", LIT("{\"a\":1,\"a\":2}"), CR_JSON_ERR_SYNTAX, 7 },
+    { "third member repeats the first", LIT("{\"a\":1,\"b\":2,\"a\":3}"),
+      CR_JSON_ERR_SYNTAX, 13 },
+    { "in a nested object", LIT("{\"x\":{\"b\":[],\"b\":{}}}"),
+      CR_JSON_ERR_SYNTAX, 13 },
+    { "in an object inside an array", LIT("[{},{\"c\":1,\"c\":1}]"),
+      CR_JSON_ERR_SYNTAX, 11 },
+    { "after a nested object", LIT("{\"a\":{\"z\":1},\"a\":2}"),
+      CR_JSON_ERR_SYNTAX, 13 },
+    { "\\u escape of the same name", LIT("{\"a\":1,\"\\u0061\":2}"),
+      CR_JSON_ERR_SYNTAX, 7 },
+    { "\\u escape of a non-ASCII name",
+      LIT("{\"\xc3\xa9\":1,\"\\u00e9\":2}"), CR_JSON_ERR_SYNTAX, 8 },
+    { "surrogate pair of the same name",
+      LIT("{\"\xf0\x9f\x98\x80\":1,\"\\ud83d\\ude00\":2}"),
+      CR_JSON_ERR_SYNTAX, 10 },
+    { "escaped quote in the name", LIT("{\"a\\\"\":1,\"a\\u0022\":2}"),
+      CR_JSON_ERR_SYNTAX, 9 },
+    { "resourceType twice",
+      LIT("{\"resourceType\":\"Patient\",\"resourceType\":\"Group\"}"),
+      CR_JSON_ERR_SYNTAX, 26 },
+};
+
+static void test_duplicate_keys(void **state)
+{
+    apr_pool_t *pool = *state;
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(duplicate_keys); i++) {
+        expect_reject(pool, &duplicate_keys[i], NULL);
+    }
+    expect_accept(pool, "same name in sibling objects",
+                  LIT("{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}"));
+    expect_accept(pool, "a value equal to a key", LIT("{\"a\":\"a\","
+                                                      "\"b\":[\"a\",\"a\"]}"));
+    expect_accept(pool, "names differing in case or escape",
+                  LIT("{\"a\":1,\"A\":2,\"\\u0062\":3,\"a\\\\\":4}"));
+    expect_accept(pool, "an object closed and a new one at the same depth",
+                  LIT("[{\"a\":1},{\"a\":1}]"));
+}
+
 /* The default limits are what the header promises the configuration. */
 static void test_default_limits(void **state)
 {
@@ -680,6 +725,8 @@ int main(void)
         CR_TEST("typed getters", test_getters),
         CR_TEST("setters and deep copy", test_setters),
         CR_TEST("default limits", test_default_limits),
+        CR_TEST("CR-GEN-010: duplicate member names rejected (table)",
+                test_duplicate_keys),
     };
 
     return cmocka_run_group_tests_name("cr_json", tests, group_setup,
