@@ -1344,6 +1344,41 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
                                surv_pid, &la, &reg);
 }
 
+/* Open the transaction of a merge or unmerge and find the survivor at the
+ * version If-Match names: 1, or 0 when the request was answered (store
+ * failure, unknown survivor, 412). */
+static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
+                             const char *what)
+{
+    cr_ctx_t *ctx = m->ctx;
+    apr_status_t rv = cr_db_begin(ctx->db, ctx->pool);
+
+    if (rv != APR_SUCCESS) {
+        db_fail(m, rv, what);
+        return 0;
+    }
+    rv = resolve(m, surv);
+    if (rv != APR_SUCCESS) {
+        db_fail(m, rv, "finding the survivor");
+        return 0;
+    }
+    if (surv->pid == NULL) {
+        abort_txn(m, &M_SURVIVOR, "Bundle.entry[1].resource.identifier[0]",
+                  422);
+        return 0;
+    }
+    rv = current_version(cur, m, surv->pid);
+    if (rv != APR_SUCCESS) {
+        db_fail(m, rv, "reading the survivor");
+        return 0;
+    }
+    if (!version_ok(m, *cur)) {
+        abort_txn(m, &M_VERSION, NULL, 412);
+        return 0;
+    }
+    return 1;
+}
+
 void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
@@ -1366,28 +1401,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                    || cr_json_get(patient, "birthDate") != NULL
                    || cr_json_get(patient, "address") != NULL
                    || cr_json_get(patient, "telecom") != NULL;
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the merge");
-        return;
-    }
-    rv = resolve(&m, &surv);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "finding the survivor");
-        return;
-    }
-    if (surv.pid == NULL) {
-        abort_txn(&m, &M_SURVIVOR, "Bundle.entry[1].resource.identifier[0]",
-                  422);
-        return;
-    }
-    rv = current_version(&cur, &m, surv.pid);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the survivor");
-        return;
-    }
-    if (!version_ok(&m, cur)) {
-        abort_txn(&m, &M_VERSION, NULL, 412);
+    if (!begin_on_survivor(&m, &surv, &cur, "starting the merge")) {
         return;
     }
     rv = ensure_records(&m, surv.pid);
@@ -1508,28 +1522,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the unmerge");
-        return;
-    }
-    rv = resolve(&m, &surv);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "finding the survivor");
-        return;
-    }
-    if (surv.pid == NULL) {
-        abort_txn(&m, &M_SURVIVOR, "Bundle.entry[1].resource.identifier[0]",
-                  422);
-        return;
-    }
-    rv = current_version(&cur, &m, surv.pid);
-    if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the survivor");
-        return;
-    }
-    if (!version_ok(&m, cur)) {
-        abort_txn(&m, &M_VERSION, NULL, 412);
+    if (!begin_on_survivor(&m, &surv, &cur, "starting the unmerge")) {
         return;
     }
     for (i = 0; i < nns; i++) {
