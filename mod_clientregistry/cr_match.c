@@ -643,6 +643,16 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                     apr_pstrcat(pool, rec->birth, "|", NULL));
         }
     }
+    for (i = 0; mmdd[0] && i < rec->naddrs; i++) {
+        /* The birth date with the sound of the city: independent of the
+         * names, and of a postal code typo. */
+        char cd[CR_PHONETIC_DMETAPHONE_SIZE], alt[CR_PHONETIC_DMETAPHONE_SIZE];
+        if (rec->addr[i].city_compact[0]) {
+            cr_phonetic_dmetaphone(cd, alt, rec->addr[i].city_compact);
+            add_key(k, pool, CR_MATCH_KIND_DOB_CITY,
+                    apr_pstrcat(pool, rec->birth, "|", cd, NULL));
+        }
+    }
     if (rec->nnames > 0) {
         gi[0] = rec->name[0].given_first[0];
         fam_dm = rec->name[0].family_dm[0];
@@ -694,17 +704,24 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                     ? apr_pstrcat(pool, fd, "|", gd, NULL)
                     : apr_pstrcat(pool, gd, "|", fd, NULL));
         }
-        for (j = 0; fd[0] && j < rec->naddrs; j++) {
+        for (j = 0; j < rec->naddrs; j++) {
             const cr_match_addr_t *a = &rec->addr[j];
             char ss[CR_PHONETIC_DMETAPHONE_SIZE];
-            if (a->house[0]) {
-                add_key(k, pool, CR_MATCH_KIND_FAM_HOUSE,
-                        apr_pstrcat(pool, fd, "|", a->house, NULL));
-            }
             street_sound(ss, a->street);
+            /* Either name's sound, under one kind: a copy with the names
+             * exchanged, or with one of them misspelt, still shares the
+             * other with its household. */
+            if (a->house[0]) {
+                add_key(k, pool, CR_MATCH_KIND_FAM_HOUSE, fd[0]
+                        ? apr_pstrcat(pool, fd, "|", a->house, NULL) : NULL);
+                add_key(k, pool, CR_MATCH_KIND_FAM_HOUSE, gd[0]
+                        ? apr_pstrcat(pool, gd, "|", a->house, NULL) : NULL);
+            }
             if (ss[0]) {
-                add_key(k, pool, CR_MATCH_KIND_FAM_STREET,
-                        apr_pstrcat(pool, fd, "|", ss, NULL));
+                add_key(k, pool, CR_MATCH_KIND_FAM_STREET, fd[0]
+                        ? apr_pstrcat(pool, fd, "|", ss, NULL) : NULL);
+                add_key(k, pool, CR_MATCH_KIND_FAM_STREET, gd[0]
+                        ? apr_pstrcat(pool, gd, "|", ss, NULL) : NULL);
             }
         }
     }

@@ -246,8 +246,13 @@ int cr_match_record_fields(const cr_match_record_t *rec);
 #define CR_MATCH_KIND_FAM_DAY "bk:fd"   /* DM(family)|given initial|MMDD */
 #define CR_MATCH_KIND_GIV_YEAR "bk:gy"  /* DM(given)|family initial|YYYY */
 #define CR_MATCH_KIND_NAMES "bk:fg"     /* DM(family), DM(given) sorted */
-#define CR_MATCH_KIND_FAM_HOUSE "bk:fh" /* DM(family)|house number */
-#define CR_MATCH_KIND_FAM_STREET "bk:fs" /* DM(family)|DM(street word) */
+#define CR_MATCH_KIND_DOB_CITY "bk:dc" /* YYYYMMDD|DM(city) */
+/* bk:fh and bk:fs hold the family name's and the given name's sound
+ * (in earlier versions only the family name's: records stored before lack
+ * the given-name keys until they are written again or re-keyed). */
+#define CR_MATCH_KIND_FAM_HOUSE "bk:fh" /* DM(family or given)|house */
+#define CR_MATCH_KIND_FAM_STREET "bk:fs" /* DM(family or given)|
+                                          * DM(street word) */
 #define CR_MATCH_KIND_POSTAL_GIV "bk:pg" /* postal|given initial */
 #define CR_MATCH_KIND_POSTAL_FAM "bk:pf" /* postal|DM(family) */
 #define CR_MATCH_KIND_POSTAL_HOUSE "bk:ph" /* postal|house number */
@@ -273,8 +278,11 @@ typedef struct cr_match_key_t {
  * name's sound with the given initial and the birth year, or the birth
  * month and day; the given name's sound with the family initial and the
  * birth year; the sounds of both names in either order (given and family
- * exchanged); the family name's sound with the house number or with the
- * first street word's sound; the postal code with the given initial,
+ * exchanged); the family or the given name's sound with the house
+ * number or with the first street word's sound (either name, so that a
+ * copy with one name misspelt or both exchanged still shares a key with
+ * its household); the birth date with the city's sound (names and
+ * postal code aside); the postal code with the given initial,
  * the family name's sound or the house number; each phone.  Every key
  * combines enough to stay selective in a registry of millions, so one
  * look-up returns tens of rows, not thousands.

@@ -1,7 +1,7 @@
 /*
  * cr-match-sim: the matching engine on a FEBRL-style data set, offline.
  *
- *   cr-match-sim [-e [-o]] [-v] FILE.ndjson
+ *   cr-match-sim [-e [-o]] [-v] [-k] FILE.ndjson
  *
  * Reads Patients (febrl-to-fhir output: identifier urn:febrl:rec carries
  * the ground truth), builds their match records and blocking keys as the
@@ -146,6 +146,45 @@ static void build_index(void)
             }
             APR_ARRAY_PUSH(a, int) = i;
         }
+    }
+}
+
+/* Per blocking-key kind: distinct keys, largest bucket and the mean
+ * bucket a look-up meets (sum of squared sizes over rows), scaled to the
+ * data set's size (-k). */
+static void key_stats(void)
+{
+    apr_hash_t *kinds = apr_hash_make(pool);
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(pool, index_); hi; hi = apr_hash_next(hi)) {
+        const void *k;
+        void *val;
+        double *st;
+        char *kind;
+        apr_hash_this(hi, &k, NULL, &val);
+        kind = apr_pstrdup(pool, k);
+        *strchr(kind, '\t') = '\0';
+        st = apr_hash_get(kinds, kind, APR_HASH_KEY_STRING);
+        if (!st) {
+            st = apr_pcalloc(pool, 4 * sizeof(double));
+            apr_hash_set(kinds, kind, APR_HASH_KEY_STRING, st);
+        }
+        st[0] += 1;
+        st[1] = st[1] > ((apr_array_header_t *)val)->nelts
+                ? st[1] : ((apr_array_header_t *)val)->nelts;
+        st[2] += ((apr_array_header_t *)val)->nelts;
+        st[3] += (double)((apr_array_header_t *)val)->nelts
+                 * ((apr_array_header_t *)val)->nelts;
+    }
+    for (hi = apr_hash_first(pool, kinds); hi; hi = apr_hash_next(hi)) {
+        const void *k;
+        void *val;
+        double *st;
+        apr_hash_this(hi, &k, NULL, &val);
+        st = val;
+        printf("  key %-8s keys %6.0f rows %6.0f max %4.0f mean-lookup %.2f\n",
+               (const char *)k, st[0], st[2], st[1], st[3] / st[2]);
     }
 }
 
@@ -384,13 +423,14 @@ static void run(const cr_match_params_t *p, int verbose)
 int main(int argc, char **argv)
 {
     cr_match_params_t p;
-    int em = 0, verbose = 0, a = 1;
+    int em = 0, verbose = 0, kstats = 0, a = 1;
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
     for (; a < argc && argv[a][0] == '-'; a++) {
         em |= strcmp(argv[a], "-e") == 0;
         verbose |= strcmp(argv[a], "-v") == 0;
+        kstats |= strcmp(argv[a], "-k") == 0;
         if (strcmp(argv[a], "-o") == 0) {
             em_flags |= CR_MATCH_EM_ORDERED;
         }
@@ -402,6 +442,9 @@ int main(int argc, char **argv)
     load(argv[a]);
     build_index();
     printf("%d records from %s\n", nrecs, argv[a]);
+    if (kstats) {
+        key_stats();
+    }
     cr_match_params_default(&p);
     if (em) {
         estimate(&p);

@@ -235,12 +235,15 @@ static void test_keys(void **state)
     assert_true(has_key(keys, CR_MATCH_KIND_NAMES, "JN|SM0"));
     assert_true(has_key(keys, CR_MATCH_KIND_FAM_HOUSE, "SM0|12"));
     assert_true(has_key(keys, CR_MATCH_KIND_FAM_STREET, "SM0|MN"));
+    assert_true(has_key(keys, CR_MATCH_KIND_FAM_HOUSE, "JN|12"));
+    assert_true(has_key(keys, CR_MATCH_KIND_FAM_STREET, "JN|MN"));
+    assert_true(has_key(keys, CR_MATCH_KIND_DOB_CITY, "19800304|FKTR"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_GIV, "V8W1A1|j"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_FAM, "V8W1A1|SM0"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_HOUSE, "V8W1A1|12"));
     assert_true(has_key(keys, CR_MATCH_KIND_PHONE, "2505550123"));
     assert_true(has_key(keys, CR_MATCH_KIND_PHN, "9123456782"));
-    assert_int_equal(keys->nelts, 13);
+    assert_int_equal(keys->nelts, 16);
     for (i = 0; i < keys->nelts; i++) {
         assert_memory_equal(APR_ARRAY_IDX(keys, i, cr_match_key_t).kind,
                             "bk:", 3);
@@ -252,6 +255,19 @@ static void test_keys(void **state)
     assert_true(has_key(swapped, CR_MATCH_KIND_NAMES, "JN|SM0"));
     assert_true(has_key(swapped, CR_MATCH_KIND_DOB, "19800304|j"));
     assert_true(has_key(swapped, CR_MATCH_KIND_DOB, "19800304|s"));
+    /* Names exchanged and one misspelt, postal code and birth date
+     * mistyped: the household keys of the other name still agree. */
+    swapped = NULL;
+    rec(pool, &s, "1|f|19810304|jonh,smith|"
+                  "|V8W1A2,12,main street,victoria");
+    cr_match_keys(&swapped, pool, &s, NULL);
+    assert_true(has_key(swapped, CR_MATCH_KIND_FAM_HOUSE, "SM0|12"));
+    assert_true(has_key(swapped, CR_MATCH_KIND_FAM_STREET, "SM0|MN"));
+    /* Names and postal code mistyped: the birth date and the city. */
+    swapped = NULL;
+    rec(pool, &s, "1|f|19800304|smyht,jhon||V8W1A2,,,victoria");
+    cr_match_keys(&swapped, pool, &s, NULL);
+    assert_true(has_key(swapped, CR_MATCH_KIND_DOB_CITY, "19800304|FKTR"));
     /* No name at all: the birth date alone. */
     swapped = NULL;
     rec(pool, &s, "1|f|19800304|||");
