@@ -835,29 +835,42 @@ static int family_level(const cr_match_name_t *a, const cr_match_name_t *b)
     return CR_ML_FAMILY_DISAGREE;
 }
 
-/* Whether a family name and a given name (of the other record) agree:
- * equal, Jaro-Winkler >= 0.92 or a Double Metaphone key in common. */
-static int cross_agree(const cr_match_name_t *fam, const cr_match_name_t *giv)
+/* How a family name compares with a given name of the other record, on
+ * the family name's scale: exact, similar (Jaro-Winkler >= 0.92),
+ * phonetic (a Double Metaphone key in common) or disagree. */
+static int cross_level(const cr_match_name_t *fam, const cr_match_name_t *giv)
 {
     if (same(fam->family_compact, giv->given_compact)
-        || similar(fam->family_compact, giv->given_compact)) {
-        return 2;
+        || same(fam->family_compact, giv->given_first)) {
+        return CR_ML_FAMILY_EXACT;
     }
-    return dm_common(fam->family_dm, giv->given_dm) ? 1 : 0;
+    if (similar(fam->family_compact, giv->given_compact)
+        || similar(fam->family_compact, giv->given_first)) {
+        return CR_ML_FAMILY_SIMILAR;
+    }
+    return dm_common(fam->family_dm, giv->given_dm) ? CR_ML_FAMILY_PHONETIC
+                                                    : CR_ML_FAMILY_DISAGREE;
 }
 
-/* Given and family exchanged: each agrees with the other's opposite, at
- * least one of them closely (spelling), the other at least by sound. */
+/* Given and family exchanged: one name agrees closely (exact or similar)
+ * with the other record's opposite one.  Returns the family-scale level of
+ * the other crosswise pair (the name that was not the evidence of the
+ * exchange, compared where it moved to), or -1 when not exchanged. */
 static int swapped(const cr_match_name_t *a, const cr_match_name_t *b)
 {
     int x, y;
 
     if (!*a->given || !*b->given || !*a->family || !*b->family) {
-        return 0;
+        return -1;
     }
-    x = cross_agree(a, b);
-    y = x ? cross_agree(b, a) : 0;
-    return x && y && x + y >= 3;
+    x = cross_level(a, b);
+    y = cross_level(b, a);
+    if (x > y) {
+        int t = x;
+        x = y;
+        y = t;
+    }
+    return x <= CR_ML_FAMILY_SIMILAR ? y : -1;
 }
 
 /* Badness of a level for choosing the best pair of names: 0 for the
@@ -883,11 +896,15 @@ static void compare_names(cr_match_vector_t *v, const cr_match_record_t *a,
             const cr_match_name_t *x = &a->name[i], *y = &b->name[j];
             int g = given_level(x, y), f = family_level(x, y);
             double bad;
+            int s;
             if ((g == CR_ML_GIVEN_DISAGREE || g == CR_ML_GIVEN_PARTIAL)
                 && (f == CR_ML_FAMILY_DISAGREE || f == CR_ML_FAMILY_PARTIAL)
-                && swapped(x, y)) {
+                && (s = swapped(x, y)) >= 0) {
+                /* The exchange is one event, counted once (in the given
+                 * name's field); the other name is compared where it
+                 * moved to. */
                 g = CR_ML_GIVEN_SWAPPED;
-                f = CR_ML_FAMILY_SWAPPED;
+                f = s;
             }
             bad = badness(g, CR_ML_GIVEN_LEVELS)
                   + badness(f, CR_ML_FAMILY_LEVELS);

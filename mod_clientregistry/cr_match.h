@@ -75,7 +75,13 @@ enum {
     CR_ML_GIVEN_SIMILAR,     /* Jaro-Winkler >= 0.92 */
     CR_ML_GIVEN_PHONETIC,    /* a Double Metaphone key in common */
     CR_ML_GIVEN_PARTIAL,     /* another given name or an initial agrees */
-    CR_ML_GIVEN_SWAPPED,     /* given and family names exchanged */
+    CR_ML_GIVEN_SWAPPED,     /* given and family names exchanged: one
+                              * of them equal or similar to the other
+                              * record's opposite name.  The exchange is
+                              * one event and is counted here only: the
+                              * family field then holds the level of the
+                              * other name compared crosswise (exact,
+                              * similar, phonetic or disagree) */
     CR_ML_GIVEN_DISAGREE,
     CR_ML_GIVEN_LEVELS
 };
@@ -85,7 +91,9 @@ enum {
     CR_ML_FAMILY_SIMILAR,    /* Jaro-Winkler >= 0.92 */
     CR_ML_FAMILY_PHONETIC,   /* a Double Metaphone key in common */
     CR_ML_FAMILY_PARTIAL,    /* one part of a multi-part name agrees */
-    CR_ML_FAMILY_SWAPPED,    /* given and family names exchanged */
+    CR_ML_FAMILY_SWAPPED,    /* no longer produced (an exchange is
+                              * counted in the given field); kept so that
+                              * stored parameters keep their meaning */
     CR_ML_FAMILY_DISAGREE,
     CR_ML_FAMILY_LEVELS
 };
