@@ -809,7 +809,11 @@ static int given_level(const cr_match_name_t *a, const cr_match_name_t *b)
         || (a->given_first[1] == '\0'
             && a->given_first[0] == b->given_first[0])
         || (b->given_first[1] == '\0'
-            && b->given_first[0] == a->given_first[0])) {
+            && b->given_first[0] == a->given_first[0])
+        || a->given_first[0] == b->given_first[0]) {
+        /* The first letter alone is weak evidence (one pair of
+         * different people in fifteen or so shares it), but a given
+         * name misspelt beyond similarity mostly keeps it. */
         return CR_ML_GIVEN_PARTIAL;
     }
     return CR_ML_GIVEN_DISAGREE;
@@ -1156,7 +1160,7 @@ static const double default_m[CR_MF_COUNT][CR_MATCH_MAX_LEVELS] = {
     { 0.60, 0.15, 0.05, 0.05, 0.15 }                   /* address */
 };
 static const double default_u[CR_MF_COUNT][CR_MATCH_MAX_LEVELS] = {
-    { 0.03, 0.003, 0.01, 0.01, 0.03, 0.0005, 0.9165 }, /* given */
+    { 0.03, 0.003, 0.01, 0.01, 0.06, 0.0005, 0.8865 }, /* given */
     { 0.06, 0.01, 0.02, 0.005, 0.0005, 0.9045 },       /* family */
     { 0.10, 0.001, 0.01, 0.003, 0.02, 0.866 },         /* birth */
     { 0.50, 0.50 },                                    /* sex */

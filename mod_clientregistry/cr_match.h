@@ -74,7 +74,9 @@ enum {
     CR_ML_GIVEN_NICKNAME,    /* same canonical name: Bob / Robert */
     CR_ML_GIVEN_SIMILAR,     /* Jaro-Winkler >= 0.92 */
     CR_ML_GIVEN_PHONETIC,    /* a Double Metaphone key in common */
-    CR_ML_GIVEN_PARTIAL,     /* another given name or an initial agrees */
+    CR_ML_GIVEN_PARTIAL,     /* another given name, an initial, or just
+                              * the first letter agrees (most misspellings
+                              * keep the first letter) */
     CR_ML_GIVEN_SWAPPED,     /* given and family names exchanged: one
                               * of them equal or similar to the other
                               * record's opposite name.  The exchange is

@@ -332,6 +332,8 @@ static const cmp_vector_t cmp_vectors[] = {
       N("y", "filip") },
     { CR_MF_GIVEN, CR_ML_GIVEN_PARTIAL, N("x", "ann mary"), N("y", "mary") },
     { CR_MF_GIVEN, CR_ML_GIVEN_PARTIAL, N("x", "j"), N("y", "john") },
+    { CR_MF_GIVEN, CR_ML_GIVEN_PARTIAL, N("x", "margaret"),
+      N("y", "mildred") },
     { CR_MF_GIVEN, CR_ML_GIVEN_SWAPPED, N("smith", "john"),
       N("john", "smith") },
     { CR_MF_GIVEN, CR_ML_GIVEN_DISAGREE, N("x", "edward"), N("y", "amelia") },
