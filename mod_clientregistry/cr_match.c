@@ -643,14 +643,31 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                     apr_pstrcat(pool, rec->birth, "|", NULL));
         }
     }
-    for (i = 0; mmdd[0] && i < rec->naddrs; i++) {
-        /* The birth date with the sound of the city: independent of the
-         * names, and of a postal code typo. */
+    for (i = 0; i < rec->naddrs; i++) {
+        /* Keys without names: a copy with both names misspelt still
+         * shares its birth date with the sound of the city (a postal code
+         * typo aside), its birth day and month with the street (a year
+         * typo aside), or its household (house number, street and city
+         * sounds). */
+        const cr_match_addr_t *a = &rec->addr[i];
         char cd[CR_PHONETIC_DMETAPHONE_SIZE], alt[CR_PHONETIC_DMETAPHONE_SIZE];
-        if (rec->addr[i].city_compact[0]) {
-            cr_phonetic_dmetaphone(cd, alt, rec->addr[i].city_compact);
+        char ss[CR_PHONETIC_DMETAPHONE_SIZE];
+        cd[0] = '\0';
+        if (a->city_compact[0]) {
+            cr_phonetic_dmetaphone(cd, alt, a->city_compact);
+        }
+        street_sound(ss, a->street);
+        if (mmdd[0] && cd[0]) {
             add_key(k, pool, CR_MATCH_KIND_DOB_CITY,
                     apr_pstrcat(pool, rec->birth, "|", cd, NULL));
+        }
+        if (mmdd[0] && ss[0]) {
+            add_key(k, pool, CR_MATCH_KIND_DAY_STREET,
+                    apr_pstrcat(pool, mmdd, "|", ss, NULL));
+        }
+        if (a->house[0] && ss[0] && cd[0]) {
+            add_key(k, pool, CR_MATCH_KIND_HOUSEHOLD,
+                    apr_pstrcat(pool, a->house, "|", ss, "|", cd, NULL));
         }
     }
     if (rec->nnames > 0) {

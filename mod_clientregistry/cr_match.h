@@ -257,6 +257,9 @@ int cr_match_record_fields(const cr_match_record_t *rec);
 #define CR_MATCH_KIND_GIV_YEAR "bk:gy"  /* DM(given)|family initial|YYYY */
 #define CR_MATCH_KIND_NAMES "bk:fg"     /* DM(family), DM(given) sorted */
 #define CR_MATCH_KIND_DOB_CITY "bk:dc" /* YYYYMMDD|DM(city) */
+#define CR_MATCH_KIND_DAY_STREET "bk:ms" /* MMDD|DM(street word) */
+#define CR_MATCH_KIND_HOUSEHOLD "bk:hs" /* house|DM(street word)|
+                                         * DM(city) */
 /* bk:fh and bk:fs hold the family name's and the given name's sound
  * (in earlier versions only the family name's: records stored before lack
  * the given-name keys until they are written again or re-keyed). */
@@ -291,8 +294,10 @@ typedef struct cr_match_key_t {
  * exchanged); the family or the given name's sound with the house
  * number or with the first street word's sound (either name, so that a
  * copy with one name misspelt or both exchanged still shares a key with
- * its household); the birth date with the city's sound (names and
- * postal code aside); the postal code with the given initial,
+ * its household); without any name, the birth date with the city's
+ * sound, the birth month and day with the street's sound, and the house
+ * number with the street's and the city's sounds; the postal code with
+ * the given initial,
  * the family name's sound or the house number; each phone.  Every key
  * combines enough to stay selective in a registry of millions, so one
  * look-up returns tens of rows, not thousands.

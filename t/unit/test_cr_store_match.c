@@ -205,18 +205,23 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A patient resource of the shape the tests need. */
+/* A patient resource of the shape the tests need.  Postal codes V8W...
+ * are at 12 Main St, Victoria, the others at 7 Oak St, Vancouver (the
+ * address alone is a blocking key: the household). */
 static const char *pt(apr_pool_t *pool, const char *family,
                       const char *given, const char *gender,
                       const char *birth, const char *phone,
                       const char *postal)
 {
+    int v8w = strncmp(postal, "V8W", 3) == 0;
+
     return apr_psprintf(pool,
         "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"%s\","
         "\"given\":[\"%s\"]}],\"gender\":\"%s\",\"birthDate\":\"%s\","
         "\"telecom\":[{\"system\":\"phone\",\"value\":\"%s\"}],"
-        "\"address\":[{\"line\":[\"12 Main St\"],\"city\":\"Victoria\","
+        "\"address\":[{\"line\":[\"%s\"],\"city\":\"%s\","
         "\"postalCode\":\"%s\"}]}", family, given, gender, birth, phone,
+        v8w ? "12 Main St" : "7 Oak St", v8w ? "Victoria" : "Vancouver",
         postal);
 }
 
