@@ -781,6 +781,23 @@ static int similar(const char *a, const char *b)
     return cr_similarity_jaro_winkler(a, b) >= JW_AGREE;
 }
 
+/* Names are similar when Jaro-Winkler says so, or when at most one edit
+ * (Damerau: a letter substituted, inserted, deleted or two exchanged) per
+ * four letters of the longer name turns one into the other: Jaro-Winkler
+ * forgives little in short names and two typos in a long one, which
+ * data entry makes about as often. */
+static int name_similar(const char *a, const char *b)
+{
+    apr_size_t la = strlen(a), lb = strlen(b);
+    int edits = (int)((la > lb ? la : lb) / 4);
+
+    if (similar(a, b)) {
+        return 1;
+    }
+    return la >= 4 && lb >= 4 && edits >= 1
+           && cr_similarity_damerau(a, b, edits) <= edits;
+}
+
 /* Any word of a equal to any word of b (words of two letters or more). */
 static int word_in_common(const char *a, const char *b)
 {
@@ -814,9 +831,9 @@ static int given_level(const cr_match_name_t *a, const cr_match_name_t *b)
     if (same(a->given_canon, b->given_canon)) {
         return CR_ML_GIVEN_NICKNAME;
     }
-    if (similar(a->given_first, b->given_first)
+    if (name_similar(a->given_first, b->given_first)
         || ((a->given_first != a->given || b->given_first != b->given)
-            && similar(a->given_compact, b->given_compact))) {
+            && name_similar(a->given_compact, b->given_compact))) {
         return CR_ML_GIVEN_SIMILAR;
     }
     if (dm_common(a->given_dm, b->given_dm)) {
@@ -844,7 +861,7 @@ static int family_level(const cr_match_name_t *a, const cr_match_name_t *b)
     if (same(a->family_compact, b->family_compact)) {
         return CR_ML_FAMILY_EXACT;
     }
-    if (similar(a->family_compact, b->family_compact)) {
+    if (name_similar(a->family_compact, b->family_compact)) {
         return CR_ML_FAMILY_SIMILAR;
     }
     if (dm_common(a->family_dm, b->family_dm)) {
@@ -857,7 +874,7 @@ static int family_level(const cr_match_name_t *a, const cr_match_name_t *b)
 }
 
 /* How a family name compares with a given name of the other record, on
- * the family name's scale: exact, similar (Jaro-Winkler >= 0.92),
+ * the family name's scale: exact, similar (name_similar),
  * phonetic (a Double Metaphone key in common) or disagree. */
 static int cross_level(const cr_match_name_t *fam, const cr_match_name_t *giv)
 {
@@ -865,8 +882,8 @@ static int cross_level(const cr_match_name_t *fam, const cr_match_name_t *giv)
         || same(fam->family_compact, giv->given_first)) {
         return CR_ML_FAMILY_EXACT;
     }
-    if (similar(fam->family_compact, giv->given_compact)
-        || similar(fam->family_compact, giv->given_first)) {
+    if (name_similar(fam->family_compact, giv->given_compact)
+        || name_similar(fam->family_compact, giv->given_first)) {
         return CR_ML_FAMILY_SIMILAR;
     }
     return dm_common(fam->family_dm, giv->given_dm) ? CR_ML_FAMILY_PHONETIC

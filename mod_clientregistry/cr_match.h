@@ -72,7 +72,9 @@ enum {
     /* given */
     CR_ML_GIVEN_EXACT = 0,   /* first given equal (or whole, spaces aside) */
     CR_ML_GIVEN_NICKNAME,    /* same canonical name: Bob / Robert */
-    CR_ML_GIVEN_SIMILAR,     /* Jaro-Winkler >= 0.92 */
+    CR_ML_GIVEN_SIMILAR,     /* Jaro-Winkler >= 0.92, or at most one
+                              * edit (Damerau) per four letters of the
+                              * longer name */
     CR_ML_GIVEN_PHONETIC,    /* a Double Metaphone key in common */
     CR_ML_GIVEN_PARTIAL,     /* another given name, an initial, or just
                               * the first letter agrees (most misspellings
@@ -90,7 +92,7 @@ enum {
 enum {
     /* family */
     CR_ML_FAMILY_EXACT = 0,  /* equal, spaces and hyphens aside */
-    CR_ML_FAMILY_SIMILAR,    /* Jaro-Winkler >= 0.92 */
+    CR_ML_FAMILY_SIMILAR,    /* as CR_ML_GIVEN_SIMILAR */
     CR_ML_FAMILY_PHONETIC,   /* a Double Metaphone key in common */
     CR_ML_FAMILY_PARTIAL,    /* one part of a multi-part name agrees */
     CR_ML_FAMILY_SWAPPED,    /* no longer produced (an exchange is

@@ -352,6 +352,11 @@ static const cmp_vector_t cmp_vectors[] = {
       N("delacruz", "a") },
     { CR_MF_FAMILY, CR_ML_FAMILY_SIMILAR, N("harrington", "a"),
       N("harringtn", "a") },
+    /* Two edits in ten letters: similar; one in four: not. */
+    { CR_MF_FAMILY, CR_ML_FAMILY_SIMILAR, N("harrington", "a"),
+      N("hanringtom", "a") },
+    { CR_MF_FAMILY, CR_ML_FAMILY_DISAGREE, N("kemp", "a"),
+      N("kent", "a") },
     { CR_MF_FAMILY, CR_ML_FAMILY_PHONETIC, N("smith", "a"),
       N("schmidt", "a") },
     { CR_MF_FAMILY, CR_ML_FAMILY_PARTIAL, N("garcia lopez", "a"),
