@@ -596,7 +596,7 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                    const cr_match_record_t *rec, const char *phn)
 {
     apr_array_header_t *k = *keys;
-    char year[5] = "", mmdd[5] = "";
+    char year[5] = "", mmdd[5] = "", md[5] = "";
     char gi[2] = "";
     const char *fam_dm = "";
     int i, j;
@@ -643,6 +643,14 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                     apr_pstrcat(pool, rec->birth, "|", NULL));
         }
     }
+    if (mmdd[0]) {
+        /* Month and day in ascending order: a day-month exchange, a
+         * common error, keeps the keys built from them. */
+        int swap = memcmp(mmdd, mmdd + 2, 2) > 0;
+        memcpy(md, mmdd + (swap ? 2 : 0), 2);
+        memcpy(md + 2, mmdd + (swap ? 0 : 2), 2);
+        md[4] = '\0';
+    }
     for (i = 0; i < rec->naddrs; i++) {
         /* Keys without names: a copy with both names misspelt still
          * shares its birth date with the sound of the city (a postal code
@@ -663,7 +671,11 @@ void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
         }
         if (mmdd[0] && ss[0]) {
             add_key(k, pool, CR_MATCH_KIND_DAY_STREET,
-                    apr_pstrcat(pool, mmdd, "|", ss, NULL));
+                    apr_pstrcat(pool, md, "|", ss, NULL));
+        }
+        if (mmdd[0] && a->postal[0]) {
+            add_key(k, pool, CR_MATCH_KIND_DAY_POSTAL,
+                    apr_pstrcat(pool, md, "|", a->postal, NULL));
         }
         if (a->house[0] && ss[0] && cd[0]) {
             add_key(k, pool, CR_MATCH_KIND_HOUSEHOLD,

@@ -259,7 +259,11 @@ int cr_match_record_fields(const cr_match_record_t *rec);
 #define CR_MATCH_KIND_GIV_YEAR "bk:gy"  /* DM(given)|family initial|YYYY */
 #define CR_MATCH_KIND_NAMES "bk:fg"     /* DM(family), DM(given) sorted */
 #define CR_MATCH_KIND_DOB_CITY "bk:dc" /* YYYYMMDD|DM(city) */
+/* "MMDD" in the next two: the birth month and day in ascending order
+ * (0304 for both 4 March and 3 April), so a day-month exchange keeps
+ * them. */
 #define CR_MATCH_KIND_DAY_STREET "bk:ms" /* MMDD|DM(street word) */
+#define CR_MATCH_KIND_DAY_POSTAL "bk:mp" /* MMDD|postal */
 #define CR_MATCH_KIND_HOUSEHOLD "bk:hs" /* house|DM(street word)|
                                          * DM(city) */
 /* bk:fh and bk:fs hold the family name's and the given name's sound
@@ -297,9 +301,9 @@ typedef struct cr_match_key_t {
  * number or with the first street word's sound (either name, so that a
  * copy with one name misspelt or both exchanged still shares a key with
  * its household); without any name, the birth date with the city's
- * sound, the birth month and day with the street's sound, and the house
- * number with the street's and the city's sounds; the postal code with
- * the given initial,
+ * sound, the birth month and day (either order) with the street's sound
+ * or the postal code, and the house number with the street's and the
+ * city's sounds; the postal code with the given initial,
  * the family name's sound or the house number; each phone.  Every key
  * combines enough to stay selective in a registry of millions, so one
  * look-up returns tens of rows, not thousands.

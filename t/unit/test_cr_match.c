@@ -239,13 +239,14 @@ static void test_keys(void **state)
     assert_true(has_key(keys, CR_MATCH_KIND_FAM_STREET, "JN|MN"));
     assert_true(has_key(keys, CR_MATCH_KIND_DOB_CITY, "19800304|FKTR"));
     assert_true(has_key(keys, CR_MATCH_KIND_DAY_STREET, "0304|MN"));
+    assert_true(has_key(keys, CR_MATCH_KIND_DAY_POSTAL, "0304|V8W1A1"));
     assert_true(has_key(keys, CR_MATCH_KIND_HOUSEHOLD, "12|MN|FKTR"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_GIV, "V8W1A1|j"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_FAM, "V8W1A1|SM0"));
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_HOUSE, "V8W1A1|12"));
     assert_true(has_key(keys, CR_MATCH_KIND_PHONE, "2505550123"));
     assert_true(has_key(keys, CR_MATCH_KIND_PHN, "9123456782"));
-    assert_int_equal(keys->nelts, 18);
+    assert_int_equal(keys->nelts, 19);
     for (i = 0; i < keys->nelts; i++) {
         assert_memory_equal(APR_ARRAY_IDX(keys, i, cr_match_key_t).kind,
                             "bk:", 3);
@@ -277,6 +278,12 @@ static void test_keys(void **state)
     cr_match_keys(&swapped, pool, &s, NULL);
     assert_true(has_key(swapped, CR_MATCH_KIND_DAY_STREET, "0304|MN"));
     assert_true(has_key(swapped, CR_MATCH_KIND_HOUSEHOLD, "12|MN|FKTR"));
+    /* Day and month exchanged: the same month-day keys. */
+    swapped = NULL;
+    rec(pool, &s, "1|f|19800403|smyht,jhon||V8W1A1,,main street,");
+    cr_match_keys(&swapped, pool, &s, NULL);
+    assert_true(has_key(swapped, CR_MATCH_KIND_DAY_STREET, "0304|MN"));
+    assert_true(has_key(swapped, CR_MATCH_KIND_DAY_POSTAL, "0304|V8W1A1"));
     /* No name at all: the birth date alone. */
     swapped = NULL;
     rec(pool, &s, "1|f|19800304|||");
