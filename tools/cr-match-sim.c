@@ -10,7 +10,9 @@
  * total candidate bounds as the store): comparison, weight, score, grade.
  * With -e it first estimates the parameters as 'cr-admin estimate' does
  * (tally of every record's candidate pairs, EM, plausibility fallback).
- * -o adds CR_MATCH_EM_ORDERED to the estimation's flags.
+ * -o adds CR_MATCH_EM_ORDERED to the estimation's flags.  -k prints, per
+ * blocking-key kind, the distinct keys, rows, largest bucket and the mean
+ * bucket a look-up meets (selectivity; scale it to the registry size).
  * Prints precision/recall/F1 per grade and, with -v, every missed true
  * pair (certain+probable) and every false positive with its comparison
  * vector, weight and whether blocking found it at all.
