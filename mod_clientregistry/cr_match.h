@@ -268,8 +268,8 @@ int cr_match_record_fields(const cr_match_record_t *rec);
                                          * DM(city) */
 /* bk:fh and bk:fs hold the family name's and the given name's sound
  * (in earlier versions only the family name's: records stored before lack
- * the given-name keys until they are written again; the kinds dc, ms, mp
- * and hs are new likewise). */
+ * the given-name keys until they are written again or re-keyed by
+ * 'cr-admin rekey'; the kinds dc, ms, mp and hs are new likewise). */
 #define CR_MATCH_KIND_FAM_HOUSE "bk:fh" /* DM(family or given)|house */
 #define CR_MATCH_KIND_FAM_STREET "bk:fs" /* DM(family or given)|
                                           * DM(street word) */

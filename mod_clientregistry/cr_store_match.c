@@ -16,8 +16,10 @@
 /* Records read per page by the estimation. */
 #define RECORD_PAGE 500
 
-/* Blocking keys per candidates statement (cr_match_candidates). */
-#define KEYS_PER_QUERY 16
+/* Blocking keys per candidates statement (cr_match_candidates): a
+ * record's keys (at most 19 from one name, birth date, phone, address and
+ * PHN) go in one statement. */
+#define KEYS_PER_QUERY 24
 
 apr_status_t cr_store_match_candidates(apr_array_header_t **out,
                                        cr_db_t *db, apr_pool_t *pool,
