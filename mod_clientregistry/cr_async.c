@@ -482,5 +482,13 @@ void cr_async_child_init(apr_pool_t *pchild, server_rec *s)
         worker->thread = NULL;
         return;
     }
-    apr_pool_cleanup_register(pchild, worker, stop, apr_pool_cleanup_null);
+    /* A pre-cleanup: it must join the thread before pchild destroys its
+     * subpools -- the thread's own pool (its scratch pool is a child of
+     * it) and mod_dbd's connection pool, whose reslist asserts that every
+     * connection is back and whose connections close with their pools.
+     * A plain cleanup runs only after those, while the thread may still
+     * hold a connection and use its pool: a stop that caught it inside a
+     * delivery killed the child (reslist_cleanup's "rl->ntotal == 0"
+     * assertion, SIGABRT; t/persistence/stop_delivery.t). */
+    apr_pool_pre_cleanup_register(pchild, worker, stop);
 }
