@@ -185,6 +185,22 @@ static size_t discard(char *ptr, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* libcurl calls this about once a second, or sooner, while a delivery is
+ * under way: a non-zero return aborts it (CURLE_ABORTED_BY_CALLBACK), so
+ * that a stopping child waits about a second for this thread, not for the
+ * whole CALLBACK_TIMEOUT. */
+static int abort_when_stopping(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                               curl_off_t ultotal, curl_off_t ulnow)
+{
+    async_worker_t *w = ud;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return w != NULL && apr_atomic_read32(&w->stopping) ? 1 : 0;
+}
+
 /* POST body to url; 0 on a 2xx answer, else the HTTP status (or -1 for a
  * transport error, *err set). */
 static long post(const char *url, const char *body, const char **err,
@@ -209,9 +225,15 @@ static long post(const char *url, const char *body, const char **err,
     curl_easy_setopt(c, CURLOPT_TIMEOUT, CALLBACK_TIMEOUT);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, worker);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     cc = curl_easy_perform(c);
     if (cc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    }
+    else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        *err = "interrupted: the child is stopping";
     }
     else {
         *err = apr_pstrdup(pool, curl_easy_strerror(cc));
@@ -459,6 +481,18 @@ static apr_status_t stop(void *data)
         apr_thread_join(&trv, w->thread);
     }
     return APR_SUCCESS;
+}
+
+/* The child is about to stop (child_stopping hook): no new job, and a
+ * delivery under way is abandoned (it is retried later).  The thread is
+ * joined in the pre-cleanup, stop(). */
+void cr_async_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    (void)graceful;
+    if (worker != NULL) {
+        apr_atomic_set32(&worker->stopping, 1);
+    }
 }
 
 void cr_async_child_init(apr_pool_t *pchild, server_rec *s)

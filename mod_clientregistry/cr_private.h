@@ -134,6 +134,7 @@ void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
 
 /* cr_async.c: the asynchronous operations' worker and directives. */
 void cr_async_child_init(apr_pool_t *pchild, server_rec *s);
+void cr_async_child_stopping(apr_pool_t *pchild, int graceful);
 const char *cr_async_set_callback(cmd_parms *cmd, void *dv, const char *org,
                                   const char *url);
 const char *cr_async_set_retry(cmd_parms *cmd, void *dv, const char *base,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <apr_global_mutex.h>
+#include <mpm_common.h>
 #include <util_mutex.h>
 
 #include "cr_datetime.h"
@@ -162,6 +163,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
+    ap_hook_child_stopping(cr_async_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+#endif
     ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     cr_authz_register(p);
 }
