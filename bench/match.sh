@@ -52,9 +52,13 @@ command -v wrk >/dev/null 2>&1 || { say "wrk is missing (apt-get install wrk)"; 
 [ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
 LIBEXEC=$(apxs -q LIBEXECDIR)
 
+# By the pid in the pid file, not 'apache2 -k stop': that re-reads the
+# configuration and fails (leaving httpd running) when the module file it
+# names is being rebuilt or is broken (bench/README.md, read.sh step 7).
 stop_httpd() {
     if [ -f "$OUT/var/run/httpd.pid" ]; then
-        apache2 -f "$CONF" -k stop 2>/dev/null || true
+        pid=$(cat "$OUT/var/run/httpd.pid")
+        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
         i=0
         while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
             sleep 0.2; i=$((i + 1))
@@ -79,15 +83,22 @@ if [ ! -f "$OUT/patients.ndjson" ] \
 fi
 
 # --- load ------------------------------------------------------------------
-if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ]; then
+# load.txt is written only when the load and the estimate completed: a
+# database left by a failed or interrupted load is not reused.
+if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ] || [ ! -s "$OUT/load.txt" ]; then
     rm -rf "$OUT/var"
     mkdir -p "$OUT/var/db" "$OUT/var/logs" "$OUT/var/run"
     "$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate "$DB" >/dev/null
     say "loading $PATIENTS patients with cr-admin load"
-    "$ROOT/cr-admin" load "$DB" "$OUT/patients.ndjson" | tee "$OUT/load.txt"
+    # Not '| tee': sh has no pipefail, and a failed load would go on to be
+    # measured as if it were complete.
+    rm -f "$OUT/load.txt"
+    "$ROOT/cr-admin" load "$DB" "$OUT/patients.ndjson" > "$OUT/load.txt.tmp"
+    cat "$OUT/load.txt.tmp"
     t=$(now)
     "$ROOT/cr-admin" --sample 20000 estimate "$DB" > "$OUT/estimate.txt"
     say "estimated in $(secs "$t" "$(now)") s: $(head -n 1 "$OUT/estimate.txt")"
+    mv "$OUT/load.txt.tmp" "$OUT/load.txt"
 fi
 mkdir -p "$OUT/var/logs" "$OUT/var/run"
 rm -f "$OUT/var/logs/error_log" "$OUT/var/logs/access_log"
