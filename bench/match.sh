@@ -20,6 +20,7 @@
 #   BENCH_PORT [18180]      BENCH_PATIENTS [1000000]  BENCH_BODIES [5000]
 #   BENCH_THREADS [2]       BENCH_CONNECTIONS [32]    BENCH_DURATION [30s]
 #   BENCH_WARMUP [5s]       BENCH_ACCESS_LOG [on|off]
+#   BENCH_PROCS [4]         (httpd prefork processes)
 #   BENCH_REUSE [unset: load afresh; 1: keep a database already loaded]
 #   BENCH_NO_BUILD [unset: run ./quickstart build first]
 #
@@ -37,6 +38,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 DURATION=${BENCH_DURATION:-30s}
 WARMUP=${BENCH_WARMUP:-5s}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
+PROCS=${BENCH_PROCS:-4}
 URL=http://127.0.0.1:$PORT
 CONF=$OUT/var/httpd.conf
 DB=$OUT/var/db/registry.db
@@ -122,22 +124,22 @@ fi
 #    as PRAGMA busy_timeout does, so this one (which returns nothing) is
 #    put first.  (Memory-mapped reads were tried and are worse: every
 #    audit batch that grows the file makes each connection remap it.)
-#  - The prefork MPM with four processes (two per core) and no keep-alive,
-#    so that requests wait in the kernel's accept queue, first come first
-#    served, rather than inside httpd.  apr_dbd's sqlite3 driver runs every
+#  - The prefork MPM with four processes (two per core; BENCH_PROCS) and
+#    no keep-alive, so that requests wait in the kernel's accept queue,
+#    first come first served, rather than inside httpd.  apr_dbd's sqlite3 driver runs every
 #    statement under one process-wide mutex, so the threads of an event
 #    MPM child take turns in SQLite; with the event MPM (8 children of 8
 #    threads) the same server did as many requests per second with a p99
 #    three to six times longer, and fewer workers than connections made it
 #    close keep-alive connections under load.
-EXTRA='LogLevel warn
-StartServers 4
-ServerLimit 4
-MinSpareServers 4
-MaxSpareServers 4
-MaxRequestWorkers 4
+EXTRA="LogLevel warn
+StartServers $PROCS
+ServerLimit $PROCS
+MinSpareServers $PROCS
+MaxSpareServers $PROCS
+MaxRequestWorkers $PROCS
 KeepAlive Off
-ListenBacklog 512'
+ListenBacklog 512"
 CACHE='DBDInitSQL "PRAGMA cache_size=-65536"'
 export EXTRA CACHE
 ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
@@ -222,6 +224,7 @@ f=$OUT/wrk-match.txt
     [ -f "$OUT/load.txt" ] && echo "load: $(cat "$OUT/load.txt")"
     echo "\$match: $(rps "$f") req/s  p50 $(lat "$f" 50) ms  p90 $(lat "$f" 90) ms" \
          " p99 $(lat "$f" 99) ms  (wrk -t$THREADS -c$CONNS, $DURATION," \
-         "$(nproc) cores shared by wrk and httpd), errors $(non2xx "$f")"
+         "$(nproc) cores shared by wrk and $PROCS httpd processes)," \
+         "errors $(non2xx "$f")"
 } | tee "$OUT/summary.txt"
 [ "$(non2xx "$f")" -eq 0 ] || { say "errors: see $f"; exit 1; }
