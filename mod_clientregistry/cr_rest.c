@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "cr_audit.h"
+#include "cr_composite.h"
 #include "cr_fhir_bundle.h"
 #include "cr_index.h"
 #include "cr_ops_match.h"
@@ -18,6 +19,7 @@
 #include "cr_rest.h"
 #include "cr_store.h"
 #include "cr_store_search.h"
+#include "cr_store_source.h"
 
 static void reject(cr_ctx_t *ctx)
 {
@@ -334,6 +336,48 @@ static int keep_phn(cr_ctx_t *ctx, cr_patient_t *p, const cr_stored_t *cur)
     return 1;
 }
 
+/* A patient whose demographics come from source records (written by the
+ * maintenance operations) is rebuilt from them by the next maintenance
+ * write.  So that an update is not lost then, its content becomes the
+ * registry's own source record of the person (created if need be, as the
+ * maintenance operations do; attributes the update leaves out are ended
+ * there): the next rebuild keeps what was PUT next to what the other
+ * sources say.  Nothing to do for a patient without source records. */
+static apr_status_t keep_in_sources(cr_ctx_t *ctx, const cr_patient_t *p)
+{
+    apr_array_header_t *recs = NULL, *snap;
+    cr_attr_prov_t prov;
+    const char *reg_id = cr_store_source_registry_id(ctx->pool, p->id);
+    apr_status_t rv;
+    int i, has_reg = 0, changed = 0;
+
+    rv = cr_store_source_list(&recs, ctx->db, ctx->pool,
+                              "cr_source_list_patient", p->id);
+    if (rv != APR_SUCCESS || recs->nelts == 0) {
+        return rv;
+    }
+    for (i = 0; i < recs->nelts; i++) {
+        has_reg |= strcmp(APR_ARRAY_IDX(recs, i, const char *), reg_id) == 0;
+    }
+    if (!has_reg) {
+        rv = cr_store_source_insert(ctx->db, ctx->pool, reg_id, p->id,
+                                    CR_SOURCE_REGISTRY, NULL, NULL, NULL,
+                                    ctx->now_instant);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    memset(&prov, 0, sizeof(prov));
+    prov.source_system = CR_SOURCE_REGISTRY;
+    prov.org_id = ctx->caller ? ctx->caller->org_id : NULL;
+    prov.user_id = ctx->caller ? ctx->caller->user_id : NULL;
+    prov.message_id = ctx->message_id;
+    prov.now = ctx->now_instant;
+    snap = cr_composite_extract(ctx->pool, p->json, ctx->now_instant);
+    return cr_store_source_apply(&changed, ctx->db, ctx->pool, reg_id,
+                                 p->id, snap, ctx->now_instant, &prov);
+}
+
 void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
                     apr_int64_t if_match)
 {
@@ -415,6 +459,9 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
     w.now = ctx->now_instant;
     rv = cr_store_patient_update(ctx->db, ctx->pool, p, version, resource,
                                  ix, &w);
+    if (rv == APR_SUCCESS) {
+        rv = keep_in_sources(ctx, p);
+    }
     finish_write(ctx, rv, p, version, "update", "the update");
 }
 

@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 51;
+plan tests => 56;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -254,6 +254,38 @@ is(scalar(grep { $_ == 200 } @codes), 1,
    'CR-CONC-002: of concurrent revises with one If-Match exactly one wins');
 is(scalar(grep { $_ == 412 } @codes), $N - 1,
    'CR-CONC-002: the others get 412');
+
+# ---- a REST update of a person built from source records --------------------
+# The next revise rebuilds the person from the source records: what a
+# plain FHIR PUT wrote must survive it (it becomes the registry's own
+# source record).
+{
+    my $ptok = unique_token();
+    my $psri = sri($fha, "U$ptok");
+    my %who = (extra => { name => [ { use => 'official',
+                                      family => "Putfam$ptok",
+                                      given => ['Ines'] } ],
+                          birthDate => '1988-02-03' });
+    my $r = revise(snap(ids => [ $psri ], start => '2024-05-05', %who));
+    is($r->code, 201, 'PUT then revise: the person is created by a revise');
+    my ($pp) = patients_of(json_of($r));
+    my $g = fhir_get("/fhir/Patient/$pp->{id}");
+    my $cur = json_of($g);
+    push @{ $cur->{telecom} }, { system => 'email', value => "put$ptok\@example.org" };
+    my $put = fhir_put("/fhir/Patient/$pp->{id}", $cur,
+                       'If-Match' => $g->header('ETag'));
+    is($put->code, 200, 'PUT then revise: the plain FHIR update: 200');
+    $r = revise(snap(ids => [ $psri ], start => '2024-06-06', %who));
+    is($r->code, 200, 'PUT then revise: the source revises again: 200');
+    my $after = json_of(fhir_get("/fhir/Patient/$pp->{id}"));
+    is_deeply([ map { $_->{value} } grep { $_->{system} eq 'email' }
+                @{ $after->{telecom} || [] } ], [ "put$ptok\@example.org" ],
+              'PUT then revise: the e-mail the PUT added is still current');
+    is(db_row("SELECT source_system FROM cr_attribute WHERE patient_id = ? "
+              . "AND kind = 'telecom' AND value LIKE ?", $pp->{id},
+              "%put$ptok%")->{source_system}, 'MOH_CRS',
+       'PUT then revise: kept as the registry\'s own source record');
+}
 
 sub run_parallel {
     my ($n, $fn) = @_;
