@@ -203,6 +203,10 @@ static int abort_when_stopping(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 
 /* POST body to url; 0 on a 2xx answer, else the HTTP status (or -1 for a
  * transport error, *err set). */
+/* post() when the delivery was abandoned because the child stops: not a
+ * failed attempt (the receiver did nothing wrong). */
+#define POST_INTERRUPTED (-2L)
+
 static long post(const char *url, const char *body, const char **err,
                  apr_pool_t *pool)
 {
@@ -234,6 +238,7 @@ static long post(const char *url, const char *body, const char **err,
     }
     else if (cc == CURLE_ABORTED_BY_CALLBACK) {
         *err = "interrupted: the child is stopping";
+        code = POST_INTERRUPTED;
     }
     else {
         *err = apr_pstrdup(pool, curl_easy_strerror(cc));
@@ -386,6 +391,20 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
         args[1] = apr_itoa(pool, j.attempts + 1);
         args[2] = instant(pool, apr_time_now());
         args[3] = NULL;
+        args[4] = args[2];
+        args[5] = id;
+        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        return;
+    }
+    if (code == POST_INTERRUPTED) {
+        /* Back to the queue as it was, due at once, for the next child
+         * (or this one's successor) to deliver; the receiver may get it
+         * twice if the abort came after it had read the whole body:
+         * delivery is at least once. */
+        args[0] = "queued";
+        args[1] = apr_itoa(pool, j.attempts);
+        args[2] = instant(pool, apr_time_now());
+        args[3] = err;
         args[4] = args[2];
         args[5] = id;
         txn_exec(db, pool, "cr_async_retry", 6, args, NULL);

@@ -7,10 +7,11 @@
  * mode and UTF-8 check also let through what lex_check (below) rejects
  * before the tokenizer runs.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 
 #include "cr_json.h"
 
@@ -429,19 +430,63 @@ static void unescape(const char **out, apr_size_t *out_len, apr_pool_t *pool,
     *out_len = o;
 }
 
+/* One member name seen by dup_check: its bytes and where it stands. */
+typedef struct dup_key_t {
+    const char *name;
+    apr_size_t len;
+    apr_size_t at;           /* offset of its opening quote */
+} dup_key_t;
+
 /* One open container of dup_check. */
 typedef struct dup_frame_t {
     int object;              /* 1 for an object, 0 for an array */
     int expect_key;          /* the next string of the object is a key */
-    apr_hash_t *keys;        /* keys seen in this object */
+    apr_array_header_t *keys;  /* of dup_key_t: this object's names */
 } dup_frame_t;
+
+static int cmp_keys(const void *x, const void *y)
+{
+    const dup_key_t *a = x, *b = y;
+    apr_size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->name, b->name, n);
+
+    if (c != 0) {
+        return c;
+    }
+    if (a->len != b->len) {
+        return a->len < b->len ? -1 : 1;
+    }
+    return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* The offset of the first repeated name of one object's keys (sorted
+ * here), or (apr_size_t)-1. */
+static apr_size_t first_repeat(apr_array_header_t *keys)
+{
+    dup_key_t *k = (dup_key_t *)keys->elts;
+    apr_size_t best = (apr_size_t)-1;
+    int i;
+
+    qsort(k, (size_t)keys->nelts, sizeof(dup_key_t), cmp_keys);
+    for (i = 1; i < keys->nelts; i++) {
+        if (k[i].len == k[i - 1].len
+            && memcmp(k[i].name, k[i - 1].name, k[i].len) == 0
+            && k[i].at < best) {
+            best = k[i].at;
+        }
+    }
+    return best;
+}
 
 /*
  * json-c keeps the last of two members with the same name, silently; RFC
  * 8259 leaves such a document's meaning open and FHIR forbids it, so it
  * is refused.  A pass over a document json-c accepted (well-formed, at
- * most max_depth deep): every key of an object, escapes decoded, goes
- * into that object's set.  Returns 0, or 1 with *where at the second key.
+ * most max_depth deep): the names of each object, escapes decoded, are
+ * sorted when the object closes and neighbours compared.  Sorting, not
+ * hashing, so that no choice of names (hash collisions) and no shape
+ * (many objects after a large one) costs more than n log n.  Returns 0,
+ * or 1 with *where at the first repeated name in the document.
  */
 static int dup_check(const char *buf, apr_size_t len, int max_depth,
                      apr_pool_t *pool, apr_size_t *where)
@@ -449,12 +494,14 @@ static int dup_check(const char *buf, apr_size_t len, int max_depth,
     const unsigned char *p = (const unsigned char *)buf;
     apr_pool_t *scratch;
     dup_frame_t *f;
-    apr_size_t i = 0;
-    int depth = -1, found = 0;
+    apr_size_t i = 0, best = (apr_size_t)-1;
+    int depth = -1;
 
-    apr_pool_create(&scratch, pool);
+    if (apr_pool_create(&scratch, pool) != APR_SUCCESS) {
+        return 0;
+    }
     f = apr_pcalloc(scratch, sizeof(*f) * (apr_size_t)(max_depth + 1));
-    while (i < len && !found) {
+    while (i < len) {
         unsigned char c = p[i];
         if (c == '{' || c == '[') {
             if (depth + 1 > max_depth) {
@@ -464,17 +511,20 @@ static int dup_check(const char *buf, apr_size_t len, int max_depth,
             f[depth].object = c == '{';
             f[depth].expect_key = c == '{';
             if (c == '{') {
-                /* One set per depth, emptied for each new object. */
+                /* One list per depth, emptied (in O(1)) for each object. */
                 if (f[depth].keys == NULL) {
-                    f[depth].keys = apr_hash_make(scratch);
+                    f[depth].keys = apr_array_make(scratch, 16,
+                                                   sizeof(dup_key_t));
                 }
-                else {
-                    apr_hash_clear(f[depth].keys);
-                }
+                f[depth].keys->nelts = 0;
             }
             i++;
         }
         else if (c == '}' || c == ']') {
+            if (depth >= 0 && f[depth].object) {
+                apr_size_t at = first_repeat(f[depth].keys);
+                best = at < best ? at : best;
+            }
             depth -= depth >= 0;
             i++;
         }
@@ -495,16 +545,13 @@ static int dup_check(const char *buf, apr_size_t len, int max_depth,
                 i++;
             }
             if (depth >= 0 && f[depth].object && f[depth].expect_key) {
-                const char *key = buf + start;
-                apr_size_t klen = (i < len ? i : len) - start;
+                dup_key_t *k = apr_array_push(f[depth].keys);
+                k->name = buf + start;
+                k->len = (i < len ? i : len) - start;
+                k->at = start - 1;
                 if (escaped) {
-                    unescape(&key, &klen, scratch, p + start, klen);
+                    unescape(&k->name, &k->len, scratch, p + start, k->len);
                 }
-                if (apr_hash_get(f[depth].keys, key, (apr_ssize_t)klen)) {
-                    *where = start - 1;
-                    found = 1;
-                }
-                apr_hash_set(f[depth].keys, key, (apr_ssize_t)klen, "");
                 f[depth].expect_key = 0;
             }
             i++;
@@ -514,7 +561,11 @@ static int dup_check(const char *buf, apr_size_t len, int max_depth,
         }
     }
     apr_pool_destroy(scratch);
-    return found;
+    if (best == (apr_size_t)-1) {
+        return 0;
+    }
+    *where = best;
+    return 1;
 }
 
 apr_status_t cr_json_parse(json_object **out, apr_pool_t *pool,

@@ -1315,10 +1315,13 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    /* The pair, if it was on the duplicate review list, is settled. */
+    /* The pair, if it was open on the duplicate review list, is settled
+     * (a reviewer's "not-duplicate" is kept, so an unmerge cannot turn
+     * it into "open"). */
     rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
                                              surv_pid, ns->pid,
-                                             CR_STORE_MATCH_DUP_MERGED, NULL);
+                                             CR_STORE_MATCH_DUP_MERGED,
+                                             CR_STORE_MATCH_DUP_OPEN);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 65;
+plan tests => 70;
 
 sub params { return { resourceType => 'Parameters', parameter => [ @_ ] } }
 sub resolve { fhir_post('/fhir/Patient/$resolve-duplicate', params(@_)) }
@@ -223,6 +223,20 @@ is(stored_status($mlo, $mhi), 'merged', 'CR-DUP-011: the pair stays merged');
 $res = op_post('UnmergePatient', merge_req("DA$tok", "DB$tok"), %U);
 is($res->code, 200, 'CR-DUP-012: UnmergePatient: 200');
 is(stored_status($mlo, $mhi), 'open', 'CR-DUP-012: the unmerged pair is open again');
+
+# A pair a reviewer dismissed keeps its decision through a merge and an
+# unmerge (the merge settles open pairs only).
+$res = resolve(pid(patient => $mlo), pid(other => $mhi),
+               resolution('not-duplicate'));
+is($res->code, 200, 'CR-DUP-013: the reopened pair dismissed: 200');
+$res = op_post('MergePatient', merge_req("DA$tok", "DB$tok"), %U);
+is($res->code, 200, 'CR-DUP-013: merged anyway: 200');
+is(stored_status($mlo, $mhi), 'not-duplicate',
+   'CR-DUP-013: the merge keeps the reviewer\'s not-duplicate');
+$res = op_post('UnmergePatient', merge_req("DA$tok", "DB$tok"), %U);
+is($res->code, 200, 'CR-DUP-013: unmerged: 200');
+is(stored_status($mlo, $mhi), 'not-duplicate',
+   'CR-DUP-013: the unmerge does not reopen a dismissed pair');
 
 # --- CapabilityStatement ---------------------------------------------------------
 my $cs = json_of(fhir_get('/fhir/metadata'));

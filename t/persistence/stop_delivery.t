@@ -15,7 +15,7 @@ use JSON::PP ();
 use CR::Test;
 use CR::BC;
 
-plan tests => 5;
+plan tests => 6;
 
 my $tok = unique_token();
 my $var = t_dir() . '/var';
@@ -101,5 +101,7 @@ for (1 .. 400) {
 }
 ok($n >= 1, 'CR-ASYNC-007: the interrupted delivery is made after the '
    . 'restart');
-is(wait_job(sub { $_[0]{status} eq 'delivered' }, 10)->{status},
-   'delivered', 'CR-ASYNC-007: marked delivered');
+my $done = wait_job(sub { $_[0]{status} eq 'delivered' }, 10);
+is($done->{status}, 'delivered', 'CR-ASYNC-007: marked delivered');
+is($done->{attempts}, 1, 'CR-ASYNC-007: the interrupted delivery was not '
+   . 'counted as a failed attempt');
