@@ -958,7 +958,14 @@ static void compare_names(cr_match_vector_t *v, const cr_match_record_t *a,
             }
             bad = badness(g, CR_ML_GIVEN_LEVELS)
                   + badness(f, CR_ML_FAMILY_LEVELS);
-            if (bad < best) {
+            /* Ties go to the stronger given level, then family level:
+             * a rule on the pair's levels alone, so that compare(a, b)
+             * equals compare(b, a) whatever the order of the names. */
+            if (bad < best
+                || (bad == best
+                    && (g < v->level[CR_MF_GIVEN]
+                        || (g == v->level[CR_MF_GIVEN]
+                            && f < v->level[CR_MF_FAMILY])))) {
                 best = bad;
                 v->level[CR_MF_GIVEN] = (unsigned char)g;
                 v->level[CR_MF_FAMILY] = (unsigned char)f;

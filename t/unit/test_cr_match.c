@@ -939,10 +939,47 @@ static void test_em_no_data(void **state)
     assert_true(fabs(p.lambda - d.lambda) < 1e-12);
 }
 
+/* cr_match_compare is symmetric also when both records have several
+ * names and two name pairs are equally good (the tie is broken on the
+ * levels, not on the order of the names). */
+static void test_compare_symmetric_names(void **state)
+{
+    apr_pool_t *pool = *state;
+    static const char *const texts[] = {
+        "1|m|19800101|smith,john;quux,alice||,,,",
+        "1|m|19800101|quux,yves;zork,john||,,,",
+        "1|m|19800101|zork,john;quux,yves||,,,",
+        "1|f|19800101|john,smith;alice,quux||,,,",
+        "1|f|19800101|smith,jon;smyth,john;quux,alicia||,,,",
+    };
+    cr_match_record_t r[5];
+    cr_match_vector_t ab, ba;
+    int i, j, f;
+
+    for (i = 0; i < 5; i++) {
+        rec(pool, &r[i], texts[i]);
+    }
+    for (i = 0; i < 5; i++) {
+        for (j = 0; j < 5; j++) {
+            cr_match_compare(&ab, &r[i], &r[j]);
+            cr_match_compare(&ba, &r[j], &r[i]);
+            for (f = 0; f < CR_MF_COUNT; f++) {
+                if (ab.level[f] != ba.level[f]) {
+                    fail_msg("%s vs %s: field %s %d one way, %d the other",
+                             texts[i], texts[j], cr_match_field_name(f),
+                             ab.level[f], ba.level[f]);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_compare_symmetric_names, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_record_build, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_partial_and_empty,
                                         setup, teardown),
