@@ -242,9 +242,9 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
     return rv;
 }
 
-apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
-                                  apr_pool_t *pool, const char *after_id,
-                                  int limit)
+apr_status_t cr_store_match_rekey(const char **last, int *done, int *skipped,
+                                  cr_db_t *db, apr_pool_t *pool,
+                                  const char *after_id, int limit)
 {
     cr_db_rows_t *rows;
     apr_pool_t *scratch;
@@ -254,6 +254,7 @@ apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
 
     *last = NULL;
     *done = 0;
+    *skipped = 0;
     args[0] = after_id ? after_id : "";
     args[1] = apr_itoa(pool, limit);
     rv = cr_db_select(&rows, db, pool, "cr_match_patients_page", limit, 2,
@@ -278,6 +279,7 @@ apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
                                      NULL, cr_outcome_make(scratch))
                != APR_SUCCESS
             || cr_index_build(&ix, scratch, p) != APR_SUCCESS) {
+            (*skipped)++;
             continue;
         }
         args[0] = id;

@@ -96,12 +96,12 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
  * stored resources, as cr_index_build derives them: for databases written
  * by an engine version with other keys.  Runs inside the caller's
  * transaction.  *last receives the last id done (NULL when none was left:
- * the end); *done the number rebuilt.  A resource that no longer parses
- * keeps its rows.
+ * the end); *done the number rebuilt, *skipped the number whose stored
+ * resource no longer parses (they keep their rows).
  */
-apr_status_t cr_store_match_rekey(const char **last, int *done, cr_db_t *db,
-                                  apr_pool_t *pool, const char *after_id,
-                                  int limit);
+apr_status_t cr_store_match_rekey(const char **last, int *done, int *skipped,
+                                  cr_db_t *db, apr_pool_t *pool,
+                                  const char *after_id, int limit);
 
 /* How the stored parameters were made (cr_match_estimate row). */
 typedef struct cr_store_match_estimate_t {

@@ -386,7 +386,7 @@ static int rekey(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
     const char *after = "";
     apr_pool_t *page;
     cr_db_t *db;
-    long total = 0;
+    long total = 0, unparsed = 0;
     apr_time_t t0 = apr_time_now();
     apr_status_t rv = APR_SUCCESS;
 
@@ -396,11 +396,12 @@ static int rekey(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
     apr_pool_create(&page, pool);
     for (;;) {
         const char *last = NULL;
-        int done = 0;
+        int done = 0, skipped = 0;
         apr_pool_clear(page);
         rv = cr_db_begin(db, page);
         if (rv == APR_SUCCESS) {
-            rv = cr_store_match_rekey(&last, &done, db, page, after, 1000);
+            rv = cr_store_match_rekey(&last, &done, &skipped, db, page,
+                                      after, 1000);
         }
         if (rv != APR_SUCCESS) {
             cr_db_rollback(db);
@@ -414,12 +415,17 @@ static int rekey(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
             fprintf(stderr, "cr-admin: %ld re-keyed\n", total + done);
         }
         total += done;
+        unparsed += skipped;
         after = apr_pstrdup(pool, last);
     }
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "cr-admin: rekey failed after %ld patients: %s\n",
                 total, db->last_error ? db->last_error : "?");
         return 1;
+    }
+    if (unparsed > 0) {
+        fprintf(stderr, "cr-admin: %ld stored resources do not parse with "
+                "the default limits and kept their old keys\n", unparsed);
     }
     printf("re-keyed %ld patients in %.1f s\n", total,
            (apr_time_now() - t0) / 1e6);

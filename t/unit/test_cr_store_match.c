@@ -667,7 +667,7 @@ static void test_rekey(void **state)
     fixture_t *fx = *state;
     cr_db_rows_t *rows;
     const char *last = NULL, *before;
-    int done = 0;
+    int done = 0, skipped = -1;
 
     store(fx, "a", pt(fx->pool, "Smith", "John", "male", "1980-03-04",
                       "2505550100", "V8W 1A1"));
@@ -682,14 +682,15 @@ static void test_rekey(void **state)
             " AND kind < 'bk;'");
     sql(fx, "INSERT INTO cr_search_index VALUES ('a', 'bk:old', 'x')");
     assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
-    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+    assert_int_equal(cr_store_match_rekey(&last, &done, &skipped, fx->db, fx->pool,
                                           "", 1), APR_SUCCESS);
     assert_string_equal(last, "a");
     assert_int_equal(done, 1);
-    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+    assert_int_equal(skipped, 0);
+    assert_int_equal(cr_store_match_rekey(&last, &done, &skipped, fx->db, fx->pool,
                                           "a", 10), APR_SUCCESS);
     assert_string_equal(last, "b");
-    assert_int_equal(cr_store_match_rekey(&last, &done, fx->db, fx->pool,
+    assert_int_equal(cr_store_match_rekey(&last, &done, &skipped, fx->db, fx->pool,
                                           "b", 10), APR_SUCCESS);
     assert_null(last);
     assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
