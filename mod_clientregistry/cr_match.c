@@ -1161,6 +1161,49 @@ static void keep_best(unsigned char *slot, int level)
     }
 }
 
+/* Rank of a key kind for cr_match_keys_for_query, 0 most selective. */
+static int key_rank(const char *kind)
+{
+    static const struct {
+        const char *kind;
+        int rank;
+    } ranks[] = {
+        { CR_MATCH_KIND_PHONE, 0 }, { CR_MATCH_KIND_PHN, 0 },
+        { CR_MATCH_KIND_DOB, 1 },
+        { CR_MATCH_KIND_FAM_YEAR, 2 }, { CR_MATCH_KIND_FAM_DAY, 2 },
+        { CR_MATCH_KIND_GIV_YEAR, 2 }, { CR_MATCH_KIND_NAMES, 2 },
+        { CR_MATCH_KIND_DOB_CITY, 3 }, { CR_MATCH_KIND_DAY_POSTAL, 3 },
+        { CR_MATCH_KIND_DAY_STREET, 4 }, { CR_MATCH_KIND_HOUSEHOLD, 4 },
+        { CR_MATCH_KIND_POSTAL_FAM, 5 }, { CR_MATCH_KIND_POSTAL_HOUSE, 5 },
+        { CR_MATCH_KIND_POSTAL_GIV, 5 },
+        { CR_MATCH_KIND_FAM_HOUSE, 6 }, { CR_MATCH_KIND_FAM_STREET, 6 }
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++) {
+        if (strcmp(kind, ranks[i].kind) == 0) {
+            return ranks[i].rank;
+        }
+    }
+    return 7;
+}
+
+void cr_match_keys_for_query(apr_array_header_t *keys)
+{
+    cr_match_key_t *k = (cr_match_key_t *)keys->elts;
+    int i, j;
+
+    /* Insertion sort: stable, and keys->nelts <= CR_MATCH_MAX_KEYS. */
+    for (i = 1; i < keys->nelts && i < CR_MATCH_MAX_KEYS; i++) {
+        cr_match_key_t x = k[i];
+        int r = key_rank(x.kind);
+        for (j = i; j > 0 && key_rank(k[j - 1].kind) > r; j--) {
+            k[j] = k[j - 1];
+        }
+        k[j] = x;
+    }
+}
+
 void cr_match_compare(cr_match_vector_t *v, const cr_match_record_t *a,
                       const cr_match_record_t *b)
 {

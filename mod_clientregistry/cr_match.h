@@ -312,6 +312,18 @@ typedef struct cr_match_key_t {
 void cr_match_keys(apr_array_header_t **keys, apr_pool_t *pool,
                    const cr_match_record_t *rec, const char *phn);
 
+/*
+ * Reorder keys (from cr_match_keys) for a query's look-ups, stably, most
+ * selective kinds first: phone and PHN, birth date with an initial, the
+ * names with the birth year or day, the name-free address keys, the
+ * postal code keys, then a name with the house or street.  The look-ups
+ * of one query stop at a total number of rows, so a coarse key of a
+ * crowded address (a care home, an apartment block) must not use that
+ * budget up before the keys that single a person out.  Stored keys are
+ * a set, so this changes nothing stored.
+ */
+void cr_match_keys_for_query(apr_array_header_t *keys);
+
 /* ------------------------------------------------------------------ */
 /* Comparison, weights, scores, grades                                 */
 /* ------------------------------------------------------------------ */

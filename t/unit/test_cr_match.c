@@ -323,6 +323,68 @@ static void test_keys_bound(void **state)
     assert_true(has_key(keys, CR_MATCH_KIND_POSTAL_HOUSE, "V4V4V4|4"));
 }
 
+/* The query order: the same keys, the selective kinds first, stable
+ * within a kind. */
+static void test_keys_for_query(void **state)
+{
+    apr_pool_t *pool = *state;
+    apr_array_header_t *keys = NULL, *before;
+    cr_match_record_t r;
+    const char *order[] = {
+        CR_MATCH_KIND_PHONE, CR_MATCH_KIND_DOB, CR_MATCH_KIND_FAM_YEAR,
+        CR_MATCH_KIND_DOB_CITY, CR_MATCH_KIND_HOUSEHOLD,
+        CR_MATCH_KIND_POSTAL_GIV, CR_MATCH_KIND_FAM_HOUSE
+    };
+    int i, j, last = -1, first_fh = -1, second_fh = -1;
+
+    rec(pool, &r, "1|f|19800304|baker,carla;dixon,carla|2505550100|"
+                  "V1V1V1,12,main street,victoria;"
+                  "V2V2V2,7,oak street,saanich");
+    cr_match_keys(&keys, pool, &r, NULL);
+    before = apr_array_copy(pool, keys);
+    cr_match_keys_for_query(keys);
+    assert_int_equal(keys->nelts, before->nelts);
+    for (i = 0; i < before->nelts; i++) {
+        const cr_match_key_t *k = &APR_ARRAY_IDX(before, i, cr_match_key_t);
+        assert_true(has_key(keys, k->kind, k->value));
+    }
+    /* Kinds in the order above, wherever both occur. */
+    for (j = 0; j < (int)(sizeof(order) / sizeof(order[0])); j++) {
+        int at = -1;
+        for (i = 0; i < keys->nelts && at < 0; i++) {
+            if (strcmp(APR_ARRAY_IDX(keys, i, cr_match_key_t).kind,
+                       order[j]) == 0) {
+                at = i;
+            }
+        }
+        assert_true(at >= 0);
+        assert_true(at > last);
+        last = at;
+    }
+    /* Stable: two keys of one kind keep their order. */
+    for (i = 0; i < before->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(before, i, cr_match_key_t).kind,
+                   CR_MATCH_KIND_FAM_HOUSE) == 0) {
+            if (first_fh < 0) {
+                first_fh = i;
+            }
+            else if (second_fh < 0) {
+                second_fh = i;
+            }
+        }
+    }
+    assert_true(first_fh >= 0 && second_fh >= 0);
+    for (i = 0, j = 0; i < keys->nelts; i++) {
+        const cr_match_key_t *k = &APR_ARRAY_IDX(keys, i, cr_match_key_t);
+        if (strcmp(k->kind, CR_MATCH_KIND_FAM_HOUSE) == 0 && j < 2) {
+            const cr_match_key_t *want = &APR_ARRAY_IDX(
+                before, j == 0 ? first_fh : second_fh, cr_match_key_t);
+            assert_string_equal(k->value, want->value);
+            j++;
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ */
 
 typedef struct {
@@ -988,6 +1050,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_for_query, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_compare_levels, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_compare_empty, setup, teardown),
