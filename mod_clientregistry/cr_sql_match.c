@@ -142,7 +142,7 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
       "DELETE FROM cr_match_param" },
     { "cr_match_param_insert",
       "INSERT INTO cr_match_param (field, level, m, u)"
-      " VALUES (%s, %s, %s, %s)" },
+      " VALUES (%s, %s, %lf, %lf)" },
     { "cr_match_estimate_get",
       "SELECT lambda, estimated, records, pairs, iterations, converged"
       " FROM cr_match_estimate WHERE id = 1" },
@@ -150,7 +150,7 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
       "DELETE FROM cr_match_estimate" },
     { "cr_match_estimate_insert",
       "INSERT INTO cr_match_estimate (id, lambda, estimated, records, pairs,"
-      " iterations, converged) VALUES (1, %s, %s, %lld, %lld, %d, %d)" },
+      " iterations, converged) VALUES (1, %lf, %s, %lld, %lld, %d, %d)" },
 
     /* Potential duplicates: one row per pair (smaller id first); a new
      * finding refreshes the score but keeps a reviewer's status (the
@@ -159,7 +159,7 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
     { "cr_match_duplicate_upsert",
       "INSERT INTO cr_match_duplicate (patient_lo, patient_hi, score,"
       " weight, grade, found, found_by, message_id, status)"
-      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open')"
+      " VALUES (%s, %s, %lf, %lf, %s, %s, %s, %s, 'open')"
       " ON CONFLICT (patient_lo, patient_hi) DO UPDATE SET"
       " score = excluded.score, weight = excluded.weight,"
       " grade = excluded.grade, found = excluded.found,"
