@@ -199,8 +199,11 @@ apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
     if (st == NULL) {
         return APR_EGENERAL;
     }
-    rv = apr_dbd_pselect(db->driver, pool, db->handle, &res, st, 0, nargs,
-                         (const char **)args);
+    /* PostgreSQL: random access, so that the driver fetches the whole
+     * result (and reports its error) here; in sequential mode it sends the
+     * query only, and apr_dbd_num_cols is 0 until the first row is read. */
+    rv = apr_dbd_pselect(db->driver, pool, db->handle, &res, st,
+                         db->is_sqlite ? 0 : 1, nargs, (const char **)args);
     if (rv != 0) {
         return map_error(db, label, rv);
     }
@@ -214,6 +217,16 @@ apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
         }
         for (c = 0; c < rows->ncols; c++) {
             const char *v = apr_dbd_get_entry(db->driver, row, c);
+            if (v && *v == '\0' && !db->is_sqlite) {
+                /* The pgsql driver answers "" for NULL too; datum_get
+                 * tells them apart. */
+                char *d = NULL;
+                if (apr_dbd_datum_get(db->driver, row, c,
+                                      APR_DBD_TYPE_STRING, &d)
+                    == APR_ENOENT) {
+                    v = NULL;
+                }
+            }
             APR_ARRAY_PUSH(cells, const char *) =
                 v ? apr_pstrdup(pool, v) : NULL;
         }
