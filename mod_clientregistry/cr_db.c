@@ -127,6 +127,20 @@ apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
         unlock(db);
         return map_error(db, "BEGIN", rv);
     }
+    if (!db->is_sqlite) {
+        /* PostgreSQL: one writer at a time, as SQLite's BEGIN IMMEDIATE
+         * and the glue's mutex give (the audit chain's next sequence
+         * number and hash, the PHN allocator and the read-check-write of
+         * versions assume it).  The row lock is held to the end of the
+         * transaction; readers are not blocked; under READ COMMITTED the
+         * statements that follow see every write committed before. */
+        apr_status_t lrv = cr_db_exec(db, pool, "cr_db_write_lock", NULL, 0,
+                                      NULL);
+        if (lrv != APR_SUCCESS) {
+            cr_db_rollback(db);
+            return lrv;
+        }
+    }
     return APR_SUCCESS;
 }
 

@@ -21,6 +21,11 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_schema_version_list",
       "SELECT version FROM cr_schema_version ORDER BY version LIMIT 1000" },
 
+    /* Taken first by every write transaction on PostgreSQL (cr_db_begin):
+     * writers queue on this row lock. */
+    { "cr_db_write_lock",
+      "UPDATE cr_phn_allocator SET next_body = next_body WHERE id = 1" },
+
     /* PHN allocation (phn.md section 6, DECISION-16).  The no-op update
      * takes the row lock on PostgreSQL; SQLite is already serialized by
      * BEGIN IMMEDIATE. */
