@@ -4,6 +4,7 @@
 
 #include <apr_strings.h>
 
+#include "cr_search.h"
 #include "cr_store_audit.h"
 
 #define VERIFY_PAGE 1000
@@ -11,6 +12,55 @@
 static const char *i64(apr_pool_t *p, apr_int64_t v)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+/* s with every byte that is not part of a valid UTF-8 sequence written
+ * as %XX: what a client sent in its request line or headers is recorded
+ * (and hashed) as text every database accepts.  PostgreSQL refuses
+ * invalid UTF-8, and one such record failed its whole audit batch. */
+static const char *audit_text(apr_pool_t *pool, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t n, i = 0, o = 0;
+    char *out;
+
+    if (s == NULL || cr_search_utf8_ok(s, n = strlen(s))) {
+        return s;
+    }
+    out = apr_palloc(pool, 3 * n + 1);
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        apr_size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
+                         : c >= 0xE0 && c <= 0xEF ? 3
+                         : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len && i + len <= n && cr_search_utf8_ok(s + i, len)) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        }
+        else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void audit_clean(apr_pool_t *pool, cr_audit_rec_t *r)
+{
+    r->method = audit_text(pool, r->method);
+    r->path = audit_text(pool, r->path);
+    r->query = audit_text(pool, r->query);
+    r->client_dn = audit_text(pool, r->client_dn);
+    r->org_id = audit_text(pool, r->org_id);
+    r->source_system = audit_text(pool, r->source_system);
+    r->user_id = audit_text(pool, r->user_id);
+    r->remote_addr = audit_text(pool, r->remote_addr);
+    r->message_id = audit_text(pool, r->message_id);
+    r->patients = audit_text(pool, r->patients);
 }
 
 apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
@@ -34,6 +84,7 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
         cr_audit_rec_t *r = APR_ARRAY_IDX(recs, i, cr_audit_rec_t *);
         char *hash = apr_palloc(pool, CR_HASH_HEX_LEN + 1);
         const char *args[17];
+        audit_clean(pool, r);
         r->seq = ++seq;
         r->prev_hash = prev;
         rv = cr_hashchain_compute(hash, r, prev);
