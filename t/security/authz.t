@@ -75,10 +75,10 @@ my $decide = { resourceType => 'Parameters', parameter => [
     { name => 'resolution', valueCode => 'not-duplicate' } ] };
 # The create may have found the pair already (sample demographics): put it
 # on the list, open, either way.
-db_dbh()->do(q{INSERT OR IGNORE INTO cr_match_duplicate (patient_lo, patient_hi,
+db_dbh()->do(q{INSERT INTO cr_match_duplicate (patient_lo, patient_hi,
                score, weight, grade, found, found_by, status) VALUES (?, ?,
                0.9, 10, 'probable', '2026-01-01T00:00:00.000Z', 'create',
-               'open')}, undef, sort($id, $other));
+               'open') ON CONFLICT DO NOTHING}, undef, sort($id, $other));
 db_dbh()->do(q{UPDATE cr_match_duplicate SET status = 'open'
                WHERE patient_lo = ? AND patient_hi = ?}, undef, sort($id, $other));
 $res = secure('POST', '/Patient/$resolve-duplicate', $decide, 'client_viha');

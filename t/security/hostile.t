@@ -39,9 +39,7 @@ ok(scalar @params >= 10, 'SEC-00: the CapabilityStatement lists the '
 sub db_state {
     my $dbh = db_dbh();
     my %n;
-    my $tables = $dbh->selectcol_arrayref(
-        "SELECT name FROM sqlite_master WHERE type = 'table' "
-        . "AND name LIKE 'cr\\_%' ESCAPE '\\' ORDER BY name");
+    my $tables = db_tables();
     for my $t (@$tables) {
         $n{$t} = $dbh->selectrow_array("SELECT COUNT(*) FROM $t");
     }

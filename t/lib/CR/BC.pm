@@ -220,11 +220,11 @@ sub mother_of {
 sub db_snapshot {
     my @parts;
     for my $q ('SELECT COUNT(*) AS n, COALESCE(SUM(version_id), 0) AS v, '
-               . 'COALESCE(MAX(last_updated), "") AS t FROM cr_patient',
+               . 'COALESCE(MAX(last_updated), \'\') AS t FROM cr_patient',
                'SELECT COUNT(*) AS n, 0 AS v, '
-               . 'COALESCE(MAX(last_updated), "") AS t FROM cr_patient_version',
-               'SELECT COUNT(*) AS n, 0 AS v, "" AS t FROM cr_identifier',
-               'SELECT COUNT(*) AS n, 0 AS v, "" AS t FROM cr_search_index') {
+               . 'COALESCE(MAX(last_updated), \'\') AS t FROM cr_patient_version',
+               'SELECT COUNT(*) AS n, 0 AS v, \'\' AS t FROM cr_identifier',
+               'SELECT COUNT(*) AS n, 0 AS v, \'\' AS t FROM cr_search_index') {
         my $r = db_row($q);
         push @parts, "$r->{n}/$r->{v}/$r->{t}";
     }

@@ -1,7 +1,8 @@
 package CR::Test;
 # Helpers for the mod_clientregistry Apache::Test suite: FHIR requests,
 # JSON decoding, OperationOutcome inspection, sample patients and direct
-# reads of the SQLite database the server writes.
+# reads of the database the server writes (SQLite under t/var, or the
+# PostgreSQL database of $CR_TEST_PG: see t/TEST.PL).
 use strict;
 use warnings FATAL => 'all';
 
@@ -13,7 +14,8 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(fhir_get fhir_post fhir_put fhir_request json_of oo_issues
                  oo_codes sample_patient unique_name db_dbh db_row db_rows
-                 create_patient phn_of valid_phn t_dir);
+                 create_patient phn_of valid_phn t_dir db_tables
+                 cr_admin_cmd);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $seq = 0;
@@ -138,16 +140,77 @@ sub valid_phn {
     return $d[9] == 11 - $r;
 }
 
+# PostgreSQL ($CR_TEST_PG, libpq key=value parameters): the stale
+# database's parameters, DBI's connect arguments, a fresh database.
+sub pg_stale {
+    my $p = shift;
+    $p =~ s/\bdbname=(\w+)/dbname=$1_stale/ or die "CR_TEST_PG: no dbname\n";
+    return $p;
+}
+
+sub pg_connect {
+    my ($params, $dbname) = @_;
+    my %kv = $params =~ /(\w+)=(\S+)/g;
+    $kv{dbname} = $dbname if defined $dbname;
+    my $user = delete $kv{user} // '';
+    my $password = delete $kv{password} // '';
+    require DBD::Pg;
+    return DBI->connect('dbi:Pg:' . join(';', map { "$_=$kv{$_}" } sort keys %kv),
+                        $user, $password,
+                        { RaiseError => 1, AutoCommit => 1, PrintWarn => 0,
+                          # a forked test client must not close it
+                          AutoInactiveDestroy => 1 });
+}
+
+sub pg_create {
+    my $params = shift;
+    my ($name) = $params =~ /\bdbname=(\w+)/ or die "CR_TEST_PG: no dbname\n";
+    my $dbh = pg_connect($params, 'postgres');
+    $dbh->do("DROP DATABASE IF EXISTS $name WITH (FORCE)");
+    $dbh->do("CREATE DATABASE $name TEMPLATE template0 ENCODING 'UTF8' "
+             . "LC_COLLATE 'C' LC_CTYPE 'C'");
+    $dbh->disconnect;
+}
+
+# db_dbh([FILE or PARAMS, FRESH]): the registry's database (one shared
+# handle), or another one (.../stale.db: the stale database).
 my $dbh;
 sub db_dbh {
-    my $file = shift // t_dir() . '/var/registry.db';
+    my ($file, $fresh) = @_;
+    if (my $pg = $ENV{CR_TEST_PG}) {
+        my $params = !defined $file ? $pg
+                   : $file =~ /stale/ ? pg_stale($pg)
+                   : $file =~ /=/ ? $file : $pg;
+        return pg_connect($params) if $fresh || $params ne $pg;
+        return $dbh ||= pg_connect($params);
+    }
+    $file //= t_dir() . '/var/registry.db';
     return DBI->connect("dbi:SQLite:dbname=$file", '', '',
                         { RaiseError => 1, sqlite_open_flags => 1,
-                          AutoCommit => 1 }) if @_ || $file !~ /registry/;
+                          AutoCommit => 1 }) if $fresh || $file !~ /registry/;
     $dbh ||= DBI->connect("dbi:SQLite:dbname=$file", '', '',
                           { RaiseError => 1, AutoCommit => 1 });
     $dbh->sqlite_busy_timeout(10000);
     return $dbh;
+}
+
+# The registry's tables (cr_...), sorted.
+sub db_tables {
+    return db_dbh()->selectcol_arrayref($ENV{CR_TEST_PG}
+        ? q{SELECT table_name FROM information_schema.tables WHERE }
+          . q{table_schema = current_schema() AND table_name LIKE 'cr\_%' }
+          . q{ESCAPE '\' ORDER BY 1}
+        : q{SELECT name FROM sqlite_master WHERE type = 'table' }
+          . q{AND name LIKE 'cr\_%' ESCAPE '\' ORDER BY name});
+}
+
+# The shell command running cr-admin COMMAND on the registry's database.
+sub cr_admin_cmd {
+    my $cmd = shift;
+    my $top = Apache::Test::vars('top_dir');
+    return "$top/cr-admin --driver pgsql $cmd '$ENV{CR_TEST_PG}'"
+        if $ENV{CR_TEST_PG};
+    return "$top/cr-admin $cmd " . t_dir() . '/var/registry.db';
 }
 
 sub db_row  { my ($sql, @b) = @_; db_dbh()->selectrow_hashref($sql, undef, @b) }
