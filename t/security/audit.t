@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 23;
+plan tests => 24;
 
 my ($res, $p) = create_patient(given => 'Audited');
 my $id = $p->{id};
@@ -57,9 +57,8 @@ is($res->code, 200, 'AuditEvent/$verify: 200');
 my %out = map { $_->{name} => ($_->{valueBoolean} // $_->{valueInteger}) }
           @{ json_of($res)->{parameter} };
 ok($out{intact}, 'the chain is intact');
-my $top = Apache::Test::vars('top_dir');
-my $db = t_dir() . '/var/registry.db';
-my $o = `$top/cr-admin audit-verify $db`;
+my $verify = cr_admin_cmd('audit-verify');
+my $o = `$verify`;
 is($? >> 8, 0, 'cr-admin audit-verify: intact') or diag $o;
 
 # Tamper: change one field of one record.
@@ -68,7 +67,27 @@ $res = fhir_post('/fhir/AuditEvent/$verify', {});
 %out = map { $_->{name} => ($_->{valueBoolean} // $_->{valueInteger}) }
        @{ json_of($res)->{parameter} };
 is($out{firstBroken}, $bad->{seq}, 'an edited record is detected at its position');
-$o = `$top/cr-admin audit-verify $db`;
+$o = `$verify`;
 is($? >> 8, 3, 'cr-admin audit-verify: exit 3 when broken');
 # Restore it so later tests see an intact chain.
 db_dbh()->do('UPDATE cr_audit SET status = 400 WHERE seq = ?', undef, $bad->{seq});
+
+# Bytes that are not UTF-8 in the request line are audited as %XX (the
+# PostgreSQL store refuses invalid UTF-8 text; one such record used to
+# fail the audit worker's whole batch).
+{
+    require IO::Socket::INET;
+    my $hp = Apache::TestRequest::hostport();
+    my $tag = unique_name('Raw');
+    my $sock = IO::Socket::INET->new(PeerAddr => $hp) or die "$hp: $!";
+    print $sock "GET /fhir/Patient?family=$tag\xff\xfe HTTP/1.0\r\n"
+        . "Host: $hp\r\nRequest-Id: raw-$tag\r\n\r\n";
+    local $/;
+    my $answer = <$sock>;
+    close $sock;
+    sleep 1;    # the batch writer
+    my $raw = db_row('SELECT query FROM cr_audit WHERE message_id = ?',
+                     "raw-$tag");
+    is($raw && $raw->{query}, "family=$tag%FF%FE",
+       'invalid UTF-8 in the query is audited, as %XX');
+}
