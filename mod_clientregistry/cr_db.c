@@ -35,7 +35,13 @@ static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
     const char *msg = apr_dbd_error(db->driver, db->handle, rv);
 
     db->last_rv = rv;
-    db->last_error = msg ? msg : "unknown database error";
+    if (msg && *msg) {
+        apr_cpystrn(db->last_error_buf, msg, sizeof(db->last_error_buf));
+        db->last_error = db->last_error_buf;
+    }
+    else {
+        db->last_error = "unknown database error";
+    }
     db->last_label = label;
     if (db->is_sqlite) {
         int primary = rv & 0xff;
@@ -58,8 +64,10 @@ static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
     if (msg && (strstr(msg, "duplicate key") || strstr(msg, "unique"))) {
         return APR_EEXIST;
     }
+    /* lock_timeout (DBDInitSQL "SET lock_timeout ...") is the pgsql
+     * counterpart of SQLite's busy timeout: busy, try again later. */
     if (msg && (strstr(msg, "could not serialize")
-                || strstr(msg, "deadlock"))) {
+                || strstr(msg, "deadlock") || strstr(msg, "lock timeout"))) {
         return APR_EAGAIN;
     }
     return APR_EGENERAL;

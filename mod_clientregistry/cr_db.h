@@ -33,6 +33,9 @@ typedef struct cr_db_t {
     int is_sqlite;
     int last_rv;                   /* driver's code of the last failure */
     const char *last_error;        /* driver's message of the last failure */
+    char last_error_buf[512];      /* its copy: the driver's own buffer is
+                                    * overwritten by the next call (the
+                                    * ROLLBACK that follows a failure) */
     const char *last_label;        /* statement label of the last failure */
 } cr_db_t;
 
