@@ -137,6 +137,30 @@ static apr_status_t list_migrations(apr_array_header_t **out,
     return APR_SUCCESS;
 }
 
+/* 1 when the database compares text byte by byte, as the schema needs
+ * (name searches and matcher keys are byte-order ranges): a PostgreSQL
+ * database created with another LC_COLLATE answers these differently.
+ * SQLite's BINARY collation always does. */
+static int bytewise_collation(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                              apr_pool_t *pool)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int ok = 0;
+
+    if (apr_dbd_select(drv, pool, h, &res,
+                       "SELECT CASE WHEN 'B' < 'a' AND 'Z' < '_'"
+                       " AND 'bk:rec' < 'bk;' AND 'a b' < 'ab'"
+                       " THEN 1 ELSE 0 END", 0) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(drv, pool, res, &row, -1) == 0) {
+        const char *s = apr_dbd_get_entry(drv, row, 0);
+        ok = s && strcmp(s, "1") == 0;
+    }
+    return ok;
+}
+
 static int current_version(const apr_dbd_driver_t *drv, apr_dbd_t *h,
                            apr_pool_t *pool)
 {
@@ -618,7 +642,13 @@ int main(int argc, const char *const *argv)
         if (strcmp(cmd, "init") == 0 && v > 0) {
             printf("database already at schema version %d\n", v);
         }
-        if (list_migrations(&migs, pool, schema_dir) != APR_SUCCESS) {
+        if (!bytewise_collation(drv, h, pool)) {
+            fprintf(stderr, "cr-admin: this database does not compare text "
+                    "byte by byte; create it with LC_COLLATE 'C' (README, "
+                    "PostgreSQL)\n");
+            rc = 1;
+        }
+        else if (list_migrations(&migs, pool, schema_dir) != APR_SUCCESS) {
             fprintf(stderr, "cr-admin: cannot read schema directory %s\n",
                     schema_dir);
             rc = 1;
