@@ -614,7 +614,8 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
         count = cands->nelts;
     }
     if (page_url) {
-        /* FHIR paging of the RESTful form: total counts every match. */
+        /* FHIR paging of the RESTful form: total counts the candidates
+         * the engine returned (at most ClientRegistryMaxPageSize). */
         q->total = cands->nelts;
         if (offset + count < cands->nelts) {
             q->link_next = apr_psprintf(ctx->pool, "%s_count=%d&_offset=%d",
