@@ -8,8 +8,6 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
 use HTTP::Request ();
-use HTTP::Response ();
-use IO::Socket::INET ();
 use JSON::PP ();
 use LWP::UserAgent ();
 use CR::Test;
@@ -68,37 +66,6 @@ sub padded_body {
     return $body;
 }
 
-# A raw HTTP/1.1 exchange (for bodies LWP will not send): the response.
-sub raw_request {
-    my $req = shift;
-    my ($host, $port) = split /:/, Apache::TestRequest::hostport();
-    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
-                                     Proto => 'tcp', Timeout => 10)
-        or die "set-up: connect: $!";
-    binmode $sock;
-    my $resp = '';
-    eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        local $SIG{PIPE} = 'IGNORE';
-        alarm 20;
-        my $off = 0;
-        while ($off < length $req) {
-            my $w = syswrite $sock, $req, 65536, $off;
-            last unless $w;     # the server may close before reading all
-            $off += $w;
-        }
-        while (1) {
-            my $r = sysread $sock, my $buf, 65536;
-            last unless $r;
-            $resp .= $buf;
-        }
-        alarm 0;
-    };
-    alarm 0;
-    close $sock;
-    return HTTP::Response->parse($resp =~ /^HTTP/ ? $resp
-                                 : "HTTP/1.1 599 no response\r\n\r\n");
-}
 
 # Requests LWP's helpers do not offer (DELETE).
 sub ua_request {

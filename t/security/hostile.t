@@ -10,8 +10,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
-use HTTP::Response ();
-use IO::Socket::INET ();
 use URI::Escape qw(uri_escape_utf8);
 use CR::Test;
 
@@ -49,37 +47,6 @@ sub db_state {
 }
 my $before = db_state();
 
-# A raw HTTP/1.1 exchange, for headers LWP will not send.
-sub raw_request {
-    my $req = shift;
-    my ($host, $port) = split /:/, Apache::TestRequest::hostport();
-    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
-                                     Proto => 'tcp', Timeout => 10)
-        or die "set-up: connect: $!";
-    binmode $sock;
-    my $resp = '';
-    eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        local $SIG{PIPE} = 'IGNORE';
-        alarm 20;
-        my $off = 0;
-        while ($off < length $req) {
-            my $w = syswrite $sock, $req, 65536, $off;
-            last unless $w;
-            $off += $w;
-        }
-        while (1) {
-            my $r = sysread $sock, my $buf, 65536;
-            last unless $r;
-            $resp .= $buf;
-        }
-        alarm 0;
-    };
-    alarm 0;
-    close $sock;
-    return HTTP::Response->parse($resp =~ /^HTTP/ ? $resp
-                                 : "HTTP/1.1 599 no response\r\n\r\n");
-}
 
 sub get_raw {
     my ($path, @headers) = @_;

@@ -11,11 +11,13 @@ use JSON::PP ();
 use DBI ();
 use Apache::Test ();
 use Apache::TestRequest ();
+use HTTP::Response ();
+use IO::Socket::INET ();
 
 our @EXPORT = qw(fhir_get fhir_post fhir_put fhir_request json_of oo_issues
                  oo_codes sample_patient unique_name db_dbh db_row db_rows
                  create_patient phn_of valid_phn t_dir db_tables
-                 cr_admin_cmd);
+                 cr_admin_cmd raw_request);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $seq = 0;
@@ -215,5 +217,39 @@ sub cr_admin_cmd {
 
 sub db_row  { my ($sql, @b) = @_; db_dbh()->selectrow_hashref($sql, undef, @b) }
 sub db_rows { my ($sql, @b) = @_; db_dbh()->selectall_arrayref($sql, { Slice => {} }, @b) }
+
+# A raw HTTP/1.1 exchange with the test server, for requests LWP will not
+# send (odd headers, bodies cut short): the parsed response, 599 when the
+# server answered nothing.
+sub raw_request {
+    my $req = shift;
+    my ($host, $port) = split /:/, Apache::TestRequest::hostport();
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                     Proto => 'tcp', Timeout => 10)
+        or die "set-up: connect: $!";
+    binmode $sock;
+    my $resp = '';
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        local $SIG{PIPE} = 'IGNORE';
+        alarm 20;
+        my $off = 0;
+        while ($off < length $req) {
+            my $w = syswrite $sock, $req, 65536, $off;
+            last unless $w;     # the server may close before reading all
+            $off += $w;
+        }
+        while (1) {
+            my $r = sysread $sock, my $buf, 65536;
+            last unless $r;
+            $resp .= $buf;
+        }
+        alarm 0;
+    };
+    alarm 0;
+    close $sock;
+    return HTTP::Response->parse($resp =~ /^HTTP/ ? $resp
+                                 : "HTTP/1.1 599 no response\r\n\r\n");
+}
 
 1;
