@@ -223,13 +223,19 @@ static json_object *parameters_of(cr_ctx_t *ctx, json_object *body, int *ok)
     return arr;
 }
 
-/* The name of parameter i (an object with a string name), or NULL after
- * recording why not. */
-static const char *param_name(cr_ctx_t *ctx, json_object *p,
-                              const char *expr)
+/* Parameter i of arr (an object with a string name): *p_out and its
+ * location *expr_out; returns its name, or NULL after recording why it
+ * has none. */
+static const char *param_at(cr_ctx_t *ctx, json_object *arr, int i,
+                            json_object **p_out, const char **expr_out)
 {
+    json_object *p = json_object_array_get_idx(arr, i);
+    const char *expr = apr_psprintf(ctx->pool, "Parameters.parameter[%d]",
+                                    i);
     const char *name;
 
+    *p_out = p;
+    *expr_out = expr;
     if (!json_object_is_type(p, json_type_object)) {
         bad(ctx, "structure", expr, "a parameter must be a JSON object");
         return NULL;
@@ -321,10 +327,9 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
     arr = parameters_of(ctx, body, &ok);
     n = arr ? (int)json_object_array_length(arr) : 0;
     for (i = 0; ok && i < n; i++) {
-        json_object *prm = json_object_array_get_idx(arr, i);
-        const char *expr = apr_psprintf(ctx->pool,
-                                        "Parameters.parameter[%d]", i);
-        const char *name = param_name(ctx, prm, expr);
+        json_object *prm;
+        const char *expr;
+        const char *name = param_at(ctx, arr, i, &prm, &expr);
         if (name == NULL) {
             continue;
         }
@@ -553,10 +558,9 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
     arr = parameters_of(ctx, body, &ok);
     n = arr ? (int)json_object_array_length(arr) : 0;
     for (i = 0; ok && i < n; i++) {
-        json_object *prm = json_object_array_get_idx(arr, i);
-        const char *expr = apr_psprintf(ctx->pool,
-                                        "Parameters.parameter[%d]", i);
-        const char *name = param_name(ctx, prm, expr);
+        json_object *prm;
+        const char *expr;
+        const char *name = param_at(ctx, arr, i, &prm, &expr);
         if (name == NULL) {
             continue;
         }
@@ -648,10 +652,9 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
     arr = parameters_of(ctx, body, &ok);
     n = arr ? (int)json_object_array_length(arr) : 0;
     for (i = 0; ok && i < n; i++) {
-        json_object *prm = json_object_array_get_idx(arr, i);
-        const char *expr = apr_psprintf(ctx->pool,
-                                        "Parameters.parameter[%d]", i);
-        const char *name = param_name(ctx, prm, expr);
+        json_object *prm;
+        const char *expr;
+        const char *name = param_at(ctx, arr, i, &prm, &expr);
         if (name == NULL) {
             continue;
         }
