@@ -1191,16 +1191,23 @@ static int key_rank(const char *kind)
 void cr_match_keys_for_query(apr_array_header_t *keys)
 {
     cr_match_key_t *k = (cr_match_key_t *)keys->elts;
-    int i, j;
+    int rank[CR_MATCH_MAX_KEYS];
+    int i, j, n = keys->nelts < CR_MATCH_MAX_KEYS ? keys->nelts
+                                                  : CR_MATCH_MAX_KEYS;
 
-    /* Insertion sort: stable, and keys->nelts <= CR_MATCH_MAX_KEYS. */
-    for (i = 1; i < keys->nelts && i < CR_MATCH_MAX_KEYS; i++) {
+    for (i = 0; i < n; i++) {
+        rank[i] = key_rank(k[i].kind);
+    }
+    /* Insertion sort: stable, and n <= CR_MATCH_MAX_KEYS. */
+    for (i = 1; i < n; i++) {
         cr_match_key_t x = k[i];
-        int r = key_rank(x.kind);
-        for (j = i; j > 0 && key_rank(k[j - 1].kind) > r; j--) {
+        int r = rank[i];
+        for (j = i; j > 0 && rank[j - 1] > r; j--) {
             k[j] = k[j - 1];
+            rank[j] = rank[j - 1];
         }
         k[j] = x;
+        rank[j] = r;
     }
 }
 
