@@ -852,14 +852,12 @@ static int given_level(const cr_match_name_t *a, const cr_match_name_t *b)
         return CR_ML_GIVEN_PHONETIC;
     }
     if (word_in_common(a->given, b->given)
-        || (a->given_first[1] == '\0'
-            && a->given_first[0] == b->given_first[0])
-        || (b->given_first[1] == '\0'
-            && b->given_first[0] == a->given_first[0])
         || a->given_first[0] == b->given_first[0]) {
-        /* The first letter alone is weak evidence (one pair of
-         * different people in fifteen or so shares it), but a given
-         * name misspelt beyond similarity mostly keeps it. */
+        /* Another given name in common, or the first letter (an
+         * initial against a name, or a name misspelt beyond similarity,
+         * which mostly keeps it).  The first letter alone is weak
+         * evidence: one pair of different people in fifteen or so
+         * shares it. */
         return CR_ML_GIVEN_PARTIAL;
     }
     return CR_ML_GIVEN_DISAGREE;
