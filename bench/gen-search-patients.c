@@ -20,12 +20,12 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
 #include "cr_index.h"
-#include "cr_json.h"
-#include "cr_phn.h"
+#include "core/cr_json.h"
+#include "core/cr_phn.h"
 #include "cr_store.h"
 
 #define BATCH 10000

@@ -23,7 +23,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_fhir_envelope.h"
 #include "cr_ops.h"
 #include "cr_private.h"

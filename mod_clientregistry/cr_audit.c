@@ -15,7 +15,7 @@
 #include <apr_strings.h>
 
 #include "cr_audit.h"
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_fhir_bundle.h"
 #include "cr_search.h"
 #include "cr_store_audit.h"

@@ -5,7 +5,7 @@
 #ifndef CR_AUDIT_H
 #define CR_AUDIT_H
 
-#include "cr_hashchain.h"
+#include "core/cr_hashchain.h"
 #include "cr_service.h"
 
 /* Fill rec from ctx (request, caller, message id, time). */

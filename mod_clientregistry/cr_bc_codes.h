@@ -14,7 +14,7 @@
 
 #include <apr_pools.h>
 
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 
 /* Transactions of the HCIM code pattern. */
 typedef enum {

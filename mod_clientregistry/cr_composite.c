@@ -7,7 +7,7 @@
 
 #include "cr_composite.h"
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 #define MAX_DEPTH 16
 #define MAX_KEYS 64

@@ -1,6 +1,6 @@
 /* cr_fhir_bundle: Bundle construction helpers. */
 #include "cr_fhir_bundle.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 json_object *cr_fhir_bundle_new(apr_pool_t *pool, const char *type,
                                 const char *id, const char *last_updated)

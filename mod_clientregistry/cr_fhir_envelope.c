@@ -6,7 +6,7 @@
 #include <apr_uuid.h>
 
 #include "cr_fhir_envelope.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 const char *cr_fhir_envelope_urn(apr_pool_t *pool)
 {

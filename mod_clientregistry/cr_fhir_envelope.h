@@ -24,7 +24,7 @@
 #include <json-c/json.h>
 
 #include "cr_bc_codes.h"
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 
 #define CR_ENV_PROFILE_BASE \
     "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"

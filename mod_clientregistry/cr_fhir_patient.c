@@ -13,10 +13,10 @@
 
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
-#include "cr_phn.h"
+#include "core/cr_json.h"
+#include "core/cr_phn.h"
 
 const cr_fhir_limits_t cr_fhir_default_limits = {
     100,    /* max_repeats */

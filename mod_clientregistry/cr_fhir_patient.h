@@ -15,7 +15,7 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 
 #define CR_SYS_PHN \
     "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id"

@@ -15,10 +15,10 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_fhir_patient.h"
 #include "cr_fhir_view.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 #define EXT_VALIDATION CR_EXT_BASE "bc-validation-status-extension"
 #define EXT_VERIFIED CR_EXT_BASE "bc-death-verified-flag-extension"

@@ -10,7 +10,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_index.h"
 #include "cr_match.h"
 #include "cr_normalize.h"

@@ -15,7 +15,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_match.h"
 #include "cr_normalize.h"
 #include "cr_similarity.h"

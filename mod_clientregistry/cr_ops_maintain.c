@@ -20,7 +20,7 @@
 #include "cr_index.h"
 #include "cr_ops_maintain.h"
 #include "cr_ops_match.h"
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 #include "cr_store.h"
 #include "cr_store_match.h"
 #include "cr_store_query.h"

@@ -19,7 +19,7 @@
 #include "cr_index.h"
 #include "cr_ops_match.h"
 #include "cr_ops_query.h"
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 #include "cr_search.h"
 #include "cr_store_query.h"
 

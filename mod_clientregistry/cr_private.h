@@ -128,7 +128,7 @@ const char *cr_identity_add_source(cmd_parms *cmd, void *dv, const char *v,
                                    const char *org, const char *source);
 
 /* cr_worker.c: per-child audit batch writer. */
-#include "cr_hashchain.h"
+#include "core/cr_hashchain.h"
 void cr_worker_child_init(apr_pool_t *pchild, server_rec *s);
 void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
 

@@ -9,7 +9,7 @@
 
 #include <apr_date.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_private.h"
 
 #define CT_FHIR "application/fhir+json"

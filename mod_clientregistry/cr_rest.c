@@ -15,7 +15,7 @@
 #include "cr_fhir_bundle.h"
 #include "cr_index.h"
 #include "cr_ops_match.h"
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 #include "cr_rest.h"
 #include "cr_store.h"
 #include "cr_store_search.h"

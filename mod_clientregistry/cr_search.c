@@ -16,7 +16,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_index.h"
 #include "cr_search.h"
 

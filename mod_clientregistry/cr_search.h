@@ -17,7 +17,7 @@
 #include <apr_tables.h>
 #include <apr_hash.h>
 
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 
 typedef enum {
     CR_SP_ID = 0,

@@ -14,10 +14,10 @@
 
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 #include "cr_match.h"
-#include "cr_model.h"
-#include "cr_outcome.h"
+#include "core/cr_model.h"
+#include "core/cr_outcome.h"
 #include "cr_search.h"
 
 typedef struct cr_settings_t {

@@ -4,7 +4,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 #include "cr_store.h"
 #include "cr_store_query.h"
 

@@ -16,7 +16,7 @@
 #include "cr_db.h"
 #include "cr_fhir_patient.h"
 #include "cr_index.h"
-#include "cr_model.h"
+#include "core/cr_model.h"
 
 /* One stored version of a patient. */
 typedef struct cr_stored_t {

@@ -10,7 +10,7 @@
 #include <apr_tables.h>
 
 #include "cr_db.h"
-#include "cr_hashchain.h"
+#include "core/cr_hashchain.h"
 
 /* Chain and insert recs (of cr_audit_rec_t *, their seq/prev_hash/hash
  * are filled in) inside the open transaction. */

@@ -7,7 +7,7 @@
 #include <apr_strings.h>
 
 #include "cr_index.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 #include "cr_store_match.h"
 
 /* Rows of cr_match_param read at most (fields x levels, with room). */

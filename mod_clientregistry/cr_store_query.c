@@ -6,7 +6,7 @@
 #include <apr_strings.h>
 
 #include "cr_fhir_view.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 #include "cr_store_query.h"
 
 #define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"

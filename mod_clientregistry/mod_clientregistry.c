@@ -8,7 +8,7 @@
 #include <mpm_common.h>
 #include <util_mutex.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_private.h"
 
 APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,

@@ -29,12 +29,12 @@
 #include <apr_time.h>
 #include <apr_uuid.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 #include "cr_db.h"
 #include "cr_store_audit.h"
 #include "cr_store_match.h"
 #include "cr_index.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 #include "cr_store.h"
 
 #ifndef CR_SCHEMA_DIR

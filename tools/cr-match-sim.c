@@ -38,7 +38,7 @@
 
 #include "cr_fhir_patient.h"
 #include "cr_match.h"
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 
 #define PER_KEY 100
 #define MAX_CANDIDATES 500

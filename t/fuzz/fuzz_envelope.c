@@ -19,8 +19,8 @@
 
 #include "cr_fhir_envelope.h"
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 #include "fuzz_common.h"
 
 static const cr_json_limits_t json_limits = { 32, 65536, 1000 };

@@ -19,8 +19,8 @@
 
 #include "cr_fhir_patient.h"
 #include "cr_index.h"
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 #include "fuzz_common.h"
 
 /* As cr_config.c's defaults (ClientRegistryMaxJSONDepth and friends). */

@@ -17,8 +17,8 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
-#include "cr_datetime.h"
-#include "cr_phn.h"
+#include "core/cr_datetime.h"
+#include "core/cr_phn.h"
 #include "fuzz_common.h"
 
 static apr_pool_t *root_pool;

@@ -18,8 +18,8 @@
 #include <apr_strings.h>
 
 #include "cr_index.h"
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 #include "cr_search.h"
 #include "fuzz_common.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 
 #define CR_TEST(name, fn) { name, fn, NULL, NULL, NULL }
 

@@ -17,7 +17,7 @@
 
 #include "cr_bc_codes.h"
 #include "cr_fhir_envelope.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }

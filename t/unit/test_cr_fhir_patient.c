@@ -22,8 +22,8 @@
 #include <apr_strings.h>
 
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 
 #include "cr_test_ig.h"
 

@@ -19,7 +19,7 @@
 #include <apr_strings.h>
 
 #include "cr_fhir_view.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }

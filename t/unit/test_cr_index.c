@@ -23,8 +23,8 @@
 
 #include "cr_fhir_patient.h"
 #include "cr_index.h"
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 
 #include "cr_test_ig.h"
 

@@ -20,7 +20,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }

@@ -22,9 +22,9 @@
 #include <apr_strings.h>
 
 #include "cr_fhir_patient.h"
-#include "cr_json.h"
+#include "core/cr_json.h"
 #include "cr_match.h"
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 #include "cr_similarity.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

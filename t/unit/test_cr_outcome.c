@@ -19,8 +19,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 
 /* A cmocka test whose printed name starts with the checklist id. */
 #define CR_TEST(name, fn) { name, fn, NULL, NULL, NULL }

@@ -21,7 +21,7 @@
 #include <apr_strings.h>
 
 #include "cr_index.h"
-#include "cr_outcome.h"
+#include "core/cr_outcome.h"
 #include "cr_search.h"
 
 #define CR_TEST(name, fn) \

@@ -3,8 +3,8 @@
 
 #include <apr_strings.h>
 
-#include "cr_json.h"
-#include "cr_outcome.h"
+#include "core/cr_json.h"
+#include "core/cr_outcome.h"
 
 /* Bound on kept issues: a hostile document with thousands of bad elements
  * must not produce an unbounded response. */

@@ -7,7 +7,7 @@
  * touch no global state and allocate nothing.
  */
 
-#include "cr_phn.h"
+#include "core/cr_phn.h"
 
 /*
  * CR-PHN-002: weights for PHN digits 2..9, left to right.  Index 0 is

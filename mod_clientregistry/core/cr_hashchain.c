@@ -5,7 +5,7 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
-#include "cr_hashchain.h"
+#include "core/cr_hashchain.h"
 
 static void put(EVP_MD_CTX *md, const char *s)
 {

@@ -13,7 +13,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
-#include "cr_json.h"
+#include "core/cr_json.h"
 
 const cr_json_limits_t cr_json_default_limits = {
     32,             /* max_depth */

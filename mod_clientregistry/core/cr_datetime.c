@@ -10,7 +10,7 @@
  * time_t and time zone.
  */
 
-#include "cr_datetime.h"
+#include "core/cr_datetime.h"
 
 #include <string.h>
 
