@@ -22,7 +22,7 @@
 
 #include "core/cr_datetime.h"
 #include "cr_db.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"

@@ -24,7 +24,7 @@
 #include <apr_thread_proc.h>
 
 #include "core/cr_datetime.h"
-#include "cr_fhir_envelope.h"
+#include "fhir/cr_fhir_envelope.h"
 #include "cr_ops.h"
 #include "cr_private.h"
 #include "cr_store.h"

@@ -16,7 +16,7 @@
 
 #include "cr_audit.h"
 #include "core/cr_datetime.h"
-#include "cr_fhir_bundle.h"
+#include "fhir/cr_fhir_bundle.h"
 #include "cr_search.h"
 #include "cr_store_audit.h"
 

@@ -8,7 +8,7 @@
 #include <apr_strings.h>
 
 #include "cr_capability.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_ops.h"
 #include "cr_ops_query.h"
 

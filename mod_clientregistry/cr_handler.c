@@ -10,7 +10,7 @@
 
 #include "cr_audit.h"
 #include "cr_capability.h"
-#include "cr_fhir_envelope.h"
+#include "fhir/cr_fhir_envelope.h"
 #include "cr_ops.h"
 #include "cr_ops_query.h"
 #include "cr_private.h"

@@ -35,7 +35,7 @@
 #include <apr_tables.h>
 #include <apr_hash.h>
 
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_phonetic.h"
 
 /* ------------------------------------------------------------------ */

@@ -13,10 +13,10 @@
 #include <apr_strings.h>
 
 #include "cr_audit.h"
-#include "cr_bc_codes.h"
-#include "cr_composite.h"
-#include "cr_fhir_envelope.h"
-#include "cr_fhir_view.h"
+#include "fhir/cr_bc_codes.h"
+#include "fhir/cr_composite.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_view.h"
 #include "cr_index.h"
 #include "cr_ops_maintain.h"
 #include "cr_ops_match.h"

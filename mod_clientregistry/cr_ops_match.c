@@ -6,7 +6,7 @@
 #include <apr_strings.h>
 
 #include "cr_audit.h"
-#include "cr_fhir_bundle.h"
+#include "fhir/cr_fhir_bundle.h"
 #include "cr_ops_match.h"
 #include "cr_store.h"
 #include "cr_store_match.h"

@@ -13,9 +13,9 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_bc_codes.h"
-#include "cr_fhir_envelope.h"
-#include "cr_fhir_view.h"
+#include "fhir/cr_bc_codes.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_view.h"
 #include "cr_index.h"
 #include "cr_ops_match.h"
 #include "cr_ops_query.h"

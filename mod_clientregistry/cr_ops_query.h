@@ -11,7 +11,7 @@
 #ifndef CR_OPS_QUERY_H
 #define CR_OPS_QUERY_H
 
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_service.h"
 
 #define CR_OPDEF_BASE "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/"

@@ -11,8 +11,8 @@
 #include <apr_strings.h>
 
 #include "cr_audit.h"
-#include "cr_composite.h"
-#include "cr_fhir_bundle.h"
+#include "fhir/cr_composite.h"
+#include "fhir/cr_fhir_bundle.h"
 #include "cr_index.h"
 #include "cr_ops_match.h"
 #include "core/cr_phn.h"

@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 
 #include "cr_db.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "cr_match.h"
 #include "core/cr_model.h"

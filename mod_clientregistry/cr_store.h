@@ -14,7 +14,7 @@
 #include <apr_tables.h>
 
 #include "cr_db.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_index.h"
 #include "core/cr_model.h"
 

@@ -5,7 +5,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_fhir_view.h"
+#include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
 #include "cr_store_query.h"
 

@@ -19,7 +19,7 @@
 #include <apr_tables.h>
 
 #include "cr_db.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_store.h"
 
 #define CR_IDX_MOTHER_PHN "mother-phn"

@@ -11,7 +11,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "cr_composite.h"
+#include "fhir/cr_composite.h"
 #include "cr_db.h"
 
 /* The registry's own source system code. */

@@ -36,7 +36,7 @@
 #include <apr_strings.h>
 #include <json-c/json.h>
 
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_match.h"
 #include "core/cr_outcome.h"
 

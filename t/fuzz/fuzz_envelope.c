@@ -17,8 +17,8 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
-#include "cr_fhir_envelope.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
 #include "fuzz_common.h"

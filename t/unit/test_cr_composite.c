@@ -17,7 +17,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_composite.h"
+#include "fhir/cr_composite.h"
 #include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \

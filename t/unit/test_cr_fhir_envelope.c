@@ -15,8 +15,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_bc_codes.h"
-#include "cr_fhir_envelope.h"
+#include "fhir/cr_bc_codes.h"
+#include "fhir/cr_fhir_envelope.h"
 #include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \

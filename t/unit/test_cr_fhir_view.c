@@ -18,7 +18,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_fhir_view.h"
+#include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
 
 #define CR_TEST(name, fn) \

@@ -30,7 +30,7 @@
 #include <apr_strings.h>
 
 #include "cr_db.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"

@@ -16,8 +16,8 @@
 #include <apr_strings.h>
 
 #include "core/cr_datetime.h"
-#include "cr_fhir_patient.h"
-#include "cr_fhir_view.h"
+#include "fhir/cr_fhir_patient.h"
+#include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
 
 #define EXT_VALIDATION CR_EXT_BASE "bc-validation-status-extension"

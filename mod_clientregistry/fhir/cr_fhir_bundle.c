@@ -1,5 +1,5 @@
 /* cr_fhir_bundle: Bundle construction helpers. */
-#include "cr_fhir_bundle.h"
+#include "fhir/cr_fhir_bundle.h"
 #include "core/cr_json.h"
 
 json_object *cr_fhir_bundle_new(apr_pool_t *pool, const char *type,

@@ -14,7 +14,7 @@
 #include <apr_strings.h>
 
 #include "core/cr_datetime.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
 

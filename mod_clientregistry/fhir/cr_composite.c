@@ -5,8 +5,8 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_composite.h"
-#include "cr_fhir_patient.h"
+#include "fhir/cr_composite.h"
+#include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 
 #define MAX_DEPTH 16

@@ -11,7 +11,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_bc_codes.h"
+#include "fhir/cr_bc_codes.h"
 
 #define I CR_SEV_INFORMATION
 #define W CR_SEV_WARNING

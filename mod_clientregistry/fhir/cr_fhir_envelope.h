@@ -23,7 +23,7 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
-#include "cr_bc_codes.h"
+#include "fhir/cr_bc_codes.h"
 #include "core/cr_outcome.h"
 
 #define CR_ENV_PROFILE_BASE \

@@ -5,7 +5,7 @@
 #include <apr_strings.h>
 #include <apr_uuid.h>
 
-#include "cr_fhir_envelope.h"
+#include "fhir/cr_fhir_envelope.h"
 #include "core/cr_json.h"
 
 const char *cr_fhir_envelope_urn(apr_pool_t *pool)
