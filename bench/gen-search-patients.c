@@ -23,7 +23,7 @@
 #include "core/cr_datetime.h"
 #include "cr_db.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
 #include "cr_store.h"

@@ -17,7 +17,7 @@
 #include "cr_audit.h"
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "cr_store_audit.h"
 
 #define EXT_SEQ "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" \

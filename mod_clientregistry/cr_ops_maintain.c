@@ -17,7 +17,7 @@
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_view.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "cr_ops_maintain.h"
 #include "cr_ops_match.h"
 #include "core/cr_phn.h"

@@ -24,7 +24,7 @@
 #ifndef CR_OPS_MATCH_H
 #define CR_OPS_MATCH_H
 
-#include "cr_match.h"
+#include "match/cr_match.h"
 #include "cr_service.h"
 
 /* Rows one blocking look-up may return, and candidates scored per query:

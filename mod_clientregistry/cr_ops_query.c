@@ -16,11 +16,11 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_view.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "cr_ops_match.h"
 #include "cr_ops_query.h"
 #include "core/cr_phn.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "cr_store_query.h"
 
 /* Versions read to build history (the newest ones), identifier rows read

@@ -13,7 +13,7 @@
 #include "cr_audit.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "cr_ops_match.h"
 #include "core/cr_phn.h"
 #include "cr_rest.h"

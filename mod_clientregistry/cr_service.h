@@ -15,10 +15,10 @@
 #include "cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
-#include "cr_match.h"
+#include "match/cr_match.h"
 #include "core/cr_model.h"
 #include "core/cr_outcome.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 
 typedef struct cr_settings_t {
     const char *base_url;          /* public base URL, no trailing '/' */

@@ -15,7 +15,7 @@
 
 #include "cr_db.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_model.h"
 
 /* One stored version of a patient. */

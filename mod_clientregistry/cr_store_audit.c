@@ -4,7 +4,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "cr_store_audit.h"
 
 #define VERIFY_PAGE 1000

@@ -6,7 +6,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "cr_store_match.h"
 

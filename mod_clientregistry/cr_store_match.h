@@ -22,7 +22,7 @@
 #include <apr_tables.h>
 
 #include "cr_db.h"
-#include "cr_match.h"
+#include "match/cr_match.h"
 
 /* A candidate (or a stored record): its patient id and record text, both
  * allocated from the caller's pool. */

@@ -4,7 +4,7 @@
 
 #include <apr_strings.h>
 
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "cr_store_search.h"
 
 typedef struct idset_t {

@@ -10,7 +10,7 @@
 #define CR_STORE_SEARCH_H
 
 #include "cr_db.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "cr_store.h"
 
 typedef struct cr_search_result_t {

@@ -33,7 +33,7 @@
 #include "cr_db.h"
 #include "cr_store_audit.h"
 #include "cr_store_match.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "cr_store.h"
 

@@ -37,7 +37,7 @@
 #include <json-c/json.h>
 
 #include "fhir/cr_fhir_patient.h"
-#include "cr_match.h"
+#include "match/cr_match.h"
 #include "core/cr_outcome.h"
 
 #define PER_KEY 100

@@ -18,7 +18,7 @@
 #include <apr_strings.h>
 
 #include "fhir/cr_fhir_patient.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
 #include "fuzz_common.h"

@@ -17,10 +17,10 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "fuzz_common.h"
 
 /* As cr_config.c's defaults. */

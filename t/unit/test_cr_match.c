@@ -23,9 +23,9 @@
 
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
-#include "cr_match.h"
+#include "match/cr_match.h"
 #include "core/cr_outcome.h"
-#include "cr_similarity.h"
+#include "match/cr_similarity.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cr_normalize.h"
+#include "match/cr_normalize.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

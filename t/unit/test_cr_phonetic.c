@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cr_phonetic.h"
+#include "match/cr_phonetic.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

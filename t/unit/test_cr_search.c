@@ -20,9 +20,9 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_outcome.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }

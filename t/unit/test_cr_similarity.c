@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cr_similarity.h"
+#include "match/cr_similarity.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -31,11 +31,11 @@
 
 #include "cr_db.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
 #include "core/cr_phn.h"
-#include "cr_search.h"
+#include "match/cr_search.h"
 #include "cr_sql.h"
 #include "cr_store.h"
 #include "cr_store_search.h"

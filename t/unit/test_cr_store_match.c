@@ -28,13 +28,13 @@
 
 #include "cr_db.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_index.h"
+#include "match/cr_index.h"
 #include "core/cr_json.h"
-#include "cr_match.h"
+#include "match/cr_match.h"
 #include "cr_ops_match.h"
 #include "cr_ops_query.h"
 #include "core/cr_outcome.h"
-#include "cr_similarity.h"
+#include "match/cr_similarity.h"
 #include "cr_store.h"
 #include "cr_store_match.h"
 

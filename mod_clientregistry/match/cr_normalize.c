@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cr_normalize.h"
+#include "match/cr_normalize.h"
 
 /* Result of folding one code point: "drop it" or "word separator". */
 #define FOLD_DROP 0

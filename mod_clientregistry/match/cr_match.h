@@ -36,7 +36,7 @@
 #include <apr_hash.h>
 
 #include "fhir/cr_fhir_patient.h"
-#include "cr_phonetic.h"
+#include "match/cr_phonetic.h"
 
 /* ------------------------------------------------------------------ */
 /* Fields and agreement levels                                         */

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "cr_similarity.h"
+#include "match/cr_similarity.h"
 
 /* Winkler's prefix scale, longest prefix rewarded and boost threshold. */
 #define JW_PREFIX_SCALE 0.1

@@ -17,8 +17,8 @@
 #include <apr_strings.h>
 
 #include "core/cr_datetime.h"
-#include "cr_index.h"
-#include "cr_search.h"
+#include "match/cr_index.h"
+#include "match/cr_search.h"
 
 typedef struct param_def_t {
     const char *name;

@@ -16,9 +16,9 @@
 #include <apr_strings.h>
 
 #include "core/cr_datetime.h"
-#include "cr_match.h"
-#include "cr_normalize.h"
-#include "cr_similarity.h"
+#include "match/cr_match.h"
+#include "match/cr_normalize.h"
+#include "match/cr_similarity.h"
 
 /* Winkler's customary agreement threshold for names. */
 #define JW_AGREE 0.92

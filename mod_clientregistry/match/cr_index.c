@@ -11,9 +11,9 @@
 #include <apr_strings.h>
 
 #include "core/cr_datetime.h"
-#include "cr_index.h"
-#include "cr_match.h"
-#include "cr_normalize.h"
+#include "match/cr_index.h"
+#include "match/cr_match.h"
+#include "match/cr_normalize.h"
 
 typedef struct builder_t {
     apr_pool_t *pool;

@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "cr_phonetic.h"
+#include "match/cr_phonetic.h"
 
 /* Upper-case an ASCII letter; return 0 for anything else. */
 static char ascii_letter(unsigned char c)
