@@ -21,12 +21,12 @@
 #include <apr_time.h>
 
 #include "core/cr_datetime.h"
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 #define BATCH 10000
 

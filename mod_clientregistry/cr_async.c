@@ -27,7 +27,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "cr_ops.h"
 #include "cr_private.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)
 #define JOBS_PER_TICK 8

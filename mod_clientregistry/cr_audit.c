@@ -18,7 +18,7 @@
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_bundle.h"
 #include "match/cr_search.h"
-#include "cr_store_audit.h"
+#include "store/cr_store_audit.h"
 
 #define EXT_SEQ "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" \
                 "cr-audit-sequence"

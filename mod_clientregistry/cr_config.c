@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "cr_private.h"
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 /* Defaults (docs/directives.md lists them too; t/unit checks both). */
 #define DEF_MAX_BODY (1024 * 1024)

@@ -15,7 +15,7 @@
 #include "cr_ops_query.h"
 #include "cr_private.h"
 #include "cr_rest.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 #define MAX_SEGMENTS 4
 

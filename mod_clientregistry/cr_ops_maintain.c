@@ -21,10 +21,10 @@
 #include "cr_ops_maintain.h"
 #include "cr_ops_match.h"
 #include "core/cr_phn.h"
-#include "cr_store.h"
-#include "cr_store_match.h"
-#include "cr_store_query.h"
-#include "cr_store_source.h"
+#include "store/cr_store.h"
+#include "store/cr_store_match.h"
+#include "store/cr_store_query.h"
+#include "store/cr_store_source.h"
 
 #define MAX_LINKS 20
 #define MAX_IDENTIFIER_ROWS 200

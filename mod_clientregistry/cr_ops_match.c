@@ -8,8 +8,8 @@
 #include "cr_audit.h"
 #include "fhir/cr_fhir_bundle.h"
 #include "cr_ops_match.h"
-#include "cr_store.h"
-#include "cr_store_match.h"
+#include "store/cr_store.h"
+#include "store/cr_store_match.h"
 
 #define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
 

@@ -21,7 +21,7 @@
 #include "cr_ops_query.h"
 #include "core/cr_phn.h"
 #include "match/cr_search.h"
-#include "cr_store_query.h"
+#include "store/cr_store_query.h"
 
 /* Versions read to build history (the newest ones), identifier rows read
  * per patient, babies returned for one mother, merge hops followed. */

@@ -17,9 +17,9 @@
 #include "cr_ops_match.h"
 #include "core/cr_phn.h"
 #include "cr_rest.h"
-#include "cr_store.h"
-#include "cr_store_search.h"
-#include "cr_store_source.h"
+#include "store/cr_store.h"
+#include "store/cr_store_search.h"
+#include "store/cr_store_source.h"
 
 static void reject(cr_ctx_t *ctx)
 {

@@ -12,7 +12,7 @@
 #include <apr_time.h>
 #include <json-c/json.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "match/cr_match.h"

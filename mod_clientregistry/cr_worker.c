@@ -20,8 +20,8 @@
 
 #include "cr_audit.h"
 #include "cr_private.h"
-#include "cr_store.h"
-#include "cr_store_audit.h"
+#include "store/cr_store.h"
+#include "store/cr_store_audit.h"
 
 #define FLUSH_INTERVAL apr_time_from_msec(200)
 #define FLUSH_AT 256

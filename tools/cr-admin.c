@@ -30,12 +30,12 @@
 #include <apr_uuid.h>
 
 #include "core/cr_datetime.h"
-#include "cr_db.h"
-#include "cr_store_audit.h"
-#include "cr_store_match.h"
+#include "store/cr_db.h"
+#include "store/cr_store_audit.h"
+#include "store/cr_store_match.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 #ifndef CR_SCHEMA_DIR
 #define CR_SCHEMA_DIR "schema"

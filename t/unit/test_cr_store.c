@@ -29,16 +29,16 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
 #include "core/cr_phn.h"
 #include "match/cr_search.h"
-#include "cr_sql.h"
-#include "cr_store.h"
-#include "cr_store_search.h"
+#include "store/cr_sql.h"
+#include "store/cr_store.h"
+#include "store/cr_store_search.h"
 
 #include "cr_test_ig.h"
 

@@ -26,7 +26,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
@@ -35,8 +35,8 @@
 #include "cr_ops_query.h"
 #include "core/cr_outcome.h"
 #include "match/cr_similarity.h"
-#include "cr_store.h"
-#include "cr_store_match.h"
+#include "store/cr_store.h"
+#include "store/cr_store_match.h"
 
 #ifndef CR_TOP_SRCDIR
 #error "CR_TOP_SRCDIR must name the source tree (see Makefile.am)"

@@ -9,7 +9,7 @@
 
 #include <apr_tables.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "core/cr_hashchain.h"
 
 /* Chain and insert recs (of cr_audit_rec_t *, their seq/prev_hash/hash

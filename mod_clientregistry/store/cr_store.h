@@ -13,7 +13,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
 #include "match/cr_index.h"
 #include "core/cr_model.h"

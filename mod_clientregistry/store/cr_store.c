@@ -5,8 +5,8 @@
 #include <apr_strings.h>
 
 #include "core/cr_phn.h"
-#include "cr_store.h"
-#include "cr_store_query.h"
+#include "store/cr_store.h"
+#include "store/cr_store_query.h"
 
 /* Bodies tried per allocation before giving up: externally issued PHNs
  * can occupy a run of bodies, but never this many in a row in practice. */

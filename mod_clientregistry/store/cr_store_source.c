@@ -6,7 +6,7 @@
 #include <apr_strings.h>
 #include <apr_uuid.h>
 
-#include "cr_store_source.h"
+#include "store/cr_store_source.h"
 
 static const char *new_id(apr_pool_t *pool)
 {

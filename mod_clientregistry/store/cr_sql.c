@@ -8,7 +8,7 @@
  */
 #include <stddef.h>
 
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 #define PATIENT_COLS \
     "id, version_id, last_updated, resource, phn, active, replaced_by"

@@ -5,7 +5,7 @@
 #include <apr_strings.h>
 
 #include "match/cr_index.h"
-#include "cr_store_search.h"
+#include "store/cr_store_search.h"
 
 typedef struct idset_t {
     apr_hash_t *seen;

@@ -9,9 +9,9 @@
 #ifndef CR_STORE_SEARCH_H
 #define CR_STORE_SEARCH_H
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "match/cr_search.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 typedef struct cr_search_result_t {
     int total;                   /* matches in all */

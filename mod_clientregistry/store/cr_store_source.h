@@ -12,7 +12,7 @@
 #include <apr_tables.h>
 
 #include "fhir/cr_composite.h"
-#include "cr_db.h"
+#include "store/cr_db.h"
 
 /* The registry's own source system code. */
 #define CR_SOURCE_REGISTRY "MOH_CRS"

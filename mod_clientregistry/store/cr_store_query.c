@@ -7,7 +7,7 @@
 
 #include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
-#include "cr_store_query.h"
+#include "store/cr_store_query.h"
 
 #define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 

@@ -21,7 +21,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "match/cr_match.h"
 
 /* A candidate (or a stored record): its patient id and record text, both

@@ -5,7 +5,7 @@
 #include <apr_strings.h>
 
 #include "match/cr_search.h"
-#include "cr_store_audit.h"
+#include "store/cr_store_audit.h"
 
 #define VERIFY_PAGE 1000
 

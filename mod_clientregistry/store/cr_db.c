@@ -11,8 +11,8 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
-#include "cr_db.h"
-#include "cr_sql.h"
+#include "store/cr_db.h"
+#include "store/cr_sql.h"
 
 #define SQLITE_CODE_BUSY 5
 #define SQLITE_CODE_LOCKED 6

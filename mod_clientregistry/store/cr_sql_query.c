@@ -8,7 +8,7 @@
  */
 #include <stddef.h>
 
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 const cr_sql_stmt_t cr_sql_query_catalogue[] = {
     { "cr_patient_query_get",

@@ -1,7 +1,7 @@
 /* cr_sql_audit: statements of the audit trail (schema/004_audit.sql). */
 #include <stddef.h>
 
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 #define AUDIT_COLS \
     "seq, recorded, action, operation, method, path, query, status," \

@@ -28,7 +28,7 @@
  */
 #include <stddef.h>
 
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 const cr_sql_stmt_t cr_sql_match_catalogue[] = {
     /* The candidates of up to 16 blocking keys with their match records:

@@ -2,7 +2,7 @@
  * (cr_store_source.c, schema/003_source_records.sql). */
 #include <stddef.h>
 
-#include "cr_sql.h"
+#include "store/cr_sql.h"
 
 #define SOURCE_COLS \
     "id, patient_id, source_system, status, version, snapshot, merge_id"

@@ -18,9 +18,9 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "cr_db.h"
+#include "store/cr_db.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_store.h"
+#include "store/cr_store.h"
 
 #define CR_IDX_MOTHER_PHN "mother-phn"
 

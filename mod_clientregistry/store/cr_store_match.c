@@ -8,7 +8,7 @@
 
 #include "match/cr_index.h"
 #include "core/cr_json.h"
-#include "cr_store_match.h"
+#include "store/cr_store_match.h"
 
 /* Rows of cr_match_param read at most (fields x levels, with room). */
 #define MAX_PARAM_ROWS (CR_MF_COUNT * CR_MATCH_MAX_LEVELS * 2)
