@@ -25,7 +25,7 @@
 
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_envelope.h"
-#include "cr_ops.h"
+#include "ops/cr_ops.h"
 #include "cr_private.h"
 #include "store/cr_store.h"
 

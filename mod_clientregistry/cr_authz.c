@@ -23,7 +23,7 @@
 #include <mod_auth.h>
 #include <util_filter.h>
 
-#include "cr_ops.h"
+#include "ops/cr_ops.h"
 #include "cr_private.h"
 
 #define ERROR_CTYPE_FILTER "CR_ERROR_CTYPE"

@@ -8,13 +8,13 @@
 
 #include <apr_atomic.h>
 
-#include "cr_audit.h"
-#include "cr_capability.h"
+#include "ops/cr_audit.h"
+#include "ops/cr_capability.h"
 #include "fhir/cr_fhir_envelope.h"
-#include "cr_ops.h"
-#include "cr_ops_query.h"
+#include "ops/cr_ops.h"
+#include "ops/cr_ops_query.h"
 #include "cr_private.h"
-#include "cr_rest.h"
+#include "ops/cr_rest.h"
 #include "store/cr_store.h"
 
 #define MAX_SEGMENTS 4

@@ -25,7 +25,7 @@
 #undef PACKAGE_BUGREPORT
 #undef PACKAGE_URL
 
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 /* mod_clientregistry.c gets this from AP_DECLARE_MODULE. */
 #ifndef CR_MODULE_MAIN

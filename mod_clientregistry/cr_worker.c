@@ -18,7 +18,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
-#include "cr_audit.h"
+#include "ops/cr_audit.h"
 #include "cr_private.h"
 #include "store/cr_store.h"
 #include "store/cr_store_audit.h"

@@ -10,13 +10,13 @@
 
 #include <apr_strings.h>
 
-#include "cr_audit.h"
+#include "ops/cr_audit.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_bundle.h"
 #include "match/cr_index.h"
-#include "cr_ops_match.h"
+#include "ops/cr_ops_match.h"
 #include "core/cr_phn.h"
-#include "cr_rest.h"
+#include "ops/cr_rest.h"
 #include "store/cr_store.h"
 #include "store/cr_store_search.h"
 #include "store/cr_store_source.h"

@@ -5,9 +5,9 @@
 
 #include <apr_strings.h>
 
-#include "cr_audit.h"
+#include "ops/cr_audit.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "cr_ops_match.h"
+#include "ops/cr_ops_match.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
 

@@ -3,7 +3,7 @@
 #ifndef CR_CAPABILITY_H
 #define CR_CAPABILITY_H
 
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 /* GET [base]/metadata. */
 void cr_capability_get(cr_ctx_t *ctx, const char *software_version);

@@ -12,7 +12,7 @@
 #define CR_OPS_QUERY_H
 
 #include "fhir/cr_fhir_patient.h"
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 #define CR_OPDEF_BASE "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/"
 #define CR_OPDEF_FIND_CANDIDATES CR_OPDEF_BASE "bc-patient-find-candidates"

@@ -5,7 +5,7 @@
 #include <apr_uuid.h>
 
 #include "core/cr_datetime.h"
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 void cr_service_ctx_init(cr_ctx_t *ctx, apr_pool_t *pool, apr_time_t now)
 {

@@ -8,7 +8,7 @@
 #ifndef CR_OPS_H
 #define CR_OPS_H
 
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 typedef void cr_op_fn(cr_ctx_t *ctx, json_object *body);
 

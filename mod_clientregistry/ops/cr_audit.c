@@ -14,7 +14,7 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
-#include "cr_audit.h"
+#include "ops/cr_audit.h"
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_bundle.h"
 #include "match/cr_search.h"

@@ -12,14 +12,14 @@
 
 #include <apr_strings.h>
 
-#include "cr_audit.h"
+#include "ops/cr_audit.h"
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_view.h"
 #include "match/cr_index.h"
-#include "cr_ops_maintain.h"
-#include "cr_ops_match.h"
+#include "ops/cr_ops_maintain.h"
+#include "ops/cr_ops_match.h"
 #include "core/cr_phn.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"

@@ -25,7 +25,7 @@
 #define CR_OPS_MATCH_H
 
 #include "match/cr_match.h"
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 /* Rows one blocking look-up may return, and candidates scored per query:
  * together they bound the work of one query (at most CR_MATCH_MAX_KEYS

@@ -7,10 +7,10 @@
  */
 #include <apr_strings.h>
 
-#include "cr_capability.h"
+#include "ops/cr_capability.h"
 #include "fhir/cr_fhir_patient.h"
-#include "cr_ops.h"
-#include "cr_ops_query.h"
+#include "ops/cr_ops.h"
+#include "ops/cr_ops_query.h"
 
 void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
 {

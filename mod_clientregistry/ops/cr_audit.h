@@ -6,7 +6,7 @@
 #define CR_AUDIT_H
 
 #include "core/cr_hashchain.h"
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 /* Fill rec from ctx (request, caller, message id, time). */
 void cr_audit_fill(cr_audit_rec_t *rec, const cr_ctx_t *ctx,

@@ -4,7 +4,7 @@
 #ifndef CR_REST_H
 #define CR_REST_H
 
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 /* POST [base]/Patient: body is the parsed request JSON. */
 void cr_rest_create(cr_ctx_t *ctx, json_object *body);

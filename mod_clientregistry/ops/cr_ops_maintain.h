@@ -14,7 +14,7 @@
 #ifndef CR_OPS_MAINTAIN_H
 #define CR_OPS_MAINTAIN_H
 
-#include "cr_service.h"
+#include "ops/cr_service.h"
 
 #define CR_OPDEF_ADD "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/" \
     "bc-patient-add"

@@ -1,10 +1,10 @@
 /* cr_ops: the operation table (see cr_ops.h). */
 #include <string.h>
 
-#include "cr_ops.h"
-#include "cr_ops_maintain.h"
-#include "cr_ops_match.h"
-#include "cr_ops_query.h"
+#include "ops/cr_ops.h"
+#include "ops/cr_ops_maintain.h"
+#include "ops/cr_ops_match.h"
+#include "ops/cr_ops_query.h"
 
 const cr_op_t cr_ops_table[] = {
     { "match", cr_ops_match_run, CR_PERM_READ,
