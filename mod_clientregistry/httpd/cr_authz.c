@@ -24,7 +24,7 @@
 #include <util_filter.h>
 
 #include "ops/cr_ops.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 
 #define ERROR_CTYPE_FILTER "CR_ERROR_CTYPE"
 

@@ -26,7 +26,7 @@
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 #include "store/cr_store.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 #include "store/cr_sql.h"
 
 /* Defaults (docs/directives.md lists them too; t/unit checks both). */

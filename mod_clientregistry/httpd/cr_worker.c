@@ -19,7 +19,7 @@
 #include <apr_thread_proc.h>
 
 #include "ops/cr_audit.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 #include "store/cr_store.h"
 #include "store/cr_store_audit.h"
 

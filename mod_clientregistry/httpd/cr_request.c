@@ -10,7 +10,7 @@
 #include <apr_date.h>
 
 #include "core/cr_datetime.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 
 #define CT_FHIR "application/fhir+json"
 #define CT_JSON "application/json"

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 
 #define DEFAULT_FIELD "SSL_CLIENT_S_DN"
 

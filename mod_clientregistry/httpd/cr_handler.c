@@ -13,7 +13,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
 #include "ops/cr_ops_query.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 #include "ops/cr_rest.h"
 #include "store/cr_store.h"
 

@@ -9,7 +9,7 @@
 #include <util_mutex.h>
 
 #include "core/cr_datetime.h"
-#include "cr_private.h"
+#include "httpd/cr_private.h"
 
 APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
                         (apr_pool_t *, server_rec *, conn_rec *,
