@@ -28,6 +28,7 @@
 #include "ops/cr_ops.h"
 #include "httpd/cr_private.h"
 #include "store/cr_store.h"
+#include "store/cr_store_async.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)
 #define JOBS_PER_TICK 8
@@ -97,24 +98,11 @@ static const char *instant(apr_pool_t *pool, apr_time_t t)
     return apr_pstrdup(pool, buf);
 }
 
-typedef struct job_t {
-    const char *id;
-    const char *operation, *body, *settings, *message_id;
-    const char *org_id, *source_system, *user_id, *client_dn;
-    apr_int64_t if_match;
-    int executed;
-    const char *result;
-    int result_status;
-    int attempts;
-} job_t;
+typedef cr_async_job_t job_t;
 
 static apr_status_t mark_executed(cr_ctx_t *ctx, void *baton)
 {
-    const char *args[1];
-
-    args[0] = baton;
-    return cr_db_exec(ctx->db, ctx->pool, "cr_async_executed", NULL, 1,
-                      args);
+    return cr_store_async_mark_executed(ctx->db, ctx->pool, baton);
 }
 
 static void trace(void *baton, int is_error, const char *msg)
@@ -248,49 +236,9 @@ static long post(const char *url, const char *body, const char **err,
     return code >= 200 && code < 300 ? 0 : code;
 }
 
-static apr_status_t txn_exec(cr_db_t *db, apr_pool_t *pool,
-                             const char *label, int nargs,
-                             const char *const *args, int *n)
-{
-    apr_status_t rv = cr_db_begin(db, pool);
-
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_exec(db, pool, label, n, nargs, args);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_commit(db);
-    }
-    else {
-        cr_db_rollback(db);
-    }
-    return rv;
-}
-
 static int load(job_t *j, cr_db_t *db, apr_pool_t *pool)
 {
-    cr_db_rows_t *rows;
-    const char *args[1];
-
-    args[0] = j->id;
-    if (cr_db_select(&rows, db, pool, "cr_async_get", 1, 1, args)
-        != APR_SUCCESS || rows->nrows == 0) {
-        return 0;
-    }
-    j->operation = cr_db_cell(rows, 0, 0);
-    j->body = cr_db_cell(rows, 0, 1);
-    j->settings = cr_db_cell(rows, 0, 2);
-    j->message_id = cr_db_cell(rows, 0, 3);
-    j->org_id = cr_db_cell(rows, 0, 4);
-    j->source_system = cr_db_cell(rows, 0, 5);
-    j->user_id = cr_db_cell(rows, 0, 6);
-    j->client_dn = cr_db_cell(rows, 0, 7);
-    j->if_match = apr_atoi64(cr_db_cell(rows, 0, 8));
-    j->executed = atoi(cr_db_cell(rows, 0, 9));
-    j->result = cr_db_cell(rows, 0, 10);
-    j->result_status = cr_db_cell(rows, 0, 11)
-                       ? atoi(cr_db_cell(rows, 0, 11)) : 0;
-    j->attempts = atoi(cr_db_cell(rows, 0, 12));
-    return 1;
+    return cr_store_async_get(j, db, pool, j->id) == APR_SUCCESS;
 }
 
 /* A response for a job applied by a worker that died before storing it. */
@@ -321,20 +269,17 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
                      server_rec *s, const cr_srv_conf_t *sc)
 {
     apr_time_t now = apr_time_now();
-    const char *args[6], *err = NULL, *url;
+    const char *err = NULL, *url, *at;
     job_t j;
-    int n = 0, base, max;
+    int won = 0, base, max;
     long code;
 
     memset(&j, 0, sizeof(j));
     j.id = id;
-    args[0] = instant(pool, now + apr_time_from_sec(LOCK_SECONDS));
-    args[1] = instant(pool, now);
-    args[2] = id;
-    args[3] = args[1];
-    args[4] = args[1];
-    if (txn_exec(db, pool, "cr_async_claim", 5, args, &n) != APR_SUCCESS
-        || n != 1 || !load(&j, db, pool)) {
+    if (cr_store_async_claim(&won, db, pool, id, instant(pool, now),
+                             instant(pool, now + apr_time_from_sec(
+                                 LOCK_SECONDS))) != APR_SUCCESS
+        || !won || !load(&j, db, pool)) {
         return;   /* another worker has it */
     }
     if (j.result == NULL) {
@@ -356,12 +301,8 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
         /* The job stays claimed (running): this worker delivers it now. */
         j.result = result;
         j.result_status = status;
-        args[0] = result;
-        args[1] = apr_itoa(pool, status);
-        args[2] = instant(pool, apr_time_now());
-        args[3] = args[2];
-        args[4] = id;
-        if (txn_exec(db, pool, "cr_async_result", 5, args, NULL)
+        if (cr_store_async_set_result(db, pool, id, result, status,
+                                      instant(pool, apr_time_now()))
             != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00401)
                          "async: job %s: storing the result failed", id);
@@ -372,13 +313,10 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
           ? apr_hash_get(sc->callbacks, j.org_id, APR_HASH_KEY_STRING)
           : NULL;
     if (url == NULL) {
-        args[0] = "failed";
-        args[1] = apr_itoa(pool, j.attempts);
-        args[2] = instant(pool, now);
-        args[3] = "no ClientRegistryCallback for the sender";
-        args[4] = args[2];
-        args[5] = id;
-        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        at = instant(pool, now);
+        cr_store_async_reschedule(db, pool, id, "failed", j.attempts, at,
+                                  "no ClientRegistryCallback for the "
+                                  "sender", at);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CR_APLOGNO(00402)
                      "async: job %s: no callback endpoint for the sender's "
                      "organisation", id);
@@ -387,13 +325,9 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
     url = apr_pstrcat(pool, url, "/Patient/$", j.operation, ".Async", NULL);
     code = post(url, j.result, &err, pool);
     if (code == 0) {
-        args[0] = "delivered";
-        args[1] = apr_itoa(pool, j.attempts + 1);
-        args[2] = instant(pool, apr_time_now());
-        args[3] = NULL;
-        args[4] = args[2];
-        args[5] = id;
-        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        at = instant(pool, apr_time_now());
+        cr_store_async_reschedule(db, pool, id, "delivered", j.attempts + 1,
+                                  at, NULL, at);
         return;
     }
     if (code == POST_INTERRUPTED) {
@@ -401,13 +335,9 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
          * (or this one's successor) to deliver; the receiver may get it
          * twice if the abort came after it had read the whole body:
          * delivery is at least once. */
-        args[0] = "queued";
-        args[1] = apr_itoa(pool, j.attempts);
-        args[2] = instant(pool, apr_time_now());
-        args[3] = err;
-        args[4] = args[2];
-        args[5] = id;
-        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        at = instant(pool, apr_time_now());
+        cr_store_async_reschedule(db, pool, id, "queued", j.attempts, at,
+                                  err, at);
         return;
     }
 retry:
@@ -415,6 +345,7 @@ retry:
     max = sc->retry_max > 0 ? sc->retry_max : DEF_RETRY_MAX;
     {
         apr_int64_t delay = base;
+        const char *why = err ? err : apr_psprintf(pool, "HTTP %ld", code);
         int k;
         for (k = 0; k < j.attempts && delay < MAX_BACKOFF; k++) {
             delay *= 2;
@@ -422,16 +353,15 @@ retry:
         if (delay > MAX_BACKOFF) {
             delay = MAX_BACKOFF;
         }
-        args[0] = j.attempts + 1 >= max ? "failed" : "queued";
-        args[1] = apr_itoa(pool, j.attempts + 1);
-        args[2] = instant(pool, apr_time_now() + apr_time_from_sec(delay));
-        args[3] = err ? err : apr_psprintf(pool, "HTTP %ld", code);
-        args[4] = instant(pool, apr_time_now());
-        args[5] = id;
-        txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+        at = instant(pool, apr_time_now() + apr_time_from_sec(delay));
+        cr_store_async_reschedule(db, pool, id,
+                                  j.attempts + 1 >= max ? "failed"
+                                                        : "queued",
+                                  j.attempts + 1, at, why,
+                                  instant(pool, apr_time_now()));
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00403)
                      "async: job %s: attempt %d failed (%s); %s", id,
-                     j.attempts + 1, args[3],
+                     j.attempts + 1, why,
                      j.attempts + 1 >= max ? "giving up" : "will retry");
     }
 }
@@ -446,8 +376,7 @@ static void tick(apr_pool_t *pool, server_rec *s)
                                                    &clientregistry_module);
     ap_dbd_t *dbd;
     cr_db_t *db;
-    cr_db_rows_t *rows;
-    const char *args[3];
+    apr_array_header_t *due;
     int version = 0, complete = 0, r;
 
     if (open_fn == NULL || close_fn == NULL
@@ -460,15 +389,11 @@ static void tick(apr_pool_t *pool, server_rec *s)
         close_fn(s, dbd);
         return;
     }
-    args[0] = instant(pool, apr_time_now());
-    args[1] = args[0];
-    args[2] = apr_itoa(pool, JOBS_PER_TICK);
-    if (cr_db_select(&rows, db, pool, "cr_async_due", JOBS_PER_TICK, 3,
-                     args) == APR_SUCCESS) {
-        for (r = 0; r < rows->nrows && !apr_atomic_read32(&worker->stopping);
+    if (cr_store_async_due(&due, db, pool, instant(pool, apr_time_now()),
+                           JOBS_PER_TICK) == APR_SUCCESS) {
+        for (r = 0; r < due->nelts && !apr_atomic_read32(&worker->stopping);
              r++) {
-            work_job(apr_pstrdup(pool, cr_db_cell(rows, r, 0)), db, pool, s,
-                     sc);
+            work_job(APR_ARRAY_IDX(due, r, const char *), db, pool, s, sc);
         }
     }
     close_fn(s, dbd);

@@ -22,6 +22,7 @@
 #include "ops/cr_ops_match.h"
 #include "core/cr_phn.h"
 #include "store/cr_store.h"
+#include "store/cr_store_async.h"
 #include "store/cr_store_match.h"
 #include "store/cr_store_query.h"
 #include "store/cr_store_source.h"
@@ -1996,7 +1997,8 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     };
     const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
     const cr_envelope_rules_t *rules;
-    const char *args[13], *settings, *id;
+    const char *settings;
+    cr_async_job_t job;
     json_object *st;
     mreq_t m;
     apr_status_t rv;
@@ -2030,25 +2032,21 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     settings = apr_pstrdup(ctx->pool, json_object_to_json_string_ext(
         st, JSON_C_TO_STRING_PLAIN));
     json_object_put(st);
-    id = cr_service_uuid(ctx->pool);
-    args[0] = id;
-    args[1] = op;
-    args[2] = cr_json_serialize(ctx->pool, body, NULL);
-    args[3] = settings;
-    args[4] = m.in->message_id;
-    args[5] = m.meta.sender;
-    args[6] = ctx->caller ? ctx->caller->source_system : NULL;
-    args[7] = m.meta.enterer;
-    args[8] = ctx->caller ? ctx->caller->client_dn : NULL;
-    args[9] = apr_psprintf(ctx->pool, "%" APR_INT64_T_FMT,
-                           ctx->if_match > 0 ? ctx->if_match : 0);
-    args[10] = ctx->now_instant;
-    args[11] = ctx->now_instant;
-    args[12] = ctx->now_instant;
+    memset(&job, 0, sizeof(job));
+    job.id = cr_service_uuid(ctx->pool);
+    job.operation = op;
+    job.body = cr_json_serialize(ctx->pool, body, NULL);
+    job.settings = settings;
+    job.message_id = m.in->message_id;
+    job.org_id = m.meta.sender;
+    job.source_system = ctx->caller ? ctx->caller->source_system : NULL;
+    job.user_id = m.meta.enterer;
+    job.client_dn = ctx->caller ? ctx->caller->client_dn : NULL;
+    job.if_match = ctx->if_match > 0 ? ctx->if_match : 0;
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv == APR_SUCCESS) {
-        rv = cr_db_exec(ctx->db, ctx->pool, "cr_async_insert", NULL, 13,
-                        args);
+        rv = cr_store_async_insert(ctx->db, ctx->pool, &job,
+                                   ctx->now_instant);
     }
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, opname, "E", 202, NULL);
