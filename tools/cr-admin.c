@@ -35,6 +35,7 @@
 #include "store/cr_store_match.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
+#include "ops/cr_person.h"
 #include "store/cr_store.h"
 
 #ifndef CR_SCHEMA_DIR
@@ -457,11 +458,12 @@ static int rekey(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
 }
 
 /* load: bulk-load FHIR Patients (one JSON object a line) through the
- * store code, as a create writes them (validation, a PHN when none is
- * given, id and meta, the index with the match records and blocking
- * keys), LOAD_BATCH patients per transaction.  Meant for benchmarks and
- * initial loads: no audit records and no duplicate detection (run
- * 'estimate' afterwards).  Invalid lines are counted and skipped. */
+ * person recipe (ops/cr_person.c), as a create writes them (validation, a
+ * PHN when none is given, id and meta, the index with the match records
+ * and blocking keys), LOAD_BATCH patients per transaction.  Meant for
+ * benchmarks and initial loads: no audit records and no duplicate
+ * detection (run 'estimate' afterwards).  Invalid lines are counted and
+ * skipped. */
 #define LOAD_BATCH 5000
 #define LOAD_MAX_LINE (1024 * 1024)
 
@@ -469,6 +471,8 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
                 const char *path)
 {
     static const cr_phn_range_t range = { 0, APR_INT64_C(99999999) };
+    cr_person_how_t how;
+    cr_ctx_t ctx;
     apr_pool_t *scratch;
     apr_file_t *f;
     cr_db_t *db;
@@ -496,15 +500,24 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
     cr_datetime_format_instant(now, sizeof(now), apr_time_now());
     apr_cpystrn(today, now, sizeof(today));
     apr_pool_create(&scratch, pool);
+    /* The person recipe's context: no caller, no settings (no duplicate
+     * detection), the load's time; every row's memory in scratch. */
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.pool = scratch;
+    ctx.db = db;
+    ctx.message_id = "cr-admin-load";
+    ctx.now_instant = now;
+    ctx.today = today;
+    memset(&how, 0, sizeof(how));
+    how.operation = "create";
+    how.message_id = "cr-admin-load";
     while (rv == APR_SUCCESS
            && apr_file_gets(line, LOAD_MAX_LINE, f) == APR_SUCCESS) {
         json_object *o = NULL;
         cr_patient_t *p = NULL;
         cr_outcome_t *oc;
-        cr_index_t *ix = NULL;
-        cr_write_t w;
         apr_uuid_t u;
-        char id[APR_UUID_FORMATTED_LENGTH + 1], phn[11];
+        char id[APR_UUID_FORMATTED_LENGTH + 1];
 
         apr_pool_clear(scratch);
         if (strspn(line, " \t\r\n") == strlen(line)) {
@@ -521,24 +534,13 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         if (in_batch == 0 && (rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
             break;
         }
-        if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
-            rv = cr_store_phn_allocate(phn, db, scratch, &range);
-            if (rv != APR_SUCCESS) {
-                break;
-            }
-            cr_fhir_patient_add_phn(p, scratch, phn, now);
+        rv = cr_person_assign_phn(&ctx, p, &range);
+        if (rv != APR_SUCCESS) {
+            break;
         }
         apr_uuid_get(&u);
         apr_uuid_format(id, &u);
-        cr_fhir_patient_set_meta(p, scratch, id, 1, now);
-        cr_index_build(&ix, scratch, p);
-        w.operation = "create";
-        w.caller = NULL;
-        w.message_id = "cr-admin-load";
-        w.now = now;
-        rv = cr_store_patient_insert(db, scratch, p,
-                                     cr_json_serialize(scratch, p->json,
-                                                       NULL), ix, &w);
+        rv = cr_person_write(NULL, &ctx, p, id, 1, &how);
         if (rv != APR_SUCCESS) {
             break;
         }

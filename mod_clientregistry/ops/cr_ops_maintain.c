@@ -17,12 +17,13 @@
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_view.h"
-#include "match/cr_index.h"
 #include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_match.h"
+#include "ops/cr_person.h"
 #include "core/cr_phn.h"
 #include "store/cr_store.h"
 #include "store/cr_store_async.h"
+#include "store/cr_store_person.h"
 #include "store/cr_store_match.h"
 #include "store/cr_store_query.h"
 #include "store/cr_store_source.h"
@@ -434,7 +435,7 @@ static int death_ok(const cr_patient_t *p)
     return 0;
 }
 
-/* ---- writing a person ------------------------------------------------- */
+/* ---- writing a person (ops/cr_person.c) ------------------------------ */
 
 static void note(mreq_t *m, const char *id)
 {
@@ -443,35 +444,16 @@ static void note(mreq_t *m, const char *id)
                               : id;
 }
 
-static apr_status_t mark_merged(mreq_t *m, const char *id,
-                                const apr_array_header_t *attrs)
+/* A version written by this operation: its message id, no duplicate
+ * detection (only a RevisePatient that creates asks for it). */
+static cr_person_how_t how_of(const mreq_t *m, const char *operation)
 {
-    int i;
+    cr_person_how_t how;
 
-    for (i = 0; i < attrs->nelts; i++) {
-        const cr_compattr_t *a = &APR_ARRAY_IDX(attrs, i, cr_compattr_t);
-        json_object *v = NULL;
-        const char *args[4];
-        apr_status_t rv;
-        if (!a->merged || strcmp(a->kind, "identifier") != 0
-            || cr_json_parse(&v, m->ctx->pool, a->value, strlen(a->value),
-                             NULL, NULL) != APR_SUCCESS) {
-            continue;
-        }
-        args[0] = "merged";
-        args[1] = id;
-        args[2] = cr_json_get_string(v, "system");
-        args[3] = cr_json_get_string(v, "value");
-        if (args[2] == NULL || args[3] == NULL) {
-            continue;
-        }
-        rv = cr_db_exec(m->ctx->db, m->ctx->pool,
-                        "cr_identifier_source_set_status", NULL, 4, args);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
+    memset(&how, 0, sizeof(how));
+    how.operation = operation;
+    how.message_id = m->prov.message_id;
+    return how;
 }
 
 /* Store resource json as version `version` of person id (1 = new); when
@@ -481,41 +463,11 @@ static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
                                apr_int64_t version, const char *operation,
                                int keep_ids, cr_patient_t **out)
 {
-    cr_ctx_t *ctx = m->ctx;
-    cr_outcome_t *scratch = cr_outcome_make(ctx->pool);
-    cr_patient_t *p = NULL;
-    cr_index_t *ix;
-    cr_write_t w;
-    const char *resource;
-    apr_status_t rv;
+    cr_person_how_t how = how_of(m, operation);
+    apr_status_t rv = cr_person_write_json(out, m->ctx, json, id, version,
+                                           keep_ids, &how);
 
-    cr_fhir_patient_parse(&p, ctx->pool, json, "Patient", ctx->today,
-                          &ctx->settings->fhir, scratch);
-    if (p == NULL) {
-        return APR_EGENERAL;
-    }
-    if (!keep_ids) {
-        apr_array_clear(p->identifiers);
-    }
-    cr_fhir_patient_set_meta(p, ctx->pool, id, version, ctx->now_instant);
-    cr_index_build(&ix, ctx->pool, p);
-    resource = cr_json_serialize(ctx->pool, p->json, NULL);
-    w.operation = operation;
-    w.caller = ctx->caller;
-    w.message_id = m->prov.message_id;
-    w.now = ctx->now_instant;
-    if (version == 1) {
-        rv = cr_store_patient_insert(ctx->db, ctx->pool, p, resource, ix,
-                                     &w);
-    }
-    else {
-        rv = cr_store_patient_update(ctx->db, ctx->pool, p, version,
-                                     resource, ix, &w);
-    }
     note(m, id);
-    if (out) {
-        *out = p;
-    }
     return rv;
 }
 
@@ -523,18 +475,10 @@ static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
 static apr_status_t rebuild(mreq_t *m, const char *id, apr_int64_t version,
                             const char *operation, cr_patient_t **out)
 {
-    apr_array_header_t *attrs;
-    apr_status_t rv;
+    cr_person_how_t how = how_of(m, operation);
+    apr_status_t rv = cr_person_rebuild(out, m->ctx, id, version, &how);
 
-    rv = cr_store_source_attrs(&attrs, m->ctx->db, m->ctx->pool, id);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = store_json(m, cr_composite_build(m->ctx->pool, attrs, id, 1), id,
-                    version, operation, 1, out);
-    if (rv == APR_SUCCESS) {
-        rv = mark_merged(m, id, attrs);
-    }
+    note(m, id);
     return rv;
 }
 
@@ -560,118 +504,42 @@ static void respond_patient(mreq_t *m, const cr_patient_t *p)
     m->patient = cr_fhir_view_patient(ctx->pool, &in, &opt);
 }
 
-static const char *phn_value_json(apr_pool_t *pool, const char *phn)
-{
-    json_object *id = json_object_new_object();
-    const char *s;
-
-    json_object_object_add(id, "use", json_object_new_string("official"));
-    json_object_object_add(id, "system", json_object_new_string(CR_SYS_PHN));
-    json_object_object_add(id, "value", json_object_new_string(phn));
-    s = cr_composite_canonical(pool, id);
-    json_object_put(id);
-    return s;
-}
-
 /* Inside the transaction: create person id with a new (or the purported)
- * PHN, its registry record and the source record of the request. */
+ * PHN, its registry record and the source record of the request;
+ * duplicates names the operation recording potential duplicates (NULL:
+ * none), *review how many were recorded. */
 static apr_status_t create_person(mreq_t *m, const char *id,
                                   const char *purported,
-                                  const cr_identifier_t *sri,
                                   const char *sri_system,
                                   const char *sri_value,
                                   apr_array_header_t *snap,
-                                  const char *snapshot, cr_patient_t **out)
+                                  const char *snapshot,
+                                  const char *duplicates, int *review,
+                                  cr_patient_t **out)
 {
-    cr_ctx_t *ctx = m->ctx;
-    apr_array_header_t *attrs = apr_array_make(ctx->pool, snap->nelts + 1,
-                                               sizeof(cr_compattr_t));
-    cr_snapattr_t phn_attr;
-    cr_attr_prov_t reg = m->prov;
-    const char *reg_id = cr_store_source_registry_id(ctx->pool, id);
-    const char *src_id = cr_service_uuid(ctx->pool);
-    char phn[CR_PHN_LEN + 1];
-    cr_compattr_t *c;
+    cr_person_how_t how = how_of(m, "add");
+    cr_person_record_t rec;
     apr_status_t rv;
-    int i;
 
-    (void)sri;
-    if (purported) {
-        apr_cpystrn(phn, purported, sizeof(phn));
-    }
-    else {
-        rv = cr_store_phn_allocate(phn, ctx->db, ctx->pool,
-                                   &ctx->settings->phn_range);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    reg.source_system = CR_SOURCE_REGISTRY;
-    phn_attr.kind = "identifier";
-    phn_attr.value = phn_value_json(ctx->pool, phn);
-    phn_attr.period_start = ctx->now_instant;
-    phn_attr.period_end = NULL;
-    c = apr_array_push(attrs);
-    memset(c, 0, sizeof(*c));
-    c->kind = phn_attr.kind;
-    c->value = phn_attr.value;
-    c->period_start = phn_attr.period_start;
-    c->source_system = CR_SOURCE_REGISTRY;
-    c->user_id = reg.user_id;
-    c->registry = 1;
-    for (i = 0; i < snap->nelts; i++) {
-        const cr_snapattr_t *a = &APR_ARRAY_IDX(snap, i, cr_snapattr_t);
-        if (a->period_end) {
-            continue;
-        }
-        c = apr_array_push(attrs);
-        memset(c, 0, sizeof(*c));
-        c->kind = a->kind;
-        c->value = a->value;
-        c->period_start = a->period_start;
-        c->source_system = m->prov.source_system;
-        c->user_id = m->prov.user_id;
-    }
-    rv = store_json(m, cr_composite_build(ctx->pool, attrs, id, 1), id, 1,
-                    "add", 1, out);
-    if (rv == APR_SUCCESS) {
-        rv = cr_store_source_insert(ctx->db, ctx->pool, reg_id, id,
-                                    CR_SOURCE_REGISTRY, NULL, NULL, NULL,
-                                    ctx->now_instant);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_store_source_add(ctx->db, ctx->pool, reg_id, id, &phn_attr,
-                                 &reg);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_store_source_insert(ctx->db, ctx->pool, src_id, id,
-                                    m->prov.source_system
-                                    ? m->prov.source_system : "UNKNOWN",
-                                    sri_system, sri_value, snapshot,
-                                    ctx->now_instant);
-    }
-    for (i = 0; rv == APR_SUCCESS && i < snap->nelts; i++) {
-        rv = cr_store_source_add(ctx->db, ctx->pool, src_id, id,
-                                 &APR_ARRAY_IDX(snap, i, cr_snapattr_t),
-                                 &m->prov);
-    }
+    how.duplicates = duplicates;
+    rec.sri_system = sri_system;
+    rec.sri_value = sri_value;
+    rec.snap = snap;
+    rec.snapshot = snapshot;
+    rv = cr_person_create(review, out, m->ctx, id, purported, &rec,
+                          &m->prov, &how);
+    note(m, id);
     return rv;
 }
 
 static apr_status_t commit(mreq_t *m, const char *op, const char *action,
                            int status)
 {
-    apr_status_t rv = cr_audit_in_txn(m->ctx, op, action, status,
+    apr_status_t rv = cr_person_audit(m->ctx, op, action, status,
                                       m->patients);
 
-    if (rv == APR_SUCCESS && m->ctx->before_commit) {
-        rv = m->ctx->before_commit(m->ctx, m->ctx->before_commit_baton);
-    }
     if (rv == APR_SUCCESS) {
-        rv = cr_db_commit(m->ctx->db);
-    }
-    if (rv == APR_SUCCESS) {
-        m->ctx->resp.audited = 1;
+        rv = cr_person_commit(m->ctx);
     }
     return rv;
 }
@@ -682,47 +550,10 @@ static int version_ok(mreq_t *m, apr_int64_t current)
 }
 
 /* A person written before source records existed (the RESTful create
- * and update): its current resource becomes the registry record's
- * attributes, so that rebuilding it loses nothing. */
+ * and update) gets its registry record (cr_person_ensure_records). */
 static apr_status_t ensure_records(mreq_t *m, const char *pid)
 {
-    cr_ctx_t *ctx = m->ctx;
-    const char *reg_id = cr_store_source_registry_id(ctx->pool, pid);
-    cr_db_rows_t *rows;
-    cr_stored_t *cur = NULL;
-    json_object *json = NULL;
-    apr_array_header_t *snap;
-    cr_attr_prov_t reg = m->prov;
-    const char *args[1];
-    apr_status_t rv;
-    int i;
-
-    args[0] = reg_id;
-    rv = cr_db_select(&rows, ctx->db, ctx->pool, "cr_source_get", 1, 1,
-                      args);
-    if (rv != APR_SUCCESS || rows->nrows > 0) {
-        return rv;
-    }
-    rv = cr_store_patient_get(&cur, ctx->db, ctx->pool, pid);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (cr_json_parse(&json, ctx->pool, cur->resource,
-                      strlen(cur->resource), NULL, NULL) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    snap = cr_composite_extract(ctx->pool, json, cur->last_updated);
-    rv = cr_store_source_insert(ctx->db, ctx->pool, reg_id, pid,
-                                CR_SOURCE_REGISTRY, NULL, NULL, NULL,
-                                ctx->now_instant);
-    reg.source_system = CR_SOURCE_REGISTRY;
-    reg.user_id = NULL;
-    for (i = 0; rv == APR_SUCCESS && i < snap->nelts; i++) {
-        rv = cr_store_source_add(ctx->db, ctx->pool, reg_id, pid,
-                                 &APR_ARRAY_IDX(snap, i, cr_snapattr_t),
-                                 &reg);
-    }
-    return rv;
+    return cr_person_ensure_records(m->ctx, pid, &m->prov);
 }
 
 /* ---- $AddPatient ------------------------------------------------------- */
@@ -778,29 +609,14 @@ static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
     return 1;
 }
 
+/* Every identifier of p is free or already self's (NULL: nobody's). */
 static int identifiers_free(mreq_t *m, const cr_patient_t *p,
                             const char *self, apr_status_t *rv)
 {
-    int i;
+    int taken = -1;
 
-    *rv = APR_SUCCESS;
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        const char *owner = NULL;
-        if (id->value == NULL) {
-            continue;
-        }
-        *rv = cr_store_identifier_owner(&owner, m->ctx->db, m->ctx->pool,
-                                        id->system, id->value);
-        if (*rv != APR_SUCCESS) {
-            return 0;
-        }
-        if (owner && (self == NULL || strcmp(owner, self) != 0)) {
-            return 0;
-        }
-    }
-    return 1;
+    *rv = cr_person_identifier_taken(&taken, m->ctx, p, self, 0);
+    return *rv == APR_SUCCESS && taken < 0;
 }
 
 void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
@@ -907,9 +723,9 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     }
     /* A force create: no duplicate matching (operations.md 3: the user
      * confirmed the client is new; CR-ADD-017). */
-    rv = create_person(&m, id, phn ? phn->value : NULL, sri,
+    rv = create_person(&m, id, phn ? phn->value : NULL,
                        sri ? sri->system : NULL, sri ? sri->value : NULL,
-                       snap, snapshot, &stored);
+                       snap, snapshot, NULL, NULL, &stored);
     if (rv == APR_SUCCESS) {
         rv = commit(&m, "AddPatient", "C", 201);
     }
@@ -1125,14 +941,11 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             return;
         }
         pid = cr_service_uuid(ctx->pool);
-        rv = create_person(&m, pid, phn ? phn->value : NULL, sri,
-                           sri_system, sri_value, snap, snapshot, &stored);
-        if (rv == APR_SUCCESS) {
-            /* Only a certain match links (above); probable ones are
-             * recorded for review and reported. */
-            rv = cr_ops_match_record_duplicates(&review, ctx, stored,
-                                                "revise");
-        }
+        /* Only a certain match links (above); probable ones are
+         * recorded for review and reported. */
+        rv = create_person(&m, pid, phn ? phn->value : NULL, sri_system,
+                           sri_value, snap, snapshot, "revise", &review,
+                           &stored);
         if (rv == APR_SUCCESS) {
             rv = commit(&m, "RevisePatient", "C", 201);
         }
@@ -1256,8 +1069,7 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
     cr_stored_t *nsrow = NULL;
     apr_array_header_t *recs;
     json_object *json = NULL, *links, *l;
-    const char *merge_id = cr_service_uuid(ctx->pool);
-    const char *args[8];
+    cr_merge_event_t ev;
     cr_snapattr_t la;
     cr_attr_prov_t reg = m->prov;
     apr_status_t rv;
@@ -1279,15 +1091,14 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
         *refused = 1;
         return APR_SUCCESS;
     }
-    args[0] = merge_id;
-    args[1] = surv_pid;
-    args[2] = ns->pid;
-    args[3] = apr_psprintf(ctx->pool, "%" APR_INT64_T_FMT, nsrow->version);
-    args[4] = ns->system;
-    args[5] = ns->value;
-    args[6] = ctx->now_instant;
-    args[7] = m->prov.message_id;
-    rv = cr_db_exec(ctx->db, ctx->pool, "cr_merge_insert", NULL, 8, args);
+    ev.id = cr_service_uuid(ctx->pool);
+    ev.survivor_id = surv_pid;
+    ev.nonsurvivor_id = ns->pid;
+    ev.nonsurvivor_version = nsrow->version;
+    ev.ns_system = ns->system;
+    ev.ns_value = ns->value;
+    rv = cr_store_person_merge_insert(ctx->db, ctx->pool, &ev,
+                                      ctx->now_instant, m->prov.message_id);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1309,10 +1120,8 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    args[0] = surv_pid;
-    args[1] = ns->pid;
-    rv = cr_db_exec(ctx->db, ctx->pool, "cr_patient_source_set_replaced_by",
-                    NULL, 2, args);
+    rv = cr_store_person_set_replaced_by(ctx->db, ctx->pool, ns->pid,
+                                         surv_pid);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1326,12 +1135,11 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cr_store_source_list(&recs, ctx->db, ctx->pool,
-                              "cr_source_list_patient", ns->pid);
+    rv = cr_store_source_list_patient(&recs, ctx->db, ctx->pool, ns->pid);
     for (i = 0; rv == APR_SUCCESS && i < recs->nelts; i++) {
         rv = cr_store_source_move(ctx->db, ctx->pool,
                                   APR_ARRAY_IDX(recs, i, const char *),
-                                  surv_pid, "merged", merge_id,
+                                  surv_pid, "merged", ev.id,
                                   ctx->now_instant);
     }
     if (rv != APR_SUCCESS) {
@@ -1429,7 +1237,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         if (strcmp(ns[i].pid, surv.pid) == 0) {
             /* Two source records of one client: the non-surviving
              * record is merged into the same person. */
-            const char *args[8];
+            cr_merge_event_t ev;
             if (ns[i].rec == NULL || surv.rec == NULL
                 || strcmp(ns[i].rec->id, surv.rec->id) == 0) {
                 abort_txn(&m, &M_SAME, expr, 422);
@@ -1439,20 +1247,19 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                 abort_txn(&m, &M_MERGED, expr, 422);
                 return;
             }
-            args[0] = cr_service_uuid(ctx->pool);
-            args[1] = surv.pid;
-            args[2] = surv.pid;
-            args[3] = apr_psprintf(ctx->pool, "%" APR_INT64_T_FMT, cur);
-            args[4] = ns[i].system;
-            args[5] = ns[i].value;
-            args[6] = ctx->now_instant;
-            args[7] = m.prov.message_id;
-            rv = cr_db_exec(ctx->db, ctx->pool, "cr_merge_insert", NULL, 8,
-                            args);
+            ev.id = cr_service_uuid(ctx->pool);
+            ev.survivor_id = surv.pid;
+            ev.nonsurvivor_id = surv.pid;
+            ev.nonsurvivor_version = cur;
+            ev.ns_system = ns[i].system;
+            ev.ns_value = ns[i].value;
+            rv = cr_store_person_merge_insert(ctx->db, ctx->pool, &ev,
+                                              ctx->now_instant,
+                                              m.prov.message_id);
             if (rv == APR_SUCCESS) {
                 rv = cr_store_source_move(ctx->db, ctx->pool,
                                           ns[i].rec->id, surv.pid, "merged",
-                                          args[0], ctx->now_instant);
+                                          ev.id, ctx->now_instant);
             }
         }
         else {
@@ -1515,8 +1322,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
     mreq_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient;
-    cr_db_rows_t *rows;
-    const char *args[5];
+    cr_merge_event_t *ev;
     apr_int64_t cur = 0;
     apr_status_t rv;
     int nns, i;
@@ -1534,25 +1340,21 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         apr_int64_t nsver;
         apr_array_header_t *recs;
         int r;
-        args[0] = ns[i].system;
-        args[1] = ns[i].value;
-        rv = cr_db_select(&rows, ctx->db, ctx->pool, "cr_merge_find", 1, 2,
-                          args);
-        if (rv != APR_SUCCESS) {
+        rv = cr_store_person_merge_find(&ev, ctx->db, ctx->pool,
+                                        ns[i].system, ns[i].value);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
             db_fail(&m, rv, "finding the merge");
             return;
         }
-        if (rows->nrows == 0
-            || strcmp(cr_db_cell(rows, 0, 1), surv.pid) != 0) {
+        if (rv == APR_NOTFOUND || strcmp(ev->survivor_id, surv.pid) != 0) {
             abort_txn(&m, &M_NO_MERGE, apr_psprintf(
                 ctx->pool, "Bundle.entry[1].resource.link[%d]", i), 422);
             return;
         }
-        mid = cr_db_cell(rows, 0, 0);
-        nspid = cr_db_cell(rows, 0, 2);
-        nsver = apr_atoi64(cr_db_cell(rows, 0, 3));
-        rv = cr_store_source_list(&recs, ctx->db, ctx->pool,
-                                  "cr_source_list_merge", mid);
+        mid = ev->id;
+        nspid = ev->nonsurvivor_id;
+        nsver = ev->nonsurvivor_version;
+        rv = cr_store_source_list_merge(&recs, ctx->db, ctx->pool, mid);
         for (r = 0; rv == APR_SUCCESS && r < recs->nelts; r++) {
             rv = cr_store_source_move(ctx->db, ctx->pool,
                                       APR_ARRAY_IDX(recs, r, const char *),
@@ -1560,19 +1362,15 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
                                       ctx->now_instant);
         }
         if (rv == APR_SUCCESS) {
-            args[0] = ctx->now_instant;
-            args[1] = mid;
-            rv = cr_db_exec(ctx->db, ctx->pool, "cr_merge_undo", NULL, 2,
-                            args);
+            rv = cr_store_person_merge_undo(ctx->db, ctx->pool, mid,
+                                            ctx->now_instant);
         }
         if (rv == APR_SUCCESS && strcmp(nspid, surv.pid) != 0) {
-            args[0] = ctx->today;
-            args[1] = ctx->now_instant;
-            args[2] = cr_store_source_registry_id(ctx->pool, surv.pid);
-            args[3] = "link";
-            args[4] = link_json(ctx->pool, nspid, "replaces");
-            rv = cr_db_exec(ctx->db, ctx->pool, "cr_attr_end_value", NULL, 5,
-                            args);
+            rv = cr_store_source_end_value(
+                ctx->db, ctx->pool,
+                cr_store_source_registry_id(ctx->pool, surv.pid), "link",
+                link_json(ctx->pool, nspid, "replaces"), ctx->today,
+                ctx->now_instant);
             /* The survivor gives the identifiers back first. */
             if (rv == APR_SUCCESS) {
                 rv = rebuild(&m, surv.pid, ++cur, "unmerge", NULL);
@@ -1597,11 +1395,8 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
                                     "unmerge", 1, NULL);
                 }
                 if (rv == APR_SUCCESS) {
-                    args[0] = NULL;
-                    args[1] = nspid;
-                    rv = cr_db_exec(ctx->db, ctx->pool,
-                                    "cr_patient_source_set_replaced_by",
-                                    NULL, 2, args);
+                    rv = cr_store_person_set_replaced_by(ctx->db, ctx->pool,
+                                                         nspid, NULL);
                 }
                 if (rv == APR_SUCCESS) {
                     /* What the merge settled is open for review again

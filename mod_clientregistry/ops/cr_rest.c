@@ -10,16 +10,12 @@
 
 #include <apr_strings.h>
 
-#include "ops/cr_audit.h"
-#include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "match/cr_index.h"
-#include "ops/cr_ops_match.h"
 #include "core/cr_phn.h"
+#include "ops/cr_person.h"
 #include "ops/cr_rest.h"
 #include "store/cr_store.h"
 #include "store/cr_store_search.h"
-#include "store/cr_store_source.h"
 
 static void reject(cr_ctx_t *ctx)
 {
@@ -67,38 +63,33 @@ static cr_patient_t *parse_patient(cr_ctx_t *ctx, json_object *body)
 }
 
 /* Inside the write transaction: every identifier must be free or already
- * ours (self_id).  Returns 0 after recording the rejection. */
+ * ours (self_id).  Returns 0 after recording the rejection of each one
+ * that is not. */
 static int identifiers_free(cr_ctx_t *ctx, const cr_patient_t *p,
                             const char *self_id, apr_status_t *rv)
 {
-    int i, ok = 1;
+    int i = 0, ok = 1;
 
-    *rv = APR_SUCCESS;
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        const char *owner = NULL;
-        if (id->value == NULL) {
-            continue;
-        }
-        *rv = cr_store_identifier_owner(&owner, ctx->db, ctx->pool,
-                                        id->system, id->value);
+    for (;;) {
+        const cr_identifier_t *id;
+        *rv = cr_person_identifier_taken(&i, ctx, p, self_id, i);
         if (*rv != APR_SUCCESS) {
             return 0;
         }
-        if (owner && (self_id == NULL || strcmp(owner, self_id) != 0)) {
-            /* CR-ADD-006: an identifier (a PHN among them) belongs to one
-             * client only. */
-            cr_outcome_add(ctx->oc, CR_SEV_ERROR, "duplicate", NULL,
-                           apr_psprintf(ctx->pool,
-                                        "Patient.identifier[%d]", i),
-                           "Patient.identifier[%d]: this %s is already "
-                           "held by another client", i,
-                           id->kind == CR_IDK_PHN ? "PHN" : "identifier");
-            ok = 0;
+        if (i < 0) {
+            return ok;
         }
+        id = &APR_ARRAY_IDX(p->identifiers, i, cr_identifier_t);
+        /* CR-ADD-006: an identifier (a PHN among them) belongs to one
+         * client only. */
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "duplicate", NULL,
+                       apr_psprintf(ctx->pool, "Patient.identifier[%d]", i),
+                       "Patient.identifier[%d]: this %s is already held by "
+                       "another client", i,
+                       id->kind == CR_IDK_PHN ? "PHN" : "identifier");
+        ok = 0;
+        i++;
     }
-    return ok;
 }
 
 static void respond_with(cr_ctx_t *ctx, int status, const cr_patient_t *p,
@@ -116,22 +107,28 @@ static void respond_with(cr_ctx_t *ctx, int status, const cr_patient_t *p,
     }
 }
 
-/* The common tail of a write inside its transaction: after the store
- * call (rv), record potential duplicates and the audit record, commit,
- * and answer only once the commit succeeded.  operation is "create" (201)
- * or "update" (200); what names the write in failure messages. */
-static void finish_write(cr_ctx_t *ctx, apr_status_t rv, cr_patient_t *p,
+/* A RESTful write of version `version` of p inside its transaction (the
+ * person recipe, cr_person_write: potential duplicates go to the review
+ * list, never merged; an update is carried into the person's source
+ * records), then the audit record and the commit; the answer only once
+ * the commit succeeded.  operation is "create" (201) or "update" (200);
+ * what names the write in failure messages. */
+static void write_person(cr_ctx_t *ctx, cr_patient_t *p, const char *id,
                          apr_int64_t version, const char *operation,
                          const char *what)
 {
     int created = strcmp(operation, "create") == 0;
+    cr_person_how_t how;
+    apr_status_t rv;
 
+    memset(&how, 0, sizeof(how));
+    how.operation = operation;
+    how.message_id = ctx->message_id;
+    how.duplicates = operation;
+    how.keep_in_sources = !created;
+    rv = cr_person_write(NULL, ctx, p, id, version, &how);
     if (rv == APR_SUCCESS) {
-        /* Potential duplicates go to the review list, never merged. */
-        rv = cr_ops_match_record_duplicates(NULL, ctx, p, operation);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_audit_in_txn(ctx, operation, created ? "C" : "U",
+        rv = cr_person_audit(ctx, operation, created ? "C" : "U",
                              created ? 201 : 200, p->id);
     }
     if (rv != APR_SUCCESS) {
@@ -139,27 +136,18 @@ static void finish_write(cr_ctx_t *ctx, apr_status_t rv, cr_patient_t *p,
                                                    what, NULL));
         return;
     }
-    rv = cr_db_commit(ctx->db);
+    rv = cr_person_commit(ctx);
     if (rv != APR_SUCCESS) {
         cr_service_db_failure(ctx, rv, apr_pstrcat(ctx->pool, "committing ",
                                                    what, NULL));
         return;
     }
-    ctx->resp.audited = 1;
     respond_with(ctx, created ? 201 : 200, p, version);
 }
 
 static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
 {
-    cr_write_t w;
-    cr_index_t *ix;
-    const char *resource;
     apr_status_t rv;
-
-    w.operation = "create";
-    w.caller = ctx->caller;
-    w.message_id = ctx->message_id;
-    w.now = ctx->now_instant;
 
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
@@ -175,21 +163,12 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
         reject(ctx);
         return;
     }
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
-        char phn[CR_PHN_LEN + 1];
-        rv = cr_store_phn_allocate(phn, ctx->db, ctx->pool,
-                                   &ctx->settings->phn_range);
-        if (rv != APR_SUCCESS) {
-            cr_service_db_failure(ctx, rv, "assigning a PHN");
-            return;
-        }
-        cr_fhir_patient_add_phn(p, ctx->pool, phn, ctx->now_instant);
+    rv = cr_person_assign_phn(ctx, p, &ctx->settings->phn_range);
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, "assigning a PHN");
+        return;
     }
-    cr_fhir_patient_set_meta(p, ctx->pool, id, 1, ctx->now_instant);
-    cr_index_build(&ix, ctx->pool, p);
-    resource = cr_json_serialize(ctx->pool, p->json, NULL);
-    rv = cr_store_patient_insert(ctx->db, ctx->pool, p, resource, ix, &w);
-    finish_write(ctx, rv, p, 1, "create", "the new patient");
+    write_person(ctx, p, id, 1, "create", "the new patient");
 }
 
 void cr_rest_create(cr_ctx_t *ctx, json_object *body)
@@ -336,58 +315,12 @@ static int keep_phn(cr_ctx_t *ctx, cr_patient_t *p, const cr_stored_t *cur)
     return 1;
 }
 
-/* A patient whose demographics come from source records (written by the
- * maintenance operations) is rebuilt from them by the next maintenance
- * write.  So that an update is not lost then, its content becomes the
- * registry's own source record of the person (created if need be, as the
- * maintenance operations do; attributes the update leaves out are ended
- * there): the next rebuild keeps what was PUT next to what the other
- * sources say.  Nothing to do for a patient without source records. */
-static apr_status_t keep_in_sources(cr_ctx_t *ctx, const cr_patient_t *p)
-{
-    apr_array_header_t *recs = NULL, *snap;
-    cr_attr_prov_t prov;
-    const char *reg_id = cr_store_source_registry_id(ctx->pool, p->id);
-    apr_status_t rv;
-    int i, has_reg = 0, changed = 0;
-
-    rv = cr_store_source_list(&recs, ctx->db, ctx->pool,
-                              "cr_source_list_patient", p->id);
-    if (rv != APR_SUCCESS || recs->nelts == 0) {
-        return rv;
-    }
-    for (i = 0; i < recs->nelts; i++) {
-        has_reg |= strcmp(APR_ARRAY_IDX(recs, i, const char *), reg_id) == 0;
-    }
-    if (!has_reg) {
-        rv = cr_store_source_insert(ctx->db, ctx->pool, reg_id, p->id,
-                                    CR_SOURCE_REGISTRY, NULL, NULL, NULL,
-                                    ctx->now_instant);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    memset(&prov, 0, sizeof(prov));
-    prov.source_system = CR_SOURCE_REGISTRY;
-    prov.org_id = ctx->caller ? ctx->caller->org_id : NULL;
-    prov.user_id = ctx->caller ? ctx->caller->user_id : NULL;
-    prov.message_id = ctx->message_id;
-    prov.now = ctx->now_instant;
-    snap = cr_composite_extract(ctx->pool, p->json, ctx->now_instant);
-    return cr_store_source_apply(&changed, ctx->db, ctx->pool, reg_id,
-                                 p->id, snap, ctx->now_instant, &prov);
-}
-
 void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
                     apr_int64_t if_match)
 {
     cr_patient_t *p = parse_patient(ctx, body);
     cr_stored_t *cur = NULL;
-    cr_index_t *ix;
-    cr_write_t w;
-    const char *resource;
     apr_status_t rv;
-    apr_int64_t version;
 
     if (p == NULL) {
         return;
@@ -449,20 +382,11 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
         reject(ctx);
         return;
     }
-    version = cur->version + 1;
-    cr_fhir_patient_set_meta(p, ctx->pool, id, version, ctx->now_instant);
-    cr_index_build(&ix, ctx->pool, p);
-    resource = cr_json_serialize(ctx->pool, p->json, NULL);
-    w.operation = "update";
-    w.caller = ctx->caller;
-    w.message_id = ctx->message_id;
-    w.now = ctx->now_instant;
-    rv = cr_store_patient_update(ctx->db, ctx->pool, p, version, resource,
-                                 ix, &w);
-    if (rv == APR_SUCCESS) {
-        rv = keep_in_sources(ctx, p);
-    }
-    finish_write(ctx, rv, p, version, "update", "the update");
+    /* A patient whose demographics come from source records (written by
+     * the maintenance operations) is rebuilt from them by the next
+     * maintenance write: the update is carried into the registry's own
+     * source record so that it is not lost then (cr_person_write). */
+    write_person(ctx, p, id, cur->version + 1, "update", "the update");
 }
 
 static json_object *parse_stored(cr_ctx_t *ctx, const char *text)

@@ -18,19 +18,17 @@ static const char *new_id(apr_pool_t *pool)
     return apr_pstrdup(pool, buf);
 }
 
-apr_status_t cr_store_source_find(cr_source_rec_t **out, cr_db_t *db,
-                                  apr_pool_t *pool, const char *system,
-                                  const char *value)
+/* One source record by label (by SRI or by id). */
+static apr_status_t get_one(cr_source_rec_t **out, cr_db_t *db,
+                            apr_pool_t *pool, const char *label, int nargs,
+                            const char *const *args)
 {
     cr_db_rows_t *rows;
-    const char *args[2];
     cr_source_rec_t *r;
     apr_status_t rv;
 
     *out = NULL;
-    args[0] = system;
-    args[1] = value;
-    rv = cr_db_select(&rows, db, pool, "cr_source_get_by_sri", 1, 2, args);
+    rv = cr_db_select(&rows, db, pool, label, 1, nargs, args);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -47,6 +45,26 @@ apr_status_t cr_store_source_find(cr_source_rec_t **out, cr_db_t *db,
     r->merge_id = cr_db_cell(rows, 0, 6);
     *out = r;
     return APR_SUCCESS;
+}
+
+apr_status_t cr_store_source_find(cr_source_rec_t **out, cr_db_t *db,
+                                  apr_pool_t *pool, const char *system,
+                                  const char *value)
+{
+    const char *args[2];
+
+    args[0] = system;
+    args[1] = value;
+    return get_one(out, db, pool, "cr_source_get_by_sri", 2, args);
+}
+
+apr_status_t cr_store_source_get(cr_source_rec_t **out, cr_db_t *db,
+                                 apr_pool_t *pool, const char *id)
+{
+    const char *args[1];
+
+    args[0] = id;
+    return get_one(out, db, pool, "cr_source_get", 1, args);
 }
 
 const char *cr_store_source_registry_id(apr_pool_t *pool,
@@ -249,9 +267,25 @@ apr_status_t cr_store_source_attrs(apr_array_header_t **out, cr_db_t *db,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_store_source_list(apr_array_header_t **out, cr_db_t *db,
-                                  apr_pool_t *pool, const char *label,
-                                  const char *key)
+apr_status_t cr_store_source_end_value(cr_db_t *db, apr_pool_t *pool,
+                                       const char *id, const char *kind,
+                                       const char *value,
+                                       const char *end_date,
+                                       const char *now)
+{
+    const char *args[5];
+
+    args[0] = end_date;
+    args[1] = now;
+    args[2] = id;
+    args[3] = kind;
+    args[4] = value;
+    return cr_db_exec(db, pool, "cr_attr_end_value", NULL, 5, args);
+}
+
+static apr_status_t list_ids(apr_array_header_t **out, cr_db_t *db,
+                             apr_pool_t *pool, const char *label,
+                             const char *key)
 {
     cr_db_rows_t *rows;
     const char *args[2];
@@ -272,6 +306,20 @@ apr_status_t cr_store_source_list(apr_array_header_t **out, cr_db_t *db,
         APR_ARRAY_PUSH(*out, const char *) = cr_db_cell(rows, r, 0);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t cr_store_source_list_patient(apr_array_header_t **out,
+                                          cr_db_t *db, apr_pool_t *pool,
+                                          const char *patient_id)
+{
+    return list_ids(out, db, pool, "cr_source_list_patient", patient_id);
+}
+
+apr_status_t cr_store_source_list_merge(apr_array_header_t **out,
+                                        cr_db_t *db, apr_pool_t *pool,
+                                        const char *merge_id)
+{
+    return list_ids(out, db, pool, "cr_source_list_merge", merge_id);
 }
 
 apr_status_t cr_store_source_move(cr_db_t *db, apr_pool_t *pool,

@@ -43,6 +43,10 @@ apr_status_t cr_store_source_find(cr_source_rec_t **out, cr_db_t *db,
                                   apr_pool_t *pool, const char *system,
                                   const char *value);
 
+/* The source record id, APR_NOTFOUND if none. */
+apr_status_t cr_store_source_get(cr_source_rec_t **out, cr_db_t *db,
+                                 apr_pool_t *pool, const char *id);
+
 /* The registry's own record of patient_id ("reg:" + id). */
 const char *cr_store_source_registry_id(apr_pool_t *pool,
                                         const char *patient_id);
@@ -98,16 +102,31 @@ apr_status_t cr_store_source_end(cr_db_t *db, apr_pool_t *pool,
                                  const char *attr_id, const char *end_date,
                                  const char *now);
 
+/* End the current attribute (kind, value) of record id at end_date
+ * (a merge's link, when the merge is undone). */
+apr_status_t cr_store_source_end_value(cr_db_t *db, apr_pool_t *pool,
+                                       const char *id, const char *kind,
+                                       const char *value,
+                                       const char *end_date,
+                                       const char *now);
+
 /* The current attributes of patient_id's source records (of
  * cr_compattr_t). */
 apr_status_t cr_store_source_attrs(apr_array_header_t **out, cr_db_t *db,
                                    apr_pool_t *pool,
                                    const char *patient_id);
 
-/* Source record ids of a patient / moved by a merge (of const char *). */
-apr_status_t cr_store_source_list(apr_array_header_t **out, cr_db_t *db,
-                                  apr_pool_t *pool, const char *label,
-                                  const char *key);
+/* The ids (of const char *) of patient_id's source records, oldest
+ * first, at most CR_SOURCE_MAX_RECORDS. */
+apr_status_t cr_store_source_list_patient(apr_array_header_t **out,
+                                          cr_db_t *db, apr_pool_t *pool,
+                                          const char *patient_id);
+
+/* The ids (of const char *) of the source records merge merge_id moved,
+ * at most CR_SOURCE_MAX_RECORDS. */
+apr_status_t cr_store_source_list_merge(apr_array_header_t **out,
+                                        cr_db_t *db, apr_pool_t *pool,
+                                        const char *merge_id);
 
 /* Move record id to patient_id with status and merge_id (NULL). */
 apr_status_t cr_store_source_move(cr_db_t *db, apr_pool_t *pool,
