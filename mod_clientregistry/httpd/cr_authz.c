@@ -12,7 +12,8 @@
  *       ClientRegistrySource) to one of the listed source-system codes.
  * Combined with <RequireAll>/<RequireAny>, "Require ssl-verify-client" and
  * "Require expr", they say who may do what; the module itself decides
- * nothing about access.
+ * nothing about access.  The route (cr_route) tells which kind of access
+ * a request needs.
  *
  * When httpd itself refuses a request below a registry location (a denial,
  * a body over LimitRequestBody, a timeout), the error body is replaced by
@@ -24,7 +25,11 @@
 #include <util_filter.h>
 
 #include "ops/cr_ops.h"
-#include "httpd/cr_private.h"
+#include "httpd/cr_authz.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_identity.h"
+#include "httpd/cr_req.h"
+#include "httpd/cr_route.h"
 
 #define ERROR_CTYPE_FILTER "CR_ERROR_CTYPE"
 
@@ -64,19 +69,21 @@ static authz_status check_operations(request_rec *r, const char *line,
                                      const void *parsed)
 {
     const int *mask = parsed;
-    int perm = CR_PERM_READ;
+    const cr_route_t *rt = cr_route_get(r);
+    int perm;
 
     (void)line;
-    if (cr_handler_permission(r, &perm) < 0) {
+    if (rt == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00300)
                       "Require clientregistry-operation outside a "
                       "ClientRegistry location: denied");
         return AUTHZ_DENIED;
     }
+    perm = rt->permission;
     if (*mask & (1 << perm)) {
         return AUTHZ_GRANTED;
     }
-    apr_table_setn(r->notes, "cr-denied", perm_names[perm]);
+    cr_req_get(r)->denied = perm_names[perm];
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00301)
                   "clientregistry-operation: %s access not granted here",
                   perm_names[perm]);
@@ -104,6 +111,7 @@ static authz_status check_sources(request_rec *r, const char *line,
 {
     const apr_array_header_t *codes = parsed;
     const cr_caller_t *c = cr_identity_caller(r);
+    cr_req_t *q;
     int i;
 
     (void)line;
@@ -115,8 +123,9 @@ static authz_status check_sources(request_rec *r, const char *line,
             }
         }
     }
-    if (apr_table_get(r->notes, "cr-denied") == NULL) {
-        apr_table_setn(r->notes, "cr-denied", "source");
+    q = cr_req_get(r);
+    if (q->denied == NULL) {
+        q->denied = "source";
     }
     return AUTHZ_DENIED;
 }
@@ -172,7 +181,7 @@ static void insert_error_filter(request_rec *r)
         return;
     }
     oc = cr_outcome_make(r->pool);
-    denied = apr_table_get(r->notes, "cr-denied");
+    denied = cr_req_get(r)->denied;
     if (r->status == HTTP_FORBIDDEN) {
         text = denied && strcmp(denied, "source") != 0
                ? apr_psprintf(r->pool, "access denied: this client may not "

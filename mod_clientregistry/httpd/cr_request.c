@@ -10,7 +10,8 @@
 #include <apr_date.h>
 
 #include "core/cr_datetime.h"
-#include "httpd/cr_private.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_request.h"
 
 #define CT_FHIR "application/fhir+json"
 #define CT_JSON "application/json"

@@ -19,9 +19,9 @@
 #include <apr_thread_proc.h>
 
 #include "ops/cr_audit.h"
-#include "httpd/cr_private.h"
-#include "store/cr_store.h"
 #include "store/cr_store_audit.h"
+#include "httpd/cr_dbd.h"
+#include "httpd/cr_worker.h"
 
 #define FLUSH_INTERVAL apr_time_from_msec(200)
 #define FLUSH_AT 256
@@ -114,29 +114,19 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
     cr_db_t *db;
     apr_status_t rv;
     const char *sync;
-    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
 
     (void)q;
-    if (open_fn == NULL || close_fn == NULL
-        || (dbd = open_fn(pool, s)) == NULL) {
+    if ((db = cr_dbd_open(&dbd, pool, s)) == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00302)
                      "audit: no database connection; %d audit records "
                      "lost", recs->nelts);
         return;
     }
-    db = cr_glue_db(pool, dbd);
-    {
-        /* A database this module does not serve (wrong schema) gets no
-         * audit records; its requests were refused anyway. */
-        int version = 0, complete = 0;
-        if (cr_store_schema_version(&version, &complete, db, pool)
-            != APR_SUCCESS || !complete) {
-            close_fn(s, dbd);
-            return;
-        }
+    /* A database this module does not serve (wrong schema) gets no
+     * audit records; its requests were refused anyway. */
+    if (!cr_dbd_schema_ready(db, pool, s, NULL)) {
+        cr_dbd_close(s, dbd);
+        return;
     }
     /* These records are best effort within the flush interval anyway:
      * commit them without an fsync (WAL + synchronous=NORMAL keeps them
@@ -161,7 +151,7 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                      recs->nelts, db->last_label ? db->last_label : "?",
                      db->last_error ? db->last_error : "?");
     }
-    close_fn(s, dbd);
+    cr_dbd_close(s, dbd);
 }
 
 static void flush(audit_queue_t *q, apr_pool_t *pool,

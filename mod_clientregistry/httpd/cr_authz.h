@@ -1,0 +1,10 @@
+/* cr_authz: the Require providers of the registry. */
+#ifndef CR_AUTHZ_H
+#define CR_AUTHZ_H
+
+#include "httpd/cr_private.h"
+
+/* Register the providers and the error-body filter. */
+void cr_authz_register(apr_pool_t *p);
+
+#endif /* CR_AUTHZ_H */
