@@ -4,7 +4,8 @@
 
 #include "httpd/cr_private.h"
 
-/* Register the providers and the error-body filter. */
+/* Register the providers clientregistry-operation and
+ * clientregistry-source (register_hooks). */
 void cr_authz_register(apr_pool_t *p);
 
 #endif /* CR_AUTHZ_H */

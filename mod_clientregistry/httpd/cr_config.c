@@ -154,6 +154,7 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
                                 r);
     }
     out->base_url = base;
+    out->max_body = DEF(d->max_body, DEF_MAX_BODY);
     out->json.max_depth = DEF(d->max_depth, DEF_MAX_DEPTH);
     out->json.max_string = (apr_size_t)DEF(d->max_string, DEF_MAX_STRING);
     out->json.max_array = (apr_size_t)DEF(d->max_repeats, DEF_MAX_REPEATS)
@@ -181,11 +182,6 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
         out->match.probable = CR_MATCH_DEFAULT_PROBABLE;
         out->match.possible = CR_MATCH_DEFAULT_POSSIBLE;
     }
-}
-
-apr_off_t cr_config_max_body(const cr_dir_conf_t *d)
-{
-    return DEF(d->max_body, DEF_MAX_BODY);
 }
 
 const char *cr_config_identity_field(const cr_srv_conf_t *s)

@@ -60,8 +60,6 @@ void *cr_config_srv_merge(apr_pool_t *p, void *base, void *add);
 /* The effective settings of a request (defaults applied). */
 void cr_config_settings(cr_settings_t *out, request_rec *r,
                         const cr_dir_conf_t *d, const cr_srv_conf_t *s);
-/* The body size limit of d (default applied). */
-apr_off_t cr_config_max_body(const cr_dir_conf_t *d);
 /* The mod_ssl variable that names a client (default SSL_CLIENT_S_DN). */
 const char *cr_config_identity_field(const cr_srv_conf_t *s);
 /* The first delay in seconds and the number of delivery attempts of an

@@ -1,9 +1,11 @@
-/* cr_request: HTTP in and out for the handler -- negotiation, the request
- * body, Prefer/If-Match, and writing resources and OperationOutcomes. */
+/* cr_request: HTTP in and out -- negotiation, the request body,
+ * Prefer/If-Match, writing resources and OperationOutcomes, and the
+ * OperationOutcome bodies of the errors httpd answers itself. */
 #ifndef CR_REQUEST_H
 #define CR_REQUEST_H
 
 #include "httpd/cr_private.h"
+#include <util_filter.h>
 #include "ops/cr_service.h"
 
 #define CR_PREFER_REPRESENTATION 0
@@ -27,5 +29,13 @@ int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype);
 /* Answer status with an OperationOutcome of one issue. */
 int cr_request_error(request_rec *r, int status, const char *code,
                      const char *text);
+
+/* The output filter that gives httpd's own error bodies below a registry
+ * location the FHIR content type (registered by the module under this
+ * name), and the insert_error_filter hook that sets such a body. */
+#define CR_REQUEST_ERROR_FILTER "CR_ERROR_CTYPE"
+apr_status_t cr_request_error_ctype_filter(ap_filter_t *f,
+                                           apr_bucket_brigade *bb);
+void cr_request_insert_error_filter(request_rec *r);
 
 #endif /* CR_REQUEST_H */

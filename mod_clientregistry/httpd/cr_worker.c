@@ -1,4 +1,6 @@
-/* cr_worker: per-child background work -- the audit batch writer.
+/* cr_worker: the audit record of every request below a registry location
+ * (built in the log phase from the request's cr_req_t) and the per-child
+ * batch writer that stores the records of reads, searches and denials.
  *
  * Reads, searches and denials are audited too, and a transaction with an
  * fsync for each of them would cap the read rate at the disk's sync rate.
@@ -18,9 +20,13 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
+#include "core/cr_datetime.h"
 #include "ops/cr_audit.h"
 #include "store/cr_store_audit.h"
+#include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
+#include "httpd/cr_identity.h"
+#include "httpd/cr_req.h"
 #include "httpd/cr_worker.h"
 
 #define FLUSH_INTERVAL apr_time_from_msec(200)
@@ -267,7 +273,7 @@ void cr_worker_child_init(apr_pool_t *pchild, server_rec *s)
     queue = q;
 }
 
-void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec)
+static void queue_record(request_rec *r, const cr_audit_rec_t *rec)
 {
     audit_queue_t *q = queue;
     queued_t *it;
@@ -292,4 +298,52 @@ void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec)
         apr_thread_cond_signal(q->cond);
     }
     apr_thread_mutex_unlock(q->mutex);
+}
+
+/* Every request below a registry location is audited: writes already were,
+ * inside their transaction; everything else (reads, searches, rejections,
+ * denials by Require) goes to the batch writer. */
+int cr_worker_log_transaction(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    const cr_req_t *q;
+    const cr_caller_t *c;
+    cr_audit_rec_t rec;
+    const char *op;
+    char now[32];
+
+    if (d == NULL || d->enabled != 1 || r->main || r->prev) {
+        return DECLINED;
+    }
+    q = cr_req_get(r);
+    if (q->audited) {
+        return DECLINED;
+    }
+    c = cr_identity_caller(r);
+    memset(&rec, 0, sizeof(rec));
+    op = q->operation;
+    if (op == NULL) {
+        op = r->status == HTTP_FORBIDDEN ? "denied" : "rejected";
+    }
+    cr_datetime_format_instant(now, sizeof(now), r->request_time);
+    rec.recorded = now;
+    rec.action = q->action;
+    if (rec.action == NULL) {
+        rec.action = r->method_number == M_GET ? "R" : "E";
+    }
+    rec.operation = op;
+    rec.method = r->method;
+    rec.path = r->uri;
+    rec.query = r->args;
+    rec.status = r->status;
+    rec.client_dn = c->client_dn;
+    rec.org_id = c->org_id;
+    rec.source_system = c->source_system;
+    rec.user_id = c->user_id;
+    rec.remote_addr = r->useragent_ip;
+    rec.message_id = q->message_id;
+    rec.patients = q->patients;
+    queue_record(r, &rec);
+    return DECLINED;
 }

@@ -1,4 +1,5 @@
-/* cr_worker: the per-child audit batch writer. */
+/* cr_worker: the audit record of each request and the per-child batch
+ * writer of those records. */
 #ifndef CR_WORKER_H
 #define CR_WORKER_H
 
@@ -7,7 +8,9 @@
 
 /* Start the writer thread of this child (child_init). */
 void cr_worker_child_init(apr_pool_t *pchild, server_rec *s);
-/* Queue a copy of rec for the next batch. */
-void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec);
+/* log_transaction: queue the audit record of r for the next batch,
+ * unless r was not for the registry or its write was already audited
+ * inside its own transaction.  Returns DECLINED. */
+int cr_worker_log_transaction(request_rec *r);
 
 #endif /* CR_WORKER_H */

@@ -1,20 +1,21 @@
-/* mod_clientregistry: the module record, its hooks and the audit record
- * of each request.  The services imported from other modules live with
- * their users (cr_dbd: mod_dbd; cr_identity: mod_ssl).
+/* mod_clientregistry: the module record and the wiring of its hooks.
+ * Nothing else lives here: each hook's work is done by the glue file
+ * that owns it (cr_dbd: mod_dbd and the write lock; cr_identity: mod_ssl;
+ * cr_handler; cr_request: error bodies; cr_authz: Require providers;
+ * cr_worker: the audit record of every request and its writer; cr_async:
+ * the asynchronous operations' worker).  This file defines no symbol but
+ * clientregistry_module, so no other glue file depends on it.
  */
 #define CR_MODULE_MAIN
-#include <string.h>
-
 #include <mpm_common.h>
 
-#include "core/cr_datetime.h"
 #include "httpd/cr_async.h"
 #include "httpd/cr_authz.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
 #include "httpd/cr_handler.h"
 #include "httpd/cr_identity.h"
-#include "httpd/cr_req.h"
+#include "httpd/cr_request.h"
 #include "httpd/cr_version.h"
 #include "httpd/cr_worker.h"
 
@@ -62,68 +63,26 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     cr_async_child_init(pchild, s);
 }
 
-/* Every request below a registry location is audited: writes already were,
- * inside their transaction; everything else (reads, searches, rejections,
- * denials by Require) goes to the batch writer. */
-static int log_transaction(request_rec *r)
-{
-    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
-                                            &clientregistry_module);
-    const cr_req_t *q;
-    const cr_caller_t *c;
-    cr_audit_rec_t rec;
-    const char *op;
-    char now[32];
-
-    if (d == NULL || d->enabled != 1 || r->main || r->prev) {
-        return DECLINED;
-    }
-    q = cr_req_get(r);
-    if (q->audited) {
-        return DECLINED;
-    }
-    c = cr_identity_caller(r);
-    memset(&rec, 0, sizeof(rec));
-    op = q->operation;
-    if (op == NULL) {
-        op = r->status == HTTP_FORBIDDEN ? "denied" : "rejected";
-    }
-    cr_datetime_format_instant(now, sizeof(now), r->request_time);
-    rec.recorded = now;
-    rec.action = q->action;
-    if (rec.action == NULL) {
-        rec.action = r->method_number == M_GET ? "R" : "E";
-    }
-    rec.operation = op;
-    rec.method = r->method;
-    rec.path = r->uri;
-    rec.query = r->args;
-    rec.status = r->status;
-    rec.client_dn = c->client_dn;
-    rec.org_id = c->org_id;
-    rec.source_system = c->source_system;
-    rec.user_id = c->user_id;
-    rec.remote_addr = r->useragent_ip;
-    rec.message_id = q->message_id;
-    rec.patients = q->patients;
-    cr_worker_audit(r, &rec);
-    return DECLINED;
-}
-
 static void register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_optional_fn_retrieve(optional_fn_retrieve, NULL, NULL,
                                  APR_HOOK_MIDDLE);
-    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
     ap_hook_child_stopping(cr_async_child_stopping, NULL, NULL,
                            APR_HOOK_MIDDLE);
 #endif
-    ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     cr_authz_register(p);
+    ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(CR_REQUEST_ERROR_FILTER,
+                              cr_request_error_ctype_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(cr_request_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(cr_worker_log_transaction, NULL, NULL,
+                            APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(clientregistry) = {
