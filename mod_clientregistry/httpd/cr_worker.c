@@ -12,16 +12,15 @@
  * crash is at most the last 200 ms of read records; at a graceful stop
  * the queue is flushed.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_thread_cond.h>
-#include <sqlite3.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
 #include "core/cr_datetime.h"
 #include "ops/cr_audit.h"
+#include "store/cr_db_sqlite.h"
 #include "store/cr_store_audit.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
@@ -53,73 +52,13 @@ typedef struct audit_queue_t {
 /* Written once in child_init, read afterwards. */
 static audit_queue_t *queue = NULL;
 
-/* SQLite only: switch this connection to synchronous=NORMAL for one
- * transaction; returns the statement that restores its setting (these
- * are constant PRAGMAs, not built from input), or NULL. */
-static const char *relax_sync(ap_dbd_t *dbd, apr_pool_t *pool)
-{
-    static const char *const restore[] = {
-        "PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
-        "PRAGMA synchronous=FULL", "PRAGMA synchronous=EXTRA"
-    };
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *v = NULL;
-    int n = 0, level = -1;
-
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
-        || apr_dbd_select(dbd->driver, pool, dbd->handle, &res,
-                          "PRAGMA synchronous", 0) != 0) {
-        return NULL;
-    }
-    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
-        v = apr_dbd_get_entry(dbd->driver, row, 0);
-        level = v ? atoi(v) : -1;
-    }
-    if (level < 2 || level > 3) {
-        return NULL;
-    }
-    apr_dbd_query(dbd->driver, dbd->handle, &n, "PRAGMA synchronous=NORMAL");
-    return restore[level];
-}
-
-static void restore_sync(ap_dbd_t *dbd, const char *sql)
-{
-    int n = 0;
-
-    if (sql) {
-        apr_dbd_query(dbd->driver, dbd->handle, &n, sql);
-    }
-}
-
-/* SQLite only: move the WAL's new frames into the database file now,
- * in this background thread and outside the driver's process mutex
- * (sqlite3 itself is thread-safe; the driver's mutex guards nothing this
- * connection shares).  Left to SQLite's auto-checkpoint, the copy and its
- * fsync would run inside some request's commit, under the mutex, and
- * stall that child.  PASSIVE never blocks readers or writers. */
-static void checkpoint(ap_dbd_t *dbd)
-{
-    sqlite3 *h;
-    int log = 0, done = 0;
-
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
-        return;
-    }
-    h = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    if (h) {
-        sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                  &done);
-    }
-}
-
 static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                          apr_array_header_t *recs)
 {
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_status_t rv;
-    const char *sync;
+    int sync;
 
     (void)q;
     if ((db = cr_dbd_open(&dbd, pool, s)) == NULL) {
@@ -138,7 +77,7 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
      * commit them without an fsync (WAL + synchronous=NORMAL keeps them
      * across a process crash), because the fsync would stall every
      * request thread of this child inside the driver's mutex. */
-    sync = relax_sync(dbd, pool);
+    sync = cr_db_sqlite_relax_sync(db, pool);
     rv = cr_db_begin(db, pool);
     if (rv == APR_SUCCESS) {
         rv = cr_store_audit_append(db, pool, recs);
@@ -149,8 +88,8 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
     else {
         cr_db_rollback(db);
     }
-    restore_sync(dbd, sync);
-    checkpoint(dbd);
+    cr_db_sqlite_restore_sync(db, sync);
+    cr_db_sqlite_checkpoint(db);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
                      "audit: appending %d records failed on %s: %s",
