@@ -2,14 +2,15 @@
  * Nothing else lives here: each hook's work is done by the glue file
  * that owns it (cr_dbd: mod_dbd and the write lock; cr_identity: mod_ssl;
  * cr_handler; cr_request: error bodies; cr_authz: Require providers;
- * cr_worker: the audit record of every request and its writer; cr_async:
- * the asynchronous operations' worker).  This file defines no symbol but
- * clientregistry_module, so no other glue file depends on it.
+ * cr_audit_writer: the audit record of every request and its writer;
+ * cr_async: the asynchronous operations' worker).  This file defines no
+ * symbol but clientregistry_module, so no other glue file depends on it.
  */
 #define CR_MODULE_MAIN
 #include <mpm_common.h>
 
 #include "httpd/cr_async.h"
+#include "httpd/cr_audit_writer.h"
 #include "httpd/cr_authz.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
@@ -17,7 +18,6 @@
 #include "httpd/cr_identity.h"
 #include "httpd/cr_request.h"
 #include "httpd/cr_version.h"
-#include "httpd/cr_worker.h"
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
@@ -59,7 +59,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     cr_dbd_child_init(pchild, s);
-    cr_worker_child_init(pchild, s);
+    cr_audit_writer_child_init(pchild, s);
     cr_async_child_init(pchild, s);
 }
 
@@ -81,7 +81,7 @@ static void register_hooks(apr_pool_t *p)
                               AP_FTYPE_CONTENT_SET);
     ap_hook_insert_error_filter(cr_request_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_log_transaction(cr_worker_log_transaction, NULL, NULL,
+    ap_hook_log_transaction(cr_audit_writer_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
 }
 

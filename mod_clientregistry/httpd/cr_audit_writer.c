@@ -1,6 +1,7 @@
-/* cr_worker: the audit record of every request below a registry location
- * (built in the log phase from the request's cr_req_t) and the per-child
- * batch writer that stores the records of reads, searches and denials.
+/* cr_audit_writer: the audit record of every request below a registry
+ * location (built in the log phase from the request's cr_req_t) and the
+ * per-child batch writer that stores the records of reads, searches and
+ * denials.
  *
  * Reads, searches and denials are audited too, and a transaction with an
  * fsync for each of them would cap the read rate at the disk's sync rate.
@@ -26,7 +27,7 @@
 #include "httpd/cr_dbd.h"
 #include "httpd/cr_identity.h"
 #include "httpd/cr_req.h"
-#include "httpd/cr_worker.h"
+#include "httpd/cr_audit_writer.h"
 
 #define FLUSH_INTERVAL apr_time_from_msec(200)
 #define FLUSH_AT 256
@@ -183,7 +184,7 @@ static apr_status_t stop_writer(void *data)
     return APR_SUCCESS;
 }
 
-void cr_worker_child_init(apr_pool_t *pchild, server_rec *s)
+void cr_audit_writer_child_init(apr_pool_t *pchild, server_rec *s)
 {
     audit_queue_t *q = apr_pcalloc(pchild, sizeof(*q));
     apr_threadattr_t *attr;
@@ -242,7 +243,7 @@ static void queue_record(request_rec *r, const cr_audit_rec_t *rec)
 /* Every request below a registry location is audited: writes already were,
  * inside their transaction; everything else (reads, searches, rejections,
  * denials by Require) goes to the batch writer. */
-int cr_worker_log_transaction(request_rec *r)
+int cr_audit_writer_log_transaction(request_rec *r)
 {
     cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &clientregistry_module);
