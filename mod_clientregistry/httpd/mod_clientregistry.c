@@ -3,13 +3,14 @@
  * that owns it (cr_dbd: mod_dbd and the write lock; cr_identity: mod_ssl;
  * cr_handler; cr_request: error bodies; cr_authz: Require providers;
  * cr_audit_writer: the audit record of every request and its writer;
- * cr_async: the asynchronous operations' worker).  This file defines no
- * symbol but clientregistry_module, so no other glue file depends on it.
+ * cr_async_worker: the asynchronous operations' worker).  This file defines
+ * no symbol but clientregistry_module, so no other glue file depends on
+ * it.
  */
 #define CR_MODULE_MAIN
 #include <mpm_common.h>
 
-#include "httpd/cr_async.h"
+#include "httpd/cr_async_worker.h"
 #include "httpd/cr_audit_writer.h"
 #include "httpd/cr_authz.h"
 #include "httpd/cr_config.h"
@@ -60,7 +61,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     cr_dbd_child_init(pchild, s);
     cr_audit_writer_child_init(pchild, s);
-    cr_async_child_init(pchild, s);
+    cr_async_worker_child_init(pchild, s);
 }
 
 static void register_hooks(apr_pool_t *p)
@@ -71,7 +72,7 @@ static void register_hooks(apr_pool_t *p)
                                  APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
-    ap_hook_child_stopping(cr_async_child_stopping, NULL, NULL,
+    ap_hook_child_stopping(cr_async_worker_child_stopping, NULL, NULL,
                            APR_HOOK_MIDDLE);
 #endif
     cr_authz_register(p);

@@ -1,4 +1,4 @@
-/* cr_async: the per-child worker of the asynchronous operations
+/* cr_async_worker: the per-child worker of the asynchronous operations
  * (operations.md 6, DECISION-10).
  *
  * $<Op>.Async requests are queued in cr_async_job by cr_ops_maintain
@@ -26,7 +26,7 @@
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
-#include "httpd/cr_async.h"
+#include "httpd/cr_async_worker.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
 
@@ -456,7 +456,7 @@ static apr_status_t stop(void *data)
 /* The child is about to stop (child_stopping hook): no new job, and a
  * delivery under way is abandoned (it is retried later).  The thread is
  * joined in the pre-cleanup, stop(). */
-void cr_async_child_stopping(apr_pool_t *pchild, int graceful)
+void cr_async_worker_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
     (void)graceful;
@@ -465,7 +465,7 @@ void cr_async_child_stopping(apr_pool_t *pchild, int graceful)
     }
 }
 
-void cr_async_child_init(apr_pool_t *pchild, server_rec *s)
+void cr_async_worker_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const cr_srv_conf_t *sc = ap_get_module_config(s->module_config,
                                                    &clientregistry_module);
