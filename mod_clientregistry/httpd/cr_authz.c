@@ -1,5 +1,4 @@
-/* cr_authz: access control through httpd's Require, and FHIR error bodies
- * for the errors httpd answers itself.
+/* cr_authz: access control through httpd's Require.
  *
  * Two authorization providers:
  *   Require clientregistry-operation read|write|merge|admin ...
@@ -12,21 +11,19 @@
  *       ClientRegistrySource) to one of the listed source-system codes.
  * Combined with <RequireAll>/<RequireAny>, "Require ssl-verify-client" and
  * "Require expr", they say who may do what; the module itself decides
- * nothing about access.
- *
- * When httpd itself refuses a request below a registry location (a denial,
- * a body over LimitRequestBody, a timeout), the error body is replaced by
- * an OperationOutcome with a FHIR content type.
+ * nothing about access.  The route (cr_route) tells which kind of access
+ * a request needs; a refusal is noted in the request's cr_req_t, so that
+ * the error body (cr_request) can say which kind was refused.
  */
 #include <string.h>
 
 #include <mod_auth.h>
-#include <util_filter.h>
 
 #include "ops/cr_ops.h"
-#include "httpd/cr_private.h"
-
-#define ERROR_CTYPE_FILTER "CR_ERROR_CTYPE"
+#include "httpd/cr_authz.h"
+#include "httpd/cr_identity.h"
+#include "httpd/cr_req.h"
+#include "httpd/cr_route.h"
 
 static const char *const perm_names[] = {
     "read", "write", "merge", "admin", NULL
@@ -64,19 +61,21 @@ static authz_status check_operations(request_rec *r, const char *line,
                                      const void *parsed)
 {
     const int *mask = parsed;
-    int perm = CR_PERM_READ;
+    const cr_route_t *rt = cr_route_get(r);
+    int perm;
 
     (void)line;
-    if (cr_handler_permission(r, &perm) < 0) {
+    if (rt == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00300)
                       "Require clientregistry-operation outside a "
                       "ClientRegistry location: denied");
         return AUTHZ_DENIED;
     }
+    perm = rt->permission;
     if (*mask & (1 << perm)) {
         return AUTHZ_GRANTED;
     }
-    apr_table_setn(r->notes, "cr-denied", perm_names[perm]);
+    cr_req_get(r)->denied = perm_names[perm];
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00301)
                   "clientregistry-operation: %s access not granted here",
                   perm_names[perm]);
@@ -104,6 +103,7 @@ static authz_status check_sources(request_rec *r, const char *line,
 {
     const apr_array_header_t *codes = parsed;
     const cr_caller_t *c = cr_identity_caller(r);
+    cr_req_t *q;
     int i;
 
     (void)line;
@@ -115,8 +115,9 @@ static authz_status check_sources(request_rec *r, const char *line,
             }
         }
     }
-    if (apr_table_get(r->notes, "cr-denied") == NULL) {
-        apr_table_setn(r->notes, "cr-denied", "source");
+    q = cr_req_get(r);
+    if (q->denied == NULL) {
+        q->denied = "source";
     }
     return AUTHZ_DENIED;
 }
@@ -131,68 +132,6 @@ static const authz_provider sources_provider = {
     &parse_sources
 };
 
-static apr_status_t error_ctype_filter(ap_filter_t *f,
-                                       apr_bucket_brigade *bb)
-{
-    ap_set_content_type(f->r, "application/fhir+json; charset=utf-8");
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
-static const char *issue_code(int status)
-{
-    switch (status) {
-    case HTTP_UNAUTHORIZED:
-        return "login";
-    case HTTP_FORBIDDEN:
-        return "forbidden";
-    case HTTP_NOT_FOUND:
-        return "not-found";
-    case HTTP_METHOD_NOT_ALLOWED:
-        return "not-supported";
-    case HTTP_REQUEST_TIME_OUT:
-        return "timeout";
-    case HTTP_REQUEST_ENTITY_TOO_LARGE:
-        return "too-long";
-    case HTTP_SERVICE_UNAVAILABLE:
-        return "transient";
-    default:
-        return status >= 500 ? "exception" : "invalid";
-    }
-}
-
-static void insert_error_filter(request_rec *r)
-{
-    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
-                                            &clientregistry_module);
-    cr_outcome_t *oc;
-    const char *denied, *text;
-
-    if (d == NULL || d->enabled != 1 || r->status < 400) {
-        return;
-    }
-    oc = cr_outcome_make(r->pool);
-    denied = apr_table_get(r->notes, "cr-denied");
-    if (r->status == HTTP_FORBIDDEN) {
-        text = denied && strcmp(denied, "source") != 0
-               ? apr_psprintf(r->pool, "access denied: this client may not "
-                              "make %s requests here", denied)
-               : "access denied: this client is not allowed here";
-    }
-    else {
-        text = apr_psprintf(r->pool, "the server refused the request (%d)",
-                            r->status);
-    }
-    cr_outcome_add(oc, r->status >= 500 ? CR_SEV_FATAL : CR_SEV_ERROR,
-                   issue_code(r->status), NULL, NULL, "%s", text);
-    /* A string that is neither a URL nor a path is sent as the body. */
-    ap_custom_response(r, r->status,
-                       cr_json_serialize(r->pool,
-                                         cr_outcome_to_json(r->pool, oc),
-                                         NULL));
-    ap_add_output_filter(ERROR_CTYPE_FILTER, NULL, r, r->connection);
-}
-
 void cr_authz_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP,
@@ -203,8 +142,4 @@ void cr_authz_register(apr_pool_t *p)
                               "clientregistry-source",
                               AUTHZ_PROVIDER_VERSION, &sources_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_output_filter(ERROR_CTYPE_FILTER, error_ctype_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
-    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL,
-                                APR_HOOK_MIDDLE);
 }

@@ -1,13 +1,22 @@
-/* cr_config: directives, create/merge and the effective settings.
+/* cr_config: every directive of the module, create/merge, and the
+ * effective settings with their defaults.
  *
- * Every field starts unset (-1 or NULL) in one constructor used by both
- * create and merge; merge takes the child's value when set, else the
- * parent's; defaults are applied only in cr_config_settings, so a
- * <Location> inside another inherits what it does not set itself.
+ * Every field starts unset (CR_CONFIG_UNSET, or NULL for pointers) in one
+ * constructor used by both create and merge; merge takes the child's
+ * value when set, else the parent's; defaults are applied only by the
+ * getters below (cr_config_settings and friends), so a <Location> inside
+ * another inherits what it does not set itself.  The defaults are all
+ * here; the match thresholds' are CR_MATCH_DEFAULT_* (match/cr_match.h),
+ * which the matching service also falls back on when it is given no
+ * settings (unit tests).
  */
 #include <stdlib.h>
+#include <string.h>
 
-#include "httpd/cr_private.h"
+#include <apr_dbd.h>
+
+#include "httpd/cr_config.h"
+#include <mod_dbd.h>
 #include "store/cr_sql.h"
 
 /* Defaults (docs/directives.md lists them too; t/unit checks both). */
@@ -21,26 +30,37 @@
 #define DEF_MAX_CANDIDATES 1000
 #define DEF_PHN_FIRST APR_INT64_C(0)
 #define DEF_PHN_LAST APR_INT64_C(99999999)
+#define DEF_IDENTITY_FIELD "SSL_CLIENT_S_DN"
+#define DEF_RETRY_BASE 2
+#define DEF_RETRY_MAX 10
+
+#define UNSET CR_CONFIG_UNSET
+
+/* mod_dbd's statement registry, looked up by the first ClientRegistry
+ * directive: directives run before optional_fn_retrieve, so this file
+ * keeps its own pointer (as mod_authn_dbd does).  Written and read only
+ * while the configuration is read, which is single-threaded. */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn = NULL;
 
 static cr_dir_conf_t *dir_new(apr_pool_t *p)
 {
     cr_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
 
-    d->enabled = -1;
+    d->enabled = UNSET;
     d->base_path = NULL;
     d->base_url = NULL;
-    d->max_body = -1;
-    d->max_depth = -1;
-    d->max_string = -1;
-    d->max_repeats = -1;
-    d->max_params = -1;
-    d->page_size = -1;
-    d->max_page_size = -1;
-    d->max_candidates = -1;
-    d->client_ids = -1;
-    d->match_certain = -1.0;
-    d->match_probable = -1.0;
-    d->match_possible = -1.0;
+    d->max_body = UNSET;
+    d->max_depth = UNSET;
+    d->max_string = UNSET;
+    d->max_repeats = UNSET;
+    d->max_params = UNSET;
+    d->page_size = UNSET;
+    d->max_page_size = UNSET;
+    d->max_candidates = UNSET;
+    d->client_ids = UNSET;
+    d->match_certain = UNSET;
+    d->match_probable = UNSET;
+    d->match_possible = UNSET;
     return d;
 }
 
@@ -57,21 +77,21 @@ void *cr_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     const cr_dir_conf_t *base = basev, *add = addv;
     cr_dir_conf_t *d = dir_new(p);
 
-    d->enabled = PICK(enabled, -1);
+    d->enabled = PICK(enabled, UNSET);
     /* The base path belongs with the enabling directive. */
-    d->base_path = add->enabled != -1 ? add->base_path : base->base_path;
+    d->base_path = add->enabled != UNSET ? add->base_path : base->base_path;
     d->base_url = PICK(base_url, NULL);
-    d->max_body = PICK(max_body, -1);
-    d->max_depth = PICK(max_depth, -1);
-    d->max_string = PICK(max_string, -1);
-    d->max_repeats = PICK(max_repeats, -1);
-    d->max_params = PICK(max_params, -1);
-    d->page_size = PICK(page_size, -1);
-    d->max_page_size = PICK(max_page_size, -1);
-    d->max_candidates = PICK(max_candidates, -1);
-    d->client_ids = PICK(client_ids, -1);
+    d->max_body = PICK(max_body, UNSET);
+    d->max_depth = PICK(max_depth, UNSET);
+    d->max_string = PICK(max_string, UNSET);
+    d->max_repeats = PICK(max_repeats, UNSET);
+    d->max_params = PICK(max_params, UNSET);
+    d->page_size = PICK(page_size, UNSET);
+    d->max_page_size = PICK(max_page_size, UNSET);
+    d->max_candidates = PICK(max_candidates, UNSET);
+    d->client_ids = PICK(client_ids, UNSET);
     /* The three thresholds are set together, so they merge together. */
-    if (add->match_certain >= 0.0) {
+    if (add->match_certain != UNSET) {
         d->match_certain = add->match_certain;
         d->match_probable = add->match_probable;
         d->match_possible = add->match_possible;
@@ -91,9 +111,11 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->prepared = 0;
     s->identity_field = NULL;
     s->sources = NULL;
-    s->phn_first = -1;
-    s->phn_last = -1;
-    s->schema_ok = 0;
+    s->phn_first = UNSET;
+    s->phn_last = UNSET;
+    s->callbacks = NULL;
+    s->retry_base = UNSET;
+    s->retry_max = UNSET;
     return s;
 }
 
@@ -111,15 +133,16 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->prepared = add->prepared;
     s->identity_field = PICK(identity_field, NULL);
     s->sources = PICK(sources, NULL);
-    s->phn_first = PICK(phn_first, -1);
-    s->phn_last = PICK(phn_last, -1);
+    s->phn_first = PICK(phn_first, UNSET);
+    s->phn_last = PICK(phn_last, UNSET);
     s->callbacks = PICK(callbacks, NULL);
-    s->retry_base = PICK(retry_base, 0);
-    s->retry_max = PICK(retry_max, 0);
+    s->retry_base = PICK(retry_base, UNSET);
+    s->retry_max = PICK(retry_max, UNSET);
     return s;
 }
 
-#define DEF(v, d) ((v) >= 0 ? (v) : (d))
+/* Set values are never negative: the directives refuse that. */
+#define DEF(v, d) ((v) != UNSET ? (v) : (d))
 
 void cr_config_settings(cr_settings_t *out, request_rec *r,
                         const cr_dir_conf_t *d, const cr_srv_conf_t *s)
@@ -131,6 +154,7 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
                                 r);
     }
     out->base_url = base;
+    out->max_body = DEF(d->max_body, DEF_MAX_BODY);
     out->json.max_depth = DEF(d->max_depth, DEF_MAX_DEPTH);
     out->json.max_string = (apr_size_t)DEF(d->max_string, DEF_MAX_STRING);
     out->json.max_array = (apr_size_t)DEF(d->max_repeats, DEF_MAX_REPEATS)
@@ -145,10 +169,10 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
         out->search.default_count = out->search.max_count;
     }
     out->search.max_candidates = DEF(d->max_candidates, DEF_MAX_CANDIDATES);
-    out->phn_range.first = s->phn_first >= 0 ? s->phn_first : DEF_PHN_FIRST;
-    out->phn_range.last = s->phn_last >= 0 ? s->phn_last : DEF_PHN_LAST;
+    out->phn_range.first = DEF(s->phn_first, DEF_PHN_FIRST);
+    out->phn_range.last = DEF(s->phn_last, DEF_PHN_LAST);
     out->allow_client_ids = d->client_ids > 0;
-    if (d->match_certain >= 0.0) {
+    if (d->match_certain != UNSET) {
         out->match.certain = d->match_certain;
         out->match.probable = d->match_probable;
         out->match.possible = d->match_possible;
@@ -160,9 +184,16 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
     }
 }
 
-apr_off_t cr_config_max_body(const cr_dir_conf_t *d)
+const char *cr_config_identity_field(const cr_srv_conf_t *s)
 {
-    return d->max_body >= 0 ? d->max_body : DEF_MAX_BODY;
+    return s->identity_field ? s->identity_field : DEF_IDENTITY_FIELD;
+}
+
+void cr_config_callback_retry(int *first_delay, int *attempts,
+                              const cr_srv_conf_t *s)
+{
+    *first_delay = DEF(s->retry_base, DEF_RETRY_BASE);
+    *attempts = DEF(s->retry_max, DEF_RETRY_MAX);
 }
 
 static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
@@ -183,10 +214,10 @@ static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
     if (!on || s->prepared) {
         return NULL;
     }
-    if (cr_dbd_prepare_fn == NULL) {
-        cr_dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    if (dbd_prepare_fn == NULL) {
+        dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     }
-    if (cr_dbd_prepare_fn == NULL) {
+    if (dbd_prepare_fn == NULL) {
         return "ClientRegistry needs mod_dbd: put 'LoadModule dbd_module "
                "...' before this directive and configure DBDriver and "
                "DBDParams";
@@ -194,7 +225,7 @@ static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
     /* mod_dbd prepares these on every connection it opens. */
     for (part = cr_sql_catalogues; *part; part++) {
         for (st = *part; st->label; st++) {
-            cr_dbd_prepare_fn(cmd->server, st->sql, st->label);
+            dbd_prepare_fn(cmd->server, st->sql, st->label);
         }
     }
     s->prepared = 1;
@@ -319,6 +350,104 @@ static const char *set_match_thresholds(cmd_parms *cmd, void *dv,
     return NULL;
 }
 
+/* ClientRegistryIdentityField: which mod_ssl variable names a client. */
+static const char *set_identity_field(cmd_parms *cmd, void *dv,
+                                      const char *a)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    (void)dv;
+    if (strncmp(a, "SSL_CLIENT_", 11) != 0) {
+        return "ClientRegistryIdentityField takes a mod_ssl client "
+               "certificate variable, e.g. SSL_CLIENT_S_DN or "
+               "SSL_CLIENT_S_DN_CN";
+    }
+    s->identity_field = a;
+    return NULL;
+}
+
+/* An organisation or source-system code: 1 to 32 of [A-Za-z0-9_-]. */
+static int code_ok(const char *c)
+{
+    apr_size_t n = 0;
+
+    for (; c[n]; n++) {
+        if (!((c[n] >= 'A' && c[n] <= 'Z') || (c[n] >= 'a' && c[n] <= 'z')
+              || (c[n] >= '0' && c[n] <= '9') || c[n] == '_'
+              || c[n] == '-')) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= 32;
+}
+
+/* ClientRegistrySource: one client identity -> organisation, source. */
+static const char *add_source(cmd_parms *cmd, void *dv, const char *v,
+                              const char *org, const char *source)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    cr_source_map_t *m;
+
+    (void)dv;
+    if (!code_ok(org) || !code_ok(source)) {
+        return "ClientRegistrySource: the organisation and source-system "
+               "codes are 1 to 32 letters, digits, '_' or '-'";
+    }
+    if (s->sources == NULL) {
+        s->sources = apr_hash_make(cmd->pool);
+    }
+    if (apr_hash_get(s->sources, v, APR_HASH_KEY_STRING)) {
+        return apr_psprintf(cmd->pool, "ClientRegistrySource: '%s' is "
+                            "mapped twice", v);
+    }
+    m = apr_pcalloc(cmd->pool, sizeof(*m));
+    m->org_id = org;
+    m->source = source;
+    apr_hash_set(s->sources, v, APR_HASH_KEY_STRING, m);
+    return NULL;
+}
+
+/* ClientRegistryCallback: where an organisation's async responses go. */
+static const char *set_callback(cmd_parms *cmd, void *dv, const char *org,
+                                const char *url)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+
+    (void)dv;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return "ClientRegistryCallback: the URL must be http:// or https://";
+    }
+    if (s->callbacks == NULL) {
+        s->callbacks = apr_hash_make(cmd->pool);
+    }
+    if (apr_hash_get(s->callbacks, org, APR_HASH_KEY_STRING)) {
+        return apr_psprintf(cmd->pool, "ClientRegistryCallback: '%s' is "
+                            "configured twice", org);
+    }
+    apr_hash_set(s->callbacks, org, APR_HASH_KEY_STRING, url);
+    return NULL;
+}
+
+/* ClientRegistryCallbackRetry: first back-off delay, attempts. */
+static const char *set_retry(cmd_parms *cmd, void *dv, const char *base,
+                             const char *max)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    int b = atoi(base), m = atoi(max);
+
+    (void)dv;
+    if (b < 1 || b > CR_CONFIG_RETRY_MAX_DELAY || m < 1 || m > 100) {
+        return "ClientRegistryCallbackRetry takes the first delay in "
+               "seconds (1-3600) and the number of attempts (1-100)";
+    }
+    s->retry_base = b;
+    s->retry_max = m;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -353,11 +482,11 @@ const command_rec cr_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On to let PUT create a Patient with a client-chosen id "
                  "(default Off)"),
-    AP_INIT_TAKE1("ClientRegistryIdentityField", cr_identity_set_field, NULL,
+    AP_INIT_TAKE1("ClientRegistryIdentityField", set_identity_field, NULL,
                   RSRC_CONF,
                   "The mod_ssl variable that names a client (default "
                   "SSL_CLIENT_S_DN)"),
-    AP_INIT_TAKE3("ClientRegistrySource", cr_identity_add_source, NULL,
+    AP_INIT_TAKE3("ClientRegistrySource", add_source, NULL,
                   RSRC_CONF,
                   "A client identity (value of ClientRegistryIdentityField), "
                   "its organisation code and its source-system code"),
@@ -365,10 +494,10 @@ const command_rec cr_config_cmds[] = {
                   NULL, RSRC_CONF | ACCESS_CONF,
                   "Lowest match scores (0 to 1) graded certain, probable "
                   "and possible (default 0.99 0.5 0.05)"),
-    AP_INIT_TAKE2("ClientRegistryCallback", cr_async_set_callback, NULL,
+    AP_INIT_TAKE2("ClientRegistryCallback", set_callback, NULL,
                   RSRC_CONF, "organisation code and callback base URL of "
                   "its asynchronous responses"),
-    AP_INIT_TAKE2("ClientRegistryCallbackRetry", cr_async_set_retry, NULL,
+    AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,

@@ -7,85 +7,65 @@
  * provenance and audit.  An unverified or absent certificate gives a
  * caller without organisation; whether such a caller may do anything is
  * for Require to decide.  The UserId header names the end user.
+ *
+ * mod_ssl's ssl_var_lookup is imported here, once, into a file-static
+ * pointer; without mod_ssl every caller is anonymous.
  */
 #include <string.h>
 
-#include "httpd/cr_private.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_identity.h"
+#include "httpd/cr_req.h"
 
-#define DEFAULT_FIELD "SSL_CLIENT_S_DN"
+APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
+                        (apr_pool_t *, server_rec *, conn_rec *,
+                         request_rec *, char *));
 
-const char *cr_identity_set_field(cmd_parms *cmd, void *dv, const char *a)
+/* Written in cr_identity_retrieve, read afterwards. */
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *ssl_var_fn = NULL;
+
+void cr_identity_retrieve(void)
 {
-    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
-                                            &clientregistry_module);
-    (void)dv;
-    if (strncmp(a, "SSL_CLIENT_", 11) != 0) {
-        return "ClientRegistryIdentityField takes a mod_ssl client "
-               "certificate variable, e.g. SSL_CLIENT_S_DN or "
-               "SSL_CLIENT_S_DN_CN";
-    }
-    s->identity_field = a;
-    return NULL;
+    ssl_var_fn = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
 }
 
-static int code_ok(const char *c)
+void cr_identity_post_config(server_rec *s)
 {
-    apr_size_t n = 0;
-
-    for (; c[n]; n++) {
-        if (!((c[n] >= 'A' && c[n] <= 'Z') || (c[n] >= 'a' && c[n] <= 'z')
-              || (c[n] >= '0' && c[n] <= '9') || c[n] == '_'
-              || c[n] == '-')) {
-            return 0;
-        }
+    if (ssl_var_fn == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00008)
+                     "mod_ssl is not loaded: client certificates will not "
+                     "be recorded");
     }
-    return n > 0 && n <= 32;
 }
 
-const char *cr_identity_add_source(cmd_parms *cmd, void *dv, const char *v,
-                                   const char *org, const char *source)
+static char *ssl_var(request_rec *r, const char *name)
 {
-    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
-                                            &clientregistry_module);
-    cr_source_map_t *m;
-
-    (void)dv;
-    if (!code_ok(org) || !code_ok(source)) {
-        return "ClientRegistrySource: the organisation and source-system "
-               "codes are 1 to 32 letters, digits, '_' or '-'";
+    if (ssl_var_fn == NULL) {
+        return NULL;
     }
-    if (s->sources == NULL) {
-        s->sources = apr_hash_make(cmd->pool);
-    }
-    if (apr_hash_get(s->sources, v, APR_HASH_KEY_STRING)) {
-        return apr_psprintf(cmd->pool, "ClientRegistrySource: '%s' is "
-                            "mapped twice", v);
-    }
-    m = apr_pcalloc(cmd->pool, sizeof(*m));
-    m->org_id = org;
-    m->source = source;
-    apr_hash_set(s->sources, v, APR_HASH_KEY_STRING, m);
-    return NULL;
+    return ssl_var_fn(r->pool, r->server, r->connection, r, (char *)name);
 }
 
 const cr_caller_t *cr_identity_caller(request_rec *r)
 {
+    cr_req_t *q;
     cr_caller_t *c;
     cr_srv_conf_t *s;
     const char *verify, *user, *field, *value;
 
-    c = ap_get_module_config(r->request_config, &clientregistry_module);
-    if (c) {
-        return c;   /* computed once per request (authz, handler, log) */
+    q = cr_req_get(r);
+    if (q->caller) {
+        return q->caller;   /* computed once per request (authz, handler,
+                               log) */
     }
     c = apr_pcalloc(r->pool, sizeof(*c));
     s = ap_get_module_config(r->server->module_config,
                              &clientregistry_module);
-    verify = cr_ssl_var(r, "SSL_CLIENT_VERIFY");
+    verify = ssl_var(r, "SSL_CLIENT_VERIFY");
     if (verify && strcmp(verify, "SUCCESS") == 0) {
-        c->client_dn = cr_ssl_var(r, "SSL_CLIENT_S_DN");
-        field = s->identity_field ? s->identity_field : DEFAULT_FIELD;
-        value = cr_ssl_var(r, field);
+        c->client_dn = ssl_var(r, "SSL_CLIENT_S_DN");
+        field = cr_config_identity_field(s);
+        value = ssl_var(r, field);
         if (value && *value && s->sources) {
             cr_source_map_t *m = apr_hash_get(s->sources, value,
                                               APR_HASH_KEY_STRING);
@@ -100,6 +80,6 @@ const cr_caller_t *cr_identity_caller(request_rec *r)
         && cr_search_utf8_ok(user, strlen(user))) {
         c->user_id = user;
     }
-    ap_set_module_config(r->request_config, &clientregistry_module, c);
+    q->caller = c;
     return c;
 }

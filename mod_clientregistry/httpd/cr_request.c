@@ -3,14 +3,19 @@
  * with the FHIR headers (ETag, Last-Modified, Location).
  *
  * Once the handler has accepted a request it always writes its own body
- * and returns OK, so clients never get httpd's HTML error pages.
+ * and returns OK, so clients never get httpd's HTML error pages.  When
+ * httpd itself refuses a request below a registry location (a denial by
+ * Require, a body over LimitRequestBody, a timeout), the error body is
+ * replaced by an OperationOutcome with a FHIR content type.
  */
 #include <string.h>
 
 #include <apr_date.h>
 
 #include "core/cr_datetime.h"
-#include "httpd/cr_private.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_req.h"
+#include "httpd/cr_request.h"
 
 #define CT_FHIR "application/fhir+json"
 #define CT_JSON "application/json"
@@ -156,9 +161,7 @@ static int body_fail(cr_outcome_t *oc, int status, const char *code,
 int cr_request_read_json(request_rec *r, const cr_settings_t *settings,
                          cr_outcome_t *oc, json_object **out)
 {
-    const cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
-                                                  &clientregistry_module);
-    apr_off_t limit = cr_config_max_body(d);
+    apr_off_t limit = settings->max_body;
     apr_size_t cap, len = 0;
     char *buf;
     int rc;
@@ -449,4 +452,68 @@ int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
         write_body(r, ctype, text, len);
     }
     return OK;
+}
+
+/* ---- bodies of the errors httpd answers itself ---------------------- */
+
+apr_status_t cr_request_error_ctype_filter(ap_filter_t *f,
+                                          apr_bucket_brigade *bb)
+{
+    ap_set_content_type(f->r, "application/fhir+json; charset=utf-8");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static const char *issue_code(int status)
+{
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+        return "login";
+    case HTTP_FORBIDDEN:
+        return "forbidden";
+    case HTTP_NOT_FOUND:
+        return "not-found";
+    case HTTP_METHOD_NOT_ALLOWED:
+        return "not-supported";
+    case HTTP_REQUEST_TIME_OUT:
+        return "timeout";
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "too-long";
+    case HTTP_SERVICE_UNAVAILABLE:
+        return "transient";
+    default:
+        return status >= 500 ? "exception" : "invalid";
+    }
+}
+
+void cr_request_insert_error_filter(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    cr_outcome_t *oc;
+    const char *denied, *text;
+
+    if (d == NULL || d->enabled != 1 || r->status < 400) {
+        return;
+    }
+    oc = cr_outcome_make(r->pool);
+    denied = cr_req_get(r)->denied;
+    if (r->status == HTTP_FORBIDDEN) {
+        text = denied && strcmp(denied, "source") != 0
+               ? apr_psprintf(r->pool, "access denied: this client may not "
+                              "make %s requests here", denied)
+               : "access denied: this client is not allowed here";
+    }
+    else {
+        text = apr_psprintf(r->pool, "the server refused the request (%d)",
+                            r->status);
+    }
+    cr_outcome_add(oc, r->status >= 500 ? CR_SEV_FATAL : CR_SEV_ERROR,
+                   issue_code(r->status), NULL, NULL, "%s", text);
+    /* A string that is neither a URL nor a path is sent as the body. */
+    ap_custom_response(r, r->status,
+                       cr_json_serialize(r->pool,
+                                         cr_outcome_to_json(r->pool, oc),
+                                         NULL));
+    ap_add_output_filter(CR_REQUEST_ERROR_FILTER, NULL, r, r->connection);
 }

@@ -22,6 +22,7 @@
 
 typedef struct cr_settings_t {
     const char *base_url;          /* public base URL, no trailing '/' */
+    apr_off_t max_body;            /* largest request body in bytes */
     cr_json_limits_t json;
     cr_fhir_limits_t fhir;
     cr_search_limits_t search;

@@ -1,4 +1,4 @@
-/* cr_async: the per-child worker of the asynchronous operations
+/* cr_async_worker: the per-child worker of the asynchronous operations
  * (operations.md 6, DECISION-10).
  *
  * $<Op>.Async requests are queued in cr_async_job by cr_ops_maintain
@@ -26,17 +26,17 @@
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
-#include "httpd/cr_private.h"
 #include "store/cr_store.h"
 #include "store/cr_store_async.h"
+#include "httpd/cr_async_worker.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_dbd.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)
 #define JOBS_PER_TICK 8
 #define LOCK_SECONDS 120
 #define CALLBACK_TIMEOUT 10L
-#define MAX_BACKOFF 3600
-#define DEF_RETRY_BASE 2
-#define DEF_RETRY_MAX 10
+#define MAX_BACKOFF CR_CONFIG_RETRY_MAX_DELAY
 
 typedef struct async_worker_t {
     server_rec *s;
@@ -45,46 +45,6 @@ typedef struct async_worker_t {
 } async_worker_t;
 
 static async_worker_t *worker = NULL;
-
-/* ---- directives ------------------------------------------------------- */
-
-const char *cr_async_set_callback(cmd_parms *cmd, void *dv, const char *org,
-                                  const char *url)
-{
-    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
-                                            &clientregistry_module);
-
-    (void)dv;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        return "ClientRegistryCallback: the URL must be http:// or https://";
-    }
-    if (s->callbacks == NULL) {
-        s->callbacks = apr_hash_make(cmd->pool);
-    }
-    if (apr_hash_get(s->callbacks, org, APR_HASH_KEY_STRING)) {
-        return apr_psprintf(cmd->pool, "ClientRegistryCallback: '%s' is "
-                            "configured twice", org);
-    }
-    apr_hash_set(s->callbacks, org, APR_HASH_KEY_STRING, url);
-    return NULL;
-}
-
-const char *cr_async_set_retry(cmd_parms *cmd, void *dv, const char *base,
-                               const char *max)
-{
-    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
-                                            &clientregistry_module);
-    int b = atoi(base), m = atoi(max);
-
-    (void)dv;
-    if (b < 1 || b > MAX_BACKOFF || m < 1 || m > 100) {
-        return "ClientRegistryCallbackRetry takes the first delay in "
-               "seconds (1-3600) and the number of attempts (1-100)";
-    }
-    s->retry_base = b;
-    s->retry_max = m;
-    return NULL;
-}
 
 /* ---- one job ---------------------------------------------------------- */
 
@@ -341,8 +301,7 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
         return;
     }
 retry:
-    base = sc->retry_base > 0 ? sc->retry_base : DEF_RETRY_BASE;
-    max = sc->retry_max > 0 ? sc->retry_max : DEF_RETRY_MAX;
+    cr_config_callback_retry(&base, &max, sc);
     {
         apr_int64_t delay = base;
         const char *why = err ? err : apr_psprintf(pool, "HTTP %ld", code);
@@ -368,25 +327,18 @@ retry:
 
 static void tick(apr_pool_t *pool, server_rec *s)
 {
-    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     const cr_srv_conf_t *sc = ap_get_module_config(s->module_config,
                                                    &clientregistry_module);
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_array_header_t *due;
-    int version = 0, complete = 0, r;
+    int r;
 
-    if (open_fn == NULL || close_fn == NULL
-        || (dbd = open_fn(pool, s)) == NULL) {
+    if ((db = cr_dbd_open(&dbd, pool, s)) == NULL) {
         return;
     }
-    db = cr_glue_db(pool, dbd);
-    if (cr_store_schema_version(&version, &complete, db, pool)
-        != APR_SUCCESS || !complete) {
-        close_fn(s, dbd);
+    if (!cr_dbd_schema_ready(db, pool, s, NULL)) {
+        cr_dbd_close(s, dbd);
         return;
     }
     if (cr_store_async_due(&due, db, pool, instant(pool, apr_time_now()),
@@ -396,7 +348,7 @@ static void tick(apr_pool_t *pool, server_rec *s)
             work_job(APR_ARRAY_IDX(due, r, const char *), db, pool, s, sc);
         }
     }
-    close_fn(s, dbd);
+    cr_dbd_close(s, dbd);
 }
 
 static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
@@ -430,7 +382,7 @@ static apr_status_t stop(void *data)
 /* The child is about to stop (child_stopping hook): no new job, and a
  * delivery under way is abandoned (it is retried later).  The thread is
  * joined in the pre-cleanup, stop(). */
-void cr_async_child_stopping(apr_pool_t *pchild, int graceful)
+void cr_async_worker_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
     (void)graceful;
@@ -439,7 +391,7 @@ void cr_async_child_stopping(apr_pool_t *pchild, int graceful)
     }
 }
 
-void cr_async_child_init(apr_pool_t *pchild, server_rec *s)
+void cr_async_worker_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const cr_srv_conf_t *sc = ap_get_module_config(s->module_config,
                                                    &clientregistry_module);

@@ -1,4 +1,7 @@
-/* cr_worker: per-child background work -- the audit batch writer.
+/* cr_audit_writer: the audit record of every request below a registry
+ * location (built in the log phase from the request's cr_req_t) and the
+ * per-child batch writer that stores the records of reads, searches and
+ * denials.
  *
  * Reads, searches and denials are audited too, and a transaction with an
  * fsync for each of them would cap the read rate at the disk's sync rate.
@@ -10,18 +13,21 @@
  * crash is at most the last 200 ms of read records; at a graceful stop
  * the queue is flushed.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_thread_cond.h>
-#include <sqlite3.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
+#include "core/cr_datetime.h"
 #include "ops/cr_audit.h"
-#include "httpd/cr_private.h"
-#include "store/cr_store.h"
+#include "store/cr_db_sqlite.h"
 #include "store/cr_store_audit.h"
+#include "httpd/cr_config.h"
+#include "httpd/cr_dbd.h"
+#include "httpd/cr_identity.h"
+#include "httpd/cr_req.h"
+#include "httpd/cr_audit_writer.h"
 
 #define FLUSH_INTERVAL apr_time_from_msec(200)
 #define FLUSH_AT 256
@@ -47,102 +53,32 @@ typedef struct audit_queue_t {
 /* Written once in child_init, read afterwards. */
 static audit_queue_t *queue = NULL;
 
-/* SQLite only: switch this connection to synchronous=NORMAL for one
- * transaction; returns the statement that restores its setting (these
- * are constant PRAGMAs, not built from input), or NULL. */
-static const char *relax_sync(ap_dbd_t *dbd, apr_pool_t *pool)
-{
-    static const char *const restore[] = {
-        "PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
-        "PRAGMA synchronous=FULL", "PRAGMA synchronous=EXTRA"
-    };
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *v = NULL;
-    int n = 0, level = -1;
-
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
-        || apr_dbd_select(dbd->driver, pool, dbd->handle, &res,
-                          "PRAGMA synchronous", 0) != 0) {
-        return NULL;
-    }
-    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
-        v = apr_dbd_get_entry(dbd->driver, row, 0);
-        level = v ? atoi(v) : -1;
-    }
-    if (level < 2 || level > 3) {
-        return NULL;
-    }
-    apr_dbd_query(dbd->driver, dbd->handle, &n, "PRAGMA synchronous=NORMAL");
-    return restore[level];
-}
-
-static void restore_sync(ap_dbd_t *dbd, const char *sql)
-{
-    int n = 0;
-
-    if (sql) {
-        apr_dbd_query(dbd->driver, dbd->handle, &n, sql);
-    }
-}
-
-/* SQLite only: move the WAL's new frames into the database file now,
- * in this background thread and outside the driver's process mutex
- * (sqlite3 itself is thread-safe; the driver's mutex guards nothing this
- * connection shares).  Left to SQLite's auto-checkpoint, the copy and its
- * fsync would run inside some request's commit, under the mutex, and
- * stall that child.  PASSIVE never blocks readers or writers. */
-static void checkpoint(ap_dbd_t *dbd)
-{
-    sqlite3 *h;
-    int log = 0, done = 0;
-
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
-        return;
-    }
-    h = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    if (h) {
-        sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                  &done);
-    }
-}
-
 static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
                          apr_array_header_t *recs)
 {
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_status_t rv;
-    const char *sync;
-    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    int sync;
 
     (void)q;
-    if (open_fn == NULL || close_fn == NULL
-        || (dbd = open_fn(pool, s)) == NULL) {
+    if ((db = cr_dbd_open(&dbd, pool, s)) == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00302)
                      "audit: no database connection; %d audit records "
                      "lost", recs->nelts);
         return;
     }
-    db = cr_glue_db(pool, dbd);
-    {
-        /* A database this module does not serve (wrong schema) gets no
-         * audit records; its requests were refused anyway. */
-        int version = 0, complete = 0;
-        if (cr_store_schema_version(&version, &complete, db, pool)
-            != APR_SUCCESS || !complete) {
-            close_fn(s, dbd);
-            return;
-        }
+    /* A database this module does not serve (wrong schema) gets no
+     * audit records; its requests were refused anyway. */
+    if (!cr_dbd_schema_ready(db, pool, s, NULL)) {
+        cr_dbd_close(s, dbd);
+        return;
     }
     /* These records are best effort within the flush interval anyway:
      * commit them without an fsync (WAL + synchronous=NORMAL keeps them
      * across a process crash), because the fsync would stall every
      * request thread of this child inside the driver's mutex. */
-    sync = relax_sync(dbd, pool);
+    sync = cr_db_sqlite_relax_sync(db, pool);
     rv = cr_db_begin(db, pool);
     if (rv == APR_SUCCESS) {
         rv = cr_store_audit_append(db, pool, recs);
@@ -153,15 +89,15 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
     else {
         cr_db_rollback(db);
     }
-    restore_sync(dbd, sync);
-    checkpoint(dbd);
+    cr_db_sqlite_restore_sync(db, sync);
+    cr_db_sqlite_checkpoint(db);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
                      "audit: appending %d records failed on %s: %s",
                      recs->nelts, db->last_label ? db->last_label : "?",
                      db->last_error ? db->last_error : "?");
     }
-    close_fn(s, dbd);
+    cr_dbd_close(s, dbd);
 }
 
 static void flush(audit_queue_t *q, apr_pool_t *pool,
@@ -248,7 +184,7 @@ static apr_status_t stop_writer(void *data)
     return APR_SUCCESS;
 }
 
-void cr_worker_child_init(apr_pool_t *pchild, server_rec *s)
+void cr_audit_writer_child_init(apr_pool_t *pchild, server_rec *s)
 {
     audit_queue_t *q = apr_pcalloc(pchild, sizeof(*q));
     apr_threadattr_t *attr;
@@ -277,7 +213,7 @@ void cr_worker_child_init(apr_pool_t *pchild, server_rec *s)
     queue = q;
 }
 
-void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec)
+static void queue_record(request_rec *r, const cr_audit_rec_t *rec)
 {
     audit_queue_t *q = queue;
     queued_t *it;
@@ -302,4 +238,52 @@ void cr_worker_audit(request_rec *r, const cr_audit_rec_t *rec)
         apr_thread_cond_signal(q->cond);
     }
     apr_thread_mutex_unlock(q->mutex);
+}
+
+/* Every request below a registry location is audited: writes already were,
+ * inside their transaction; everything else (reads, searches, rejections,
+ * denials by Require) goes to the batch writer. */
+int cr_audit_writer_log_transaction(request_rec *r)
+{
+    cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                            &clientregistry_module);
+    const cr_req_t *q;
+    const cr_caller_t *c;
+    cr_audit_rec_t rec;
+    const char *op;
+    char now[32];
+
+    if (d == NULL || d->enabled != 1 || r->main || r->prev) {
+        return DECLINED;
+    }
+    q = cr_req_get(r);
+    if (q->audited) {
+        return DECLINED;
+    }
+    c = cr_identity_caller(r);
+    memset(&rec, 0, sizeof(rec));
+    op = q->operation;
+    if (op == NULL) {
+        op = r->status == HTTP_FORBIDDEN ? "denied" : "rejected";
+    }
+    cr_datetime_format_instant(now, sizeof(now), r->request_time);
+    rec.recorded = now;
+    rec.action = q->action;
+    if (rec.action == NULL) {
+        rec.action = r->method_number == M_GET ? "R" : "E";
+    }
+    rec.operation = op;
+    rec.method = r->method;
+    rec.path = r->uri;
+    rec.query = r->args;
+    rec.status = r->status;
+    rec.client_dn = c->client_dn;
+    rec.org_id = c->org_id;
+    rec.source_system = c->source_system;
+    rec.user_id = c->user_id;
+    rec.remote_addr = r->useragent_ip;
+    rec.message_id = q->message_id;
+    rec.patients = q->patients;
+    queue_record(r, &rec);
+    return DECLINED;
 }

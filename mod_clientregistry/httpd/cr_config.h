@@ -1,0 +1,70 @@
+/* cr_config: the module's configuration -- the per-directory and
+ * per-server structures, the directive table, create/merge, and the
+ * effective settings of a request with the defaults applied. */
+#ifndef CR_CONFIG_H
+#define CR_CONFIG_H
+
+#include "httpd/cr_private.h"
+#include "ops/cr_service.h"
+
+/* The one "not set here" value of every numeric field (pointers use
+ * NULL).  Set values are never negative: the directives refuse that. */
+#define CR_CONFIG_UNSET (-1)
+
+/* Largest first delay of ClientRegistryCallbackRetry, and the cap of the
+ * back-off between two deliveries of an asynchronous response. */
+#define CR_CONFIG_RETRY_MAX_DELAY 3600
+
+/* Per-directory configuration (a <Location> serving the registry). */
+typedef struct cr_dir_conf_t {
+    int enabled;              /* ClientRegistry On/Off */
+    const char *base_path;    /* the <Location> path where enabled */
+    const char *base_url;     /* ClientRegistryBaseURL or NULL */
+    apr_off_t max_body;
+    int max_depth;
+    int max_string;
+    int max_repeats;
+    int max_params;
+    int page_size;
+    int max_page_size;
+    int max_candidates;
+    int client_ids;
+    double match_certain;     /* ClientRegistryMatchThresholds */
+    double match_probable;
+    double match_possible;
+} cr_dir_conf_t;
+
+/* One client identity mapping (ClientRegistrySource). */
+typedef struct cr_source_map_t {
+    const char *org_id;       /* organisation code, the IG's sender */
+    const char *source;       /* HCIM source-system code */
+} cr_source_map_t;
+
+/* Per-server configuration. */
+typedef struct cr_srv_conf_t {
+    int prepared;             /* catalogue registered with mod_dbd */
+    const char *identity_field;  /* SSL variable naming a client, or NULL */
+    apr_hash_t *sources;      /* identity value -> cr_source_map_t */
+    apr_int64_t phn_first;    /* ClientRegistryPHNRange */
+    apr_int64_t phn_last;
+    apr_hash_t *callbacks;    /* org -> callback base URL (async) */
+    int retry_base;           /* ClientRegistryCallbackRetry */
+    int retry_max;
+} cr_srv_conf_t;
+
+extern const command_rec cr_config_cmds[];
+void *cr_config_dir_create(apr_pool_t *p, char *dir);
+void *cr_config_dir_merge(apr_pool_t *p, void *base, void *add);
+void *cr_config_srv_create(apr_pool_t *p, server_rec *s);
+void *cr_config_srv_merge(apr_pool_t *p, void *base, void *add);
+/* The effective settings of a request (defaults applied). */
+void cr_config_settings(cr_settings_t *out, request_rec *r,
+                        const cr_dir_conf_t *d, const cr_srv_conf_t *s);
+/* The mod_ssl variable that names a client (default SSL_CLIENT_S_DN). */
+const char *cr_config_identity_field(const cr_srv_conf_t *s);
+/* The first delay in seconds and the number of delivery attempts of an
+ * asynchronous response (defaults applied). */
+void cr_config_callback_retry(int *first_delay, int *attempts,
+                              const cr_srv_conf_t *s);
+
+#endif /* CR_CONFIG_H */
