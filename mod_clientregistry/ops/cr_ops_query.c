@@ -1,7 +1,7 @@
 /* cr_ops_query: FindCandidates, GetDemographics, $HistoryPatient and the
  * BC RESTful reads (see the header).
  *
- * Every path ends in finish(): one SearchResponseBundle with the
+ * Every path ends in cr_bcop_finish(): one SearchResponseBundle with the
  * MetadataParametersOut, the OperationOutcome and the results, sent with
  * its HTTP status also when that is an error (CR-GEN-009).  Nothing here
  * opens a transaction or writes: the reads run on the request's
@@ -13,8 +13,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "fhir/cr_bc_codes.h"
-#include "fhir/cr_fhir_envelope.h"
+#include "ops/cr_bcop.h"
 #include "fhir/cr_fhir_view.h"
 #include "match/cr_index.h"
 #include "ops/cr_ops_match.h"
@@ -30,124 +29,6 @@
 #define MAX_CHILDREN 50
 #define MAX_MERGE_HOPS 8
 #define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-
-/* ---- one query's response --------------------------------------------- */
-
-typedef struct qreq_t {
-    cr_ctx_t *ctx;
-    cr_bc_txn_e txn;
-    int history;               /* effective flags */
-    int identifiers_only;
-    int rest;                  /* RESTful form: unknown id is a 404 */
-    cr_envelope_meta_t meta;
-    const char *link_self, *link_next, *link_previous, *link_canonical;
-    int total;                 /* -1: the number of matches returned */
-    apr_array_header_t *results;   /* of cr_envelope_result_t */
-    const char *patients;      /* ids returned, for the audit trail */
-} qreq_t;
-
-static void qreq_init(qreq_t *q, cr_ctx_t *ctx, cr_bc_txn_e txn,
-                      const char *op)
-{
-    memset(q, 0, sizeof(*q));
-    q->ctx = ctx;
-    q->txn = txn;
-    q->total = -1;
-    q->results = apr_array_make(ctx->pool, 4, sizeof(cr_envelope_result_t));
-    q->meta.message_id = cr_service_uuid(ctx->pool);    /* D-05 */
-    q->meta.request_message_id = ctx->request_id;
-    q->meta.history = -1;
-    q->meta.identifiers_only = -1;
-    /* D-20: the authenticated organisation, else the request's sender
-     * (set from the envelope), else the registry itself. */
-    q->meta.sender = ctx->caller ? ctx->caller->org_id : NULL;
-    q->meta.enterer = ctx->caller ? ctx->caller->user_id : NULL;
-    if (op) {
-        q->link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                                        "/Patient/$", op, NULL);
-    }
-}
-
-static void qreq_from_envelope(qreq_t *q, const cr_envelope_in_t *in)
-{
-    q->meta.request_message_id = in->message_id;
-    if (q->meta.sender == NULL) {
-        q->meta.sender = in->sender;
-    }
-    /* D-04: the flags echoed flat, and the request's parameters. */
-    q->meta.history = in->history;
-    q->meta.identifiers_only = in->identifiers_only;
-    q->meta.request_parameters = in->parameters;
-    q->history = in->history == 1;
-    q->identifiers_only = in->identifiers_only == 1;
-}
-
-static void finish(qreq_t *q, int status)
-{
-    cr_ctx_t *ctx = q->ctx;
-    cr_envelope_reply_t r;
-
-    memset(&r, 0, sizeof(r));
-    r.txn = q->txn;
-    r.type = "searchset";
-    r.profile = CR_ENV_PROFILE_SEARCH_RESPONSE;
-    r.timestamp = ctx->now_instant;
-    r.total = q->total;
-    r.link_self = q->link_self;
-    r.link_next = q->link_next;
-    r.link_previous = q->link_previous;
-    r.link_canonical = q->link_canonical;
-    r.meta = q->meta;
-    r.oc = ctx->oc;
-    r.results = status < 400 ? q->results : NULL;
-    if (status >= 400) {
-        r.total = 0;
-    }
-    ctx->resp.status = status;
-    ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
-    ctx->resp.body_on_error = 1;
-    ctx->resp.raw_body = NULL;
-    if (q->patients && status < 400) {
-        ctx->resp.patients = q->patients;
-    }
-}
-
-static void reject(qreq_t *q)
-{
-    finish(q, cr_service_status_for_errors(q->ctx->oc));
-}
-
-static void db_fail(qreq_t *q, apr_status_t rv, const char *what)
-{
-    cr_service_db_failure(q->ctx, rv, what);
-    finish(q, q->ctx->resp.status ? q->ctx->resp.status : 500);
-}
-
-static const char *patient_url(cr_ctx_t *ctx, const char *id)
-{
-    return apr_pstrcat(ctx->pool, ctx->settings->base_url, "/Patient/", id,
-                       NULL);
-}
-
-static void note_patient(qreq_t *q, const char *id)
-{
-    q->patients = q->patients ? apr_pstrcat(q->ctx->pool, q->patients, " ",
-                                            id, NULL)
-                              : id;
-}
-
-static void add_result(qreq_t *q, const char *full_url, json_object *res,
-                       const char *mode, int has_score, int score)
-{
-    cr_envelope_result_t *e = apr_array_push(q->results);
-
-    memset(e, 0, sizeof(*e));
-    e->full_url = full_url;
-    e->resource = res;
-    e->mode = mode;
-    e->has_score = has_score;
-    e->score = score;
-}
 
 /* ---- loading and rendering ------------------------------------------- */
 
@@ -173,7 +54,7 @@ static apr_status_t load_survivor(cr_query_row_t **out, int *merged,
     return APR_EGENERAL;   /* a merge cycle: corrupt data */
 }
 
-static apr_status_t render_patient(json_object **out, qreq_t *q,
+static apr_status_t render_patient(json_object **out, cr_bcop_t *q,
                                    const cr_query_row_t *row)
 {
     cr_ctx_t *ctx = q->ctx;
@@ -241,7 +122,7 @@ static int looks_like_phn(const char *s)
 }
 
 /* Check an identifier used as a key; 0 after recording the problem. */
-static int key_ok(qreq_t *q, const char **system, const char *value,
+static int key_ok(cr_bcop_t *q, const char **system, const char *value,
                   const char *expr)
 {
     cr_ctx_t *ctx = q->ctx;
@@ -269,7 +150,7 @@ static int key_ok(qreq_t *q, const char **system, const char *value,
     return 1;
 }
 
-static void gd_run(qreq_t *q, const lookup_t *lk)
+static void gd_run(cr_bcop_t *q, const lookup_t *lk)
 {
     cr_ctx_t *ctx = q->ctx;
     cr_query_row_t *row = NULL;
@@ -280,7 +161,7 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
 
     if (system) {
         if (!key_ok(q, &system, lk->value, lk->expr)) {
-            finish(q, 422);
+            cr_bcop_finish(q, 422);
             return;
         }
         rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
@@ -290,7 +171,7 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
         /* DECISION-02: an id of ten digits is a PHN. */
         system = CR_SYS_PHN;
         if (!key_ok(q, &system, lk->id, lk->expr)) {
-            finish(q, 422);
+            cr_bcop_finish(q, 422);
             return;
         }
         rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
@@ -308,19 +189,19 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
             /* CR-REST-007 */
             cr_bc_add(ctx->oc, q->txn, CR_BC_GD_NOT_FOUND, NULL,
                       "no Patient with id '%.64s'", lk->id);
-            finish(q, 404);
+            cr_bcop_finish(q, 404);
             return;
         }
         /* CR-GD-008, D-07: a valid query that found nobody. */
         cr_bc_add(ctx->oc, q->txn, CR_BC_GD_NO_RESULTS, NULL, NULL);
-        finish(q, 200);
+        cr_bcop_finish(q, 200);
         return;
     }
     if (rv == APR_SUCCESS) {
         rv = render_patient(&res, q, row);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(q, rv, "reading a patient");
+        cr_bcop_db_fail(q, rv, "reading a patient");
         return;
     }
     if (merged || (status && strcmp(status, "merged") == 0)) {
@@ -328,9 +209,10 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
         cr_bc_add(ctx->oc, q->txn, CR_BC_GD_MERGED, lk->expr, NULL);
     }
     cr_bc_add(ctx->oc, q->txn, CR_BC_GD_OK, NULL, NULL);
-    add_result(q, patient_url(ctx, row->s.id), res, "match", 0, 0);
-    note_patient(q, row->s.id);
-    finish(q, 200);
+    cr_bcop_add_result(q, cr_bcop_patient_url(ctx, row->s.id), res, "match",
+                       0, 0);
+    cr_bcop_note_patient(q, row->s.id);
+    cr_bcop_finish(q, 200);
 }
 
 static int valid_id(const char *s)
@@ -350,23 +232,22 @@ static int valid_id(const char *s)
 static void get_demographics(cr_ctx_t *ctx, json_object *body,
                              int force_history, const char *op)
 {
-    static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_GD, 2, 2, 1, 1, 0, 0     /* CR-BND-002, D-17 */
+    static const cr_envelope_rules_t rules = {     /* CR-BND-002, D-17 */
+        .txn = CR_BC_TXN_GD, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
-    cr_envelope_in_t *in = NULL;
+    const cr_envelope_in_t *in;
     const cr_envelope_entry_t *e;
     json_object *ids, *idv;
     lookup_t lk;
-    qreq_t q;
+    cr_bcop_t q;
 
-    qreq_init(&q, ctx, CR_BC_TXN_GD, op);
-    if (cr_fhir_envelope_parse(&in, ctx->pool, body, &rules, ctx->oc)
-        != APR_SUCCESS) {
-        qreq_from_envelope(&q, in);
-        reject(&q);
+    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, op);
+    if (!cr_bcop_open_search(&q, body, &rules)) {
         return;
     }
-    qreq_from_envelope(&q, in);
+    in = q.in;
     if (force_history) {
         q.history = 1;
     }
@@ -377,13 +258,13 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
     if (idv && ids) {
         /* CR-GD-005: both -> rejected (profile text, G5). */
         cr_bc_add(ctx->oc, q.txn, CR_BC_GD_BOTH, e->expr, NULL);
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     if (idv == NULL && ids == NULL) {
         /* CR-GD-006 */
         cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NEITHER, e->expr, NULL);
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     if (idv) {
@@ -392,7 +273,7 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
             cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID,
                       apr_pstrcat(ctx->pool, e->expr, ".id", NULL),
                       "an id is 1 to 64 letters, digits, '-' or '.'");
-            finish(&q, 400);
+            cr_bcop_finish(&q, 400);
             return;
         }
         lk.id = json_object_get_string(idv);
@@ -405,7 +286,7 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
             cr_bc_add(ctx->oc, q.txn, CR_BC_GD_ONE_IDENTIFIER,
                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
                       NULL);
-            finish(&q, 400);
+            cr_bcop_finish(&q, 400);
             return;
         }
         id0 = json_object_array_get_idx(ids, 0);
@@ -415,7 +296,7 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
         if (lk.system == NULL || lk.value == NULL || *lk.system == '\0'
             || *lk.value == '\0' || strlen(lk.value) > 256) {
             cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NO_VALUE, lk.expr, NULL);
-            finish(&q, 400);
+            cr_bcop_finish(&q, 400);
             return;
         }
     }
@@ -435,10 +316,10 @@ void cr_ops_query_get_demographics_history(cr_ctx_t *ctx, json_object *body)
 void cr_ops_query_history_patient(cr_ctx_t *ctx, const char *id)
 {
     lookup_t lk;
-    qreq_t q;
+    cr_bcop_t q;
 
-    qreq_init(&q, ctx, CR_BC_TXN_GD, NULL);
-    q.link_canonical = apr_pstrcat(ctx->pool, patient_url(ctx, id),
+    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
+    q.link_canonical = apr_pstrcat(ctx->pool, cr_bcop_patient_url(ctx, id),
                                    "/$HistoryPatient", NULL);
     q.rest = 1;
     q.history = 1;
@@ -452,10 +333,10 @@ void cr_ops_query_rest_read(cr_ctx_t *ctx, const char *id, int history,
                             int identifiers_only)
 {
     lookup_t lk;
-    qreq_t q;
+    cr_bcop_t q;
 
-    qreq_init(&q, ctx, CR_BC_TXN_GD, NULL);
-    q.link_self = apr_pstrcat(ctx->pool, patient_url(ctx, id),
+    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
+    q.link_self = apr_pstrcat(ctx->pool, cr_bcop_patient_url(ctx, id),
                               history ? "/_history"
                               : identifiers_only ? "/_identifiersOnly" : "",
                               NULL);
@@ -492,7 +373,7 @@ static int has_wildcard(const char *s)
 }
 
 /* CR-FC-018: report every search value holding a wildcard. */
-static int wildcards(qreq_t *q, json_object *o, const char *path, int depth)
+static int wildcards(cr_bcop_t *q, json_object *o, const char *path, int depth)
 {
     int found = 0;
 
@@ -539,7 +420,7 @@ static int wildcards(qreq_t *q, json_object *o, const char *path, int depth)
     return found;
 }
 
-static int fc_criteria(qreq_t *q, const cr_patient_t *p, const char *root)
+static int fc_criteria(cr_bcop_t *q, const cr_patient_t *p, const char *root)
 {
     cr_ctx_t *ctx = q->ctx;
     int i, name = 0, second = 0;
@@ -573,7 +454,7 @@ static int fc_criteria(qreq_t *q, const cr_patient_t *p, const char *root)
 }
 
 /* Rank and render; count/offset page the ranked list (RESTful form). */
-static void fc_person(qreq_t *q, json_object *json, const char *root,
+static void fc_person(cr_bcop_t *q, json_object *json, const char *root,
                       int count, int offset, const char *page_url)
 {
     cr_ctx_t *ctx = q->ctx;
@@ -583,17 +464,17 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
     int i, max = ctx->settings->search.max_count;
 
     if (wildcards(q, json, root, 0) > 0) {
-        finish(q, 422);
+        cr_bcop_finish(q, 422);
         return;
     }
     if (cr_fhir_patient_parse(&p, ctx->pool, json, root, ctx->today,
                               &ctx->settings->fhir, ctx->oc)
         != APR_SUCCESS) {
-        reject(q);
+        cr_bcop_finish_errors(q);
         return;
     }
     if (!fc_criteria(q, p, root)) {
-        finish(q, 422);
+        cr_bcop_finish(q, 422);
         return;
     }
     /* The matching engine ranks; every grade from possible up is a
@@ -607,7 +488,7 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
         rv = APR_SUCCESS;
     }
     if (rv != APR_SUCCESS) {
-        db_fail(q, rv, "finding candidates");
+        cr_bcop_db_fail(q, rv, "finding candidates");
         return;
     }
     if (count < 0) {
@@ -640,20 +521,20 @@ static void fc_person(qreq_t *q, json_object *json, const char *root,
             rv = render_patient(&res, q, row);
         }
         if (rv != APR_SUCCESS) {
-            db_fail(q, rv, "reading a candidate");
+            cr_bcop_db_fail(q, rv, "reading a candidate");
             return;
         }
         /* CR-FC-004, CR-FC-005: mode match, raw score (D-13), best
          * first.  The grade is not shown: the BC response carries the
          * score alone, as the IG's examples do. */
-        add_result(q, patient_url(ctx, c->patient_id), res, "match", 1,
-                   cr_ops_query_score(c->weight));
-        note_patient(q, c->patient_id);
+        cr_bcop_add_result(q, cr_bcop_patient_url(ctx, c->patient_id), res,
+                           "match", 1, cr_ops_query_score(c->weight));
+        cr_bcop_note_patient(q, c->patient_id);
     }
     cr_bc_add(ctx->oc, q->txn, cands->nelts > 0 ? CR_BC_FC_OK
                                                 : CR_BC_FC_NO_RESULTS,
               NULL, NULL);
-    finish(q, 200);
+    cr_bcop_finish(q, 200);
 }
 
 static int is_nmth(json_object *rp)
@@ -707,7 +588,7 @@ static json_object *related_person(apr_pool_t *pool, const char *phn,
     return rp;
 }
 
-static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
+static void fc_mother(cr_bcop_t *q, const cr_envelope_entry_t *e)
 {
     cr_ctx_t *ctx = q->ctx;
     json_object *ids = cr_json_get(e->resource, "identifier");
@@ -742,7 +623,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
                   "relationship v3-RoleCode#NMTH");
     }
     if (cr_outcome_errors(ctx->oc) > 0) {
-        finish(q, 422);
+        cr_bcop_finish(q, 422);
         return;
     }
     if ((pr = cr_phn_validate(phn)) != CR_PHN_OK) {
@@ -750,7 +631,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
         cr_bc_add(ctx->oc, q->txn, CR_BC_FC_MOTHER_PHN,
                   apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
                   "%s", cr_phn_result_text(pr));
-        finish(q, 422);
+        cr_bcop_finish(q, 422);
         return;
     }
     rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
@@ -761,7 +642,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
     if (rv == APR_NOTFOUND) {
         /* CR-FC-028 */
         cr_bc_add(ctx->oc, q->txn, CR_BC_FC_NO_RESULTS, NULL, NULL);
-        finish(q, 200);
+        cr_bcop_finish(q, 200);
         return;
     }
     kids = apr_array_make(ctx->pool, 4, sizeof(char *));
@@ -778,7 +659,7 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
         rv = render_patient(&mres, q, mother);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(q, rv, "finding a mother's newborns");
+        cr_bcop_db_fail(q, rv, "finding a mother's newborns");
         return;
     }
     rps = apr_array_make(ctx->pool, 4, sizeof(cr_envelope_result_t));
@@ -797,13 +678,14 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
             rv = render_patient(&kres, q, kid);
         }
         if (rv != APR_SUCCESS) {
-            db_fail(q, rv, "reading a newborn");
+            cr_bcop_db_fail(q, rv, "reading a newborn");
             return;
         }
-        kurl = patient_url(ctx, kid->s.id);
+        kurl = cr_bcop_patient_url(ctx, kid->s.id);
         rpurl = cr_fhir_envelope_urn(ctx->pool);
-        add_result(q, kurl, kres, "match", 1, CR_QUERY_SCORE_IDENTIFIER);
-        note_patient(q, kid->s.id);
+        cr_bcop_add_result(q, kurl, kres, "match", 1,
+                           CR_QUERY_SCORE_IDENTIFIER);
+        cr_bcop_note_patient(q, kid->s.id);
         /* CR-FC-024, CR-FC-025 */
         r = apr_array_push(rps);
         memset(r, 0, sizeof(*r));
@@ -823,44 +705,43 @@ static void fc_mother(qreq_t *q, const cr_envelope_entry_t *e)
         }
     }
     /* CR-FC-023: the mother and her newborns. */
-    add_result(q, patient_url(ctx, mother->s.id), mres, "match", 1,
-               CR_QUERY_SCORE_IDENTIFIER);
-    note_patient(q, mother->s.id);
+    cr_bcop_add_result(q, cr_bcop_patient_url(ctx, mother->s.id), mres,
+                       "match", 1, CR_QUERY_SCORE_IDENTIFIER);
+    cr_bcop_note_patient(q, mother->s.id);
     for (i = 0; i < rps->nelts; i++) {
         *(cr_envelope_result_t *)apr_array_push(q->results) =
             APR_ARRAY_IDX(rps, i, cr_envelope_result_t);
     }
     cr_bc_add(ctx->oc, q->txn, CR_BC_FC_OK, NULL, NULL);
-    finish(q, 200);
+    cr_bcop_finish(q, 200);
 }
 
 void cr_ops_query_find_candidates(cr_ctx_t *ctx, json_object *body)
 {
-    static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_FC, 2, 3, 0, 1, 0, 1      /* CR-BND-001 */
+    static const cr_envelope_rules_t rules = {     /* CR-BND-001 */
+        .txn = CR_BC_TXN_FC, .min_entries = 2, .max_entries = 3,
+        .min_patients = 0, .max_patients = 1,
+        .min_related = 0, .max_related = 1
     };
-    cr_envelope_in_t *in = NULL;
-    qreq_t q;
+    const cr_envelope_in_t *in;
+    cr_bcop_t q;
 
-    qreq_init(&q, ctx, CR_BC_TXN_FC, "FindCandidates");
-    if (cr_fhir_envelope_parse(&in, ctx->pool, body, &rules, ctx->oc)
-        != APR_SUCCESS) {
-        qreq_from_envelope(&q, in);
-        reject(&q);
+    cr_bcop_init_search(&q, ctx, CR_BC_TXN_FC, "FindCandidates");
+    if (!cr_bcop_open_search(&q, body, &rules)) {
         return;
     }
-    qreq_from_envelope(&q, in);
+    in = q.in;
     if (in->patients->nelts + in->related->nelts != 1) {
         /* invariant-fc-1: CR-FC-008, CR-FC-009, CR-INV-001 */
         cr_bc_add(ctx->oc, q.txn, CR_BC_FC_EXACTLY_ONE, "Bundle.entry",
                   NULL);
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     if (in->history == 1) {
         cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID, NULL,
                   "history applies to GetDemographics only");
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     if (in->related->nelts == 1) {
@@ -882,7 +763,7 @@ typedef struct rparam_t {
 
 /* Decode the query string into name/value pairs; 0 after recording a
  * problem. */
-static int rest_params(apr_array_header_t **out, qreq_t *q,
+static int rest_params(apr_array_header_t **out, cr_bcop_t *q,
                        const char *query)
 {
     cr_ctx_t *ctx = q->ctx;
@@ -958,7 +839,7 @@ static int int_param(int *out, const char *v, int lo, int hi)
 }
 
 /* GET [base]/Patient?family=&given=&... (operations.md 8.1). */
-static void rest_find(qreq_t *q, apr_array_header_t *params, int lenient,
+static void rest_find(cr_bcop_t *q, apr_array_header_t *params, int lenient,
                       const char *query)
 {
     static const char *const known[] = {
@@ -1023,7 +904,7 @@ static void rest_find(qreq_t *q, apr_array_header_t *params, int lenient,
         apr_hash_set(vals, r->name, APR_HASH_KEY_STRING, r->value);
     }
     if (bad) {
-        finish(q, 400);
+        cr_bcop_finish(q, 400);
         return;
     }
     if (count > 0 && count > ctx->settings->search.max_count) {
@@ -1099,12 +980,12 @@ void cr_ops_query_rest_search(cr_ctx_t *ctx, const char *query, int history,
     apr_array_header_t *params = NULL;
     const rparam_t *ident = NULL;
     lookup_t lk;
-    qreq_t q;
+    cr_bcop_t q;
     int i, others = 0;
 
-    qreq_init(&q, ctx, CR_BC_TXN_GD, NULL);
+    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
     if (!rest_params(&params, &q, query)) {
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     for (i = 0; i < params->nelts; i++) {
@@ -1113,7 +994,7 @@ void cr_ops_query_rest_search(cr_ctx_t *ctx, const char *query, int history,
             if (ident) {
                 cr_bc_add(ctx->oc, q.txn, CR_BC_GD_ONE_IDENTIFIER,
                           "identifier", NULL);
-                finish(&q, 400);
+                cr_bcop_finish(&q, 400);
                 return;
             }
             ident = r;
@@ -1139,13 +1020,13 @@ void cr_ops_query_rest_search(cr_ctx_t *ctx, const char *query, int history,
     if (ident == NULL) {
         cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NEITHER, "identifier",
                   "identifier=<system>|<value> is required here");
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     if (others > 0) {
         cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID, NULL,
                   "identifier cannot be combined with other parameters");
-        finish(&q, 400);
+        cr_bcop_finish(&q, 400);
         return;
     }
     memset(&lk, 0, sizeof(lk));
@@ -1156,7 +1037,7 @@ void cr_ops_query_rest_search(cr_ctx_t *ctx, const char *query, int history,
             || strlen(bar + 1) > 256) {
             cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NO_VALUE, "identifier",
                       "identifier=<system>|<value>");
-            finish(&q, 400);
+            cr_bcop_finish(&q, 400);
             return;
         }
         lk.system = apr_pstrmemdup(ctx->pool, ident->value,
