@@ -1,7 +1,7 @@
 /* cr_ops_maintain: AddPatient, RevisePatient, MergePatient, unmerge (see
  * the header).
  *
- * Every path ends in finish(): one collection Bundle with the
+ * Every path ends in cr_bcop_finish(): one collection Bundle with the
  * MetadataParametersOut, the OperationOutcome and (add/revise) the
  * composite Patient, sent with its status also on errors.  Validation
  * happens before the transaction; resolution, PHN allocation and every
@@ -91,7 +91,7 @@ static const mcode_t M_MERGE_SHAPE = { "BCHCIM.PM.2.0158", "required",
 
 /* ---- one request ------------------------------------------------------- */
 
-typedef struct mreq_t {
+typedef struct cr_bcop_t {
     cr_ctx_t *ctx;
     cr_bc_txn_e txn;
     const char *op;
@@ -101,9 +101,9 @@ typedef struct mreq_t {
     json_object *patient;      /* response Patient or NULL */
     const char *patients;      /* ids written, for the audit trail */
     cr_attr_prov_t prov;
-} mreq_t;
+} cr_bcop_t;
 
-static void mreq_init(mreq_t *m, cr_ctx_t *ctx, cr_bc_txn_e txn,
+static void cr_bcop_init(cr_bcop_t *m, cr_ctx_t *ctx, cr_bc_txn_e txn,
                       const char *op, const char *profile)
 {
     memset(m, 0, sizeof(*m));
@@ -119,7 +119,7 @@ static void mreq_init(mreq_t *m, cr_ctx_t *ctx, cr_bc_txn_e txn,
     m->meta.enterer = ctx->caller ? ctx->caller->user_id : NULL;
 }
 
-static void finish(mreq_t *m, int status)
+static void cr_bcop_finish(cr_bcop_t *m, int status)
 {
     cr_ctx_t *ctx = m->ctx;
     cr_envelope_reply_t r;
@@ -155,7 +155,7 @@ static void finish(mreq_t *m, int status)
     }
 }
 
-static void issue(mreq_t *m, const mcode_t *c, const char *expr)
+static void issue(cr_bcop_t *m, const mcode_t *c, const char *expr)
 {
     cr_outcome_add(m->ctx->oc, c->code[10] == '0' ? CR_SEV_INFORMATION
                                : c->code[10] == '1' ? CR_SEV_WARNING
@@ -163,21 +163,21 @@ static void issue(mreq_t *m, const mcode_t *c, const char *expr)
                    c->issue, c->code, expr, "%s", c->text);
 }
 
-static void reject(mreq_t *m, const mcode_t *c, const char *expr,
+static void reject(cr_bcop_t *m, const mcode_t *c, const char *expr,
                    int status)
 {
     issue(m, c, expr);
-    finish(m, status);
+    cr_bcop_finish(m, status);
 }
 
-static void db_fail(mreq_t *m, apr_status_t rv, const char *what)
+static void cr_bcop_db_fail(cr_bcop_t *m, apr_status_t rv, const char *what)
 {
     cr_service_db_failure(m->ctx, rv, what);
-    finish(m, m->ctx->resp.status ? m->ctx->resp.status : 500);
+    cr_bcop_finish(m, m->ctx->resp.status ? m->ctx->resp.status : 500);
 }
 
 /* Rejected inside the transaction. */
-static void abort_txn(mreq_t *m, const mcode_t *c, const char *expr,
+static void abort_txn(cr_bcop_t *m, const mcode_t *c, const char *expr,
                       int status)
 {
     cr_db_rollback(m->ctx->db);
@@ -203,7 +203,7 @@ static const char *param_identifier(json_object *params, const char *name)
     return NULL;
 }
 
-static const char *upper_source(apr_pool_t *pool, const char *s)
+static const char *cr_bcop_source_system(apr_pool_t *pool, const char *s)
 {
     char *u = apr_pstrdup(pool, s);
     char *c;
@@ -216,7 +216,7 @@ static const char *upper_source(apr_pool_t *pool, const char *s)
 
 /* Envelope, sender check (issue 7: a sender that is not the
  * authenticated organisation is refused), enterer and user id. */
-static int open_request(mreq_t *m, json_object *body,
+static int cr_bcop_open(cr_bcop_t *m, json_object *body,
                         const cr_envelope_rules_t *rules, int need_user)
 {
     cr_ctx_t *ctx = m->ctx;
@@ -225,7 +225,7 @@ static int open_request(mreq_t *m, json_object *body,
     if (ctx->if_match == -2) {
         cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
                        "If-Match must be W/\"<version>\"");
-        finish(m, 400);
+        cr_bcop_finish(m, 400);
         return 0;
     }
     if (cr_fhir_envelope_parse(&m->in, ctx->pool, body, rules, ctx->oc)
@@ -233,7 +233,7 @@ static int open_request(mreq_t *m, json_object *body,
         if (m->in) {
             m->meta.request_message_id = m->in->message_id;
         }
-        finish(m, cr_service_status_for_errors(ctx->oc));
+        cr_bcop_finish(m, cr_service_status_for_errors(ctx->oc));
         return 0;
     }
     m->meta.request_message_id = m->in->message_id;
@@ -359,7 +359,7 @@ static int phn_bound(const char *source)
 }
 
 /* Shared checks of Add and Revise on the request Patient. */
-static cr_patient_t *check_patient(mreq_t *m, const cr_envelope_entry_t *e,
+static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
                                    const char *mother_phn)
 {
     cr_ctx_t *ctx = m->ctx;
@@ -393,7 +393,7 @@ static cr_patient_t *check_patient(mreq_t *m, const cr_envelope_entry_t *e,
     if (cr_fhir_patient_parse(&p, ctx->pool, e->resource, e->expr,
                               ctx->today, &ctx->settings->fhir, ctx->oc)
         != APR_SUCCESS) {
-        finish(m, cr_service_status_for_errors(ctx->oc));
+        cr_bcop_finish(m, cr_service_status_for_errors(ctx->oc));
         return NULL;
     }
     phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
@@ -435,14 +435,14 @@ static int death_ok(const cr_patient_t *p)
 
 /* ---- writing a person ------------------------------------------------- */
 
-static void note(mreq_t *m, const char *id)
+static void cr_bcop_note_patient(cr_bcop_t *m, const char *id)
 {
     m->patients = m->patients ? apr_pstrcat(m->ctx->pool, m->patients, " ",
                                             id, NULL)
                               : id;
 }
 
-static apr_status_t mark_merged(mreq_t *m, const char *id,
+static apr_status_t mark_merged(cr_bcop_t *m, const char *id,
                                 const apr_array_header_t *attrs)
 {
     int i;
@@ -476,7 +476,7 @@ static apr_status_t mark_merged(mreq_t *m, const char *id,
 /* Store resource json as version `version` of person id (1 = new); when
  * keep_ids is 0 its identifiers are not registered (a merged-away
  * record). */
-static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
+static apr_status_t store_json(cr_bcop_t *m, json_object *json, const char *id,
                                apr_int64_t version, const char *operation,
                                int keep_ids, cr_patient_t **out)
 {
@@ -511,7 +511,7 @@ static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
         rv = cr_store_patient_update(ctx->db, ctx->pool, p, version,
                                      resource, ix, &w);
     }
-    note(m, id);
+    cr_bcop_note_patient(m, id);
     if (out) {
         *out = p;
     }
@@ -519,7 +519,7 @@ static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
 }
 
 /* Rebuild person id from its current attributes as version `version`. */
-static apr_status_t rebuild(mreq_t *m, const char *id, apr_int64_t version,
+static apr_status_t rebuild(cr_bcop_t *m, const char *id, apr_int64_t version,
                             const char *operation, cr_patient_t **out)
 {
     apr_array_header_t *attrs;
@@ -538,7 +538,7 @@ static apr_status_t rebuild(mreq_t *m, const char *id, apr_int64_t version,
 }
 
 /* The response Patient: the composite view of what was committed. */
-static void respond_patient(mreq_t *m, const cr_patient_t *p)
+static void respond_patient(cr_bcop_t *m, const cr_patient_t *p)
 {
     cr_ctx_t *ctx = m->ctx;
     cr_view_input_t in;
@@ -574,7 +574,7 @@ static const char *phn_value_json(apr_pool_t *pool, const char *phn)
 
 /* Inside the transaction: create person id with a new (or the purported)
  * PHN, its registry record and the source record of the request. */
-static apr_status_t create_person(mreq_t *m, const char *id,
+static apr_status_t create_person(cr_bcop_t *m, const char *id,
                                   const char *purported,
                                   const cr_identifier_t *sri,
                                   const char *sri_system,
@@ -657,7 +657,7 @@ static apr_status_t create_person(mreq_t *m, const char *id,
     return rv;
 }
 
-static apr_status_t commit(mreq_t *m, const char *op, const char *action,
+static apr_status_t cr_bcop_commit(cr_bcop_t *m, const char *op, const char *action,
                            int status)
 {
     apr_status_t rv = cr_audit_in_txn(m->ctx, op, action, status,
@@ -675,7 +675,7 @@ static apr_status_t commit(mreq_t *m, const char *op, const char *action,
     return rv;
 }
 
-static int version_ok(mreq_t *m, apr_int64_t current)
+static int cr_bcop_version_ok(cr_bcop_t *m, apr_int64_t current)
 {
     return m->ctx->if_match <= 0 || m->ctx->if_match == current;
 }
@@ -683,7 +683,7 @@ static int version_ok(mreq_t *m, apr_int64_t current)
 /* A person written before source records existed (the RESTful create
  * and update): its current resource becomes the registry record's
  * attributes, so that rebuilding it loses nothing. */
-static apr_status_t ensure_records(mreq_t *m, const char *pid)
+static apr_status_t ensure_records(cr_bcop_t *m, const char *pid)
 {
     cr_ctx_t *ctx = m->ctx;
     const char *reg_id = cr_store_source_registry_id(ctx->pool, pid);
@@ -728,7 +728,7 @@ static apr_status_t ensure_records(mreq_t *m, const char *pid)
 
 /* The newborn's mother: RelatedPerson NMTH with a valid PHN of a known
  * client.  *mother_phn NULL when there is no RelatedPerson. */
-static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
+static int mother_of(cr_bcop_t *m, const char **mother_phn, json_object **rp)
 {
     const cr_envelope_entry_t *e;
     json_object *ids, *rels;
@@ -777,7 +777,7 @@ static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
     return 1;
 }
 
-static int identifiers_free(mreq_t *m, const cr_patient_t *p,
+static int identifiers_free(cr_bcop_t *m, const cr_patient_t *p,
                             const char *self, apr_status_t *rv)
 {
     int i;
@@ -807,7 +807,7 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     static const cr_envelope_rules_t rules = {
         CR_BC_TXN_RP, 2, 3, 1, 1, 0, 1      /* CR-BND add */
     };
-    mreq_t m;
+    cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
     const cr_envelope_entry_t *e;
     const cr_identifier_t *phn, *sri;
@@ -816,9 +816,9 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     apr_array_header_t *snap;
     apr_status_t rv;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, "AddPatient",
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, "AddPatient",
               CR_ENV_PROFILE_BASE "bc-add-response-bundle");
-    if (!open_request(&m, body, &rules, 1) || !mother_of(&m, &mother_phn,
+    if (!cr_bcop_open(&m, body, &rules, 1) || !mother_of(&m, &mother_phn,
                                                            &rp)) {
         return;
     }
@@ -879,14 +879,14 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
 
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the add");
+        cr_bcop_db_fail(&m, rv, "starting the add");
         return;
     }
     if (mother_phn) {
         rv = cr_store_identifier_owner(&mother_id, ctx->db, ctx->pool,
                                        CR_SYS_PHN, mother_phn);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding the mother");
+            cr_bcop_db_fail(&m, rv, "finding the mother");
             return;
         }
         if (mother_id == NULL) {
@@ -897,7 +897,7 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     }
     if (!identifiers_free(&m, p, NULL, &rv)) {
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "checking identifiers");
+            cr_bcop_db_fail(&m, rv, "checking identifiers");
             return;
         }
         abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
@@ -910,10 +910,10 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
                        sri ? sri->system : NULL, sri ? sri->value : NULL,
                        snap, snapshot, &stored);
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "AddPatient", "C", 201);
+        rv = cr_bcop_commit(&m, "AddPatient", "C", 201);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the new client");
+        cr_bcop_db_fail(&m, rv, "storing the new client");
         return;
     }
     /* A new PHN assigned -> RP.0.0000; the purported PHN kept ->
@@ -923,14 +923,14 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     respond_patient(&m, stored);
     ctx->resp.location = apr_pstrcat(ctx->pool, ctx->settings->base_url,
                                      "/Patient/", id, NULL);
-    finish(&m, 201);
+    cr_bcop_finish(&m, 201);
 }
 
 /* ---- $RevisePatient ---------------------------------------------------- */
 
 /* Apply snapshot snap of source record rec_id to person pid (current
  * version cur) and rebuild it. */
-static apr_status_t revise_existing(mreq_t *m, const char *pid,
+static apr_status_t revise_existing(cr_bcop_t *m, const char *pid,
                                     apr_int64_t cur, const char *rec_id,
                                     int new_record, const char *sri_system,
                                     const char *sri_value,
@@ -967,7 +967,7 @@ static apr_status_t revise_existing(mreq_t *m, const char *pid,
     return rv;
 }
 
-static apr_status_t current_version(apr_int64_t *v, mreq_t *m,
+static apr_status_t current_version(apr_int64_t *v, cr_bcop_t *m,
                                     const char *pid)
 {
     cr_stored_t *s = NULL;
@@ -983,7 +983,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     static const cr_envelope_rules_t rules = {
         CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
     const cr_envelope_entry_t *e;
     const cr_identifier_t *phn, *sri;
@@ -995,9 +995,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     apr_status_t rv;
     int existing = 0, created = 0, review = 0;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, "RevisePatient",
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, "RevisePatient",
               CR_ENV_PROFILE_BASE "bc-revise-response-bundle");
-    if (!open_request(&m, body, &rules, 1)) {
+    if (!cr_bcop_open(&m, body, &rules, 1)) {
         return;
     }
     e = &APR_ARRAY_IDX(m.in->patients, 0, cr_envelope_entry_t);
@@ -1026,7 +1026,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         return;
     }
     if (m.prov.source_system == NULL && sri && sri->source) {
-        m.prov.source_system = upper_source(ctx->pool, sri->source);
+        m.prov.source_system = cr_bcop_source_system(ctx->pool, sri->source);
     }
     eff = cr_composite_effective(e->resource);
     if (eff == NULL) {
@@ -1040,7 +1040,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
 
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the revise");
+        cr_bcop_db_fail(&m, rv, "starting the revise");
         return;
     }
     rv = cr_store_source_find(&rec, ctx->db, ctx->pool, sri_system,
@@ -1050,14 +1050,14 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         rec_id = rec->id;
     }
     else if (rv != APR_NOTFOUND) {
-        db_fail(&m, rv, "finding the source record");
+        cr_bcop_db_fail(&m, rv, "finding the source record");
         return;
     }
     if (pid == NULL && phn) {
         rv = cr_store_identifier_owner(&pid, ctx->db, ctx->pool, CR_SYS_PHN,
                                        phn->value);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding the PHN");
+            cr_bcop_db_fail(&m, rv, "finding the PHN");
             return;
         }
     }
@@ -1070,23 +1070,23 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             existing = 1;
         }
         else if (rv != APR_SUCCESS && rv != CR_OPS_MATCH_NOT_ENOUGH) {
-            db_fail(&m, rv, "matching");
+            cr_bcop_db_fail(&m, rv, "matching");
             return;
         }
     }
     if (pid) {
         rv = current_version(&cur, &m, pid);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "reading the client");
+            cr_bcop_db_fail(&m, rv, "reading the client");
             return;
         }
-        if (!version_ok(&m, cur)) {
+        if (!cr_bcop_version_ok(&m, cur)) {
             abort_txn(&m, &M_VERSION, NULL, 412);
             return;
         }
         if (!identifiers_free(&m, p, pid, &rv)) {
             if (rv != APR_SUCCESS) {
-                db_fail(&m, rv, "checking identifiers");
+                cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
             abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
@@ -1099,7 +1099,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                              sri_system, sri_value, snap, snapshot,
                              eff ? eff : ctx->now_instant, &stored);
         if (rv == APR_SUCCESS) {
-            rv = commit(&m, "RevisePatient", "U", 200);
+            rv = cr_bcop_commit(&m, "RevisePatient", "U", 200);
         }
     }
     else {
@@ -1115,7 +1115,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         }
         if (!identifiers_free(&m, p, NULL, &rv)) {
             if (rv != APR_SUCCESS) {
-                db_fail(&m, rv, "checking identifiers");
+                cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
             abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
@@ -1133,12 +1133,12 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                                                 "revise");
         }
         if (rv == APR_SUCCESS) {
-            rv = commit(&m, "RevisePatient", "C", 201);
+            rv = cr_bcop_commit(&m, "RevisePatient", "C", 201);
         }
         created = 1;
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the revise");
+        cr_bcop_db_fail(&m, rv, "storing the revise");
         return;
     }
     if (created) {
@@ -1154,7 +1154,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                   NULL, NULL);
     }
     respond_patient(&m, stored);
-    finish(&m, created ? 201 : 200);
+    cr_bcop_finish(&m, created ? 201 : 200);
 }
 
 /* ---- $MergePatient / unmerge ------------------------------------------ */
@@ -1165,7 +1165,7 @@ typedef struct side_t {
     cr_source_rec_t *rec;      /* when the identifier is an SRI */
 } side_t;
 
-static apr_status_t resolve(mreq_t *m, side_t *s)
+static apr_status_t resolve(cr_bcop_t *m, side_t *s)
 {
     apr_status_t rv;
     const char *status = NULL;
@@ -1189,7 +1189,7 @@ static apr_status_t resolve(mreq_t *m, side_t *s)
     return rv;
 }
 
-static int read_merge(mreq_t *m, side_t *surv, side_t *ns, int *nns,
+static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
                       json_object **patient)
 {
     const cr_envelope_entry_t *e = &APR_ARRAY_IDX(m->in->patients, 0,
@@ -1248,7 +1248,7 @@ static const char *link_json(apr_pool_t *pool, const char *other,
 /* Merge person ns into survivor: its source records move (status
  * merged), it becomes inactive with link replaced-by, the survivor gets
  * link replaces. */
-static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
+static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
                                  const side_t *ns, int *refused)
 {
     cr_ctx_t *ctx = m->ctx;
@@ -1350,19 +1350,19 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
 /* Open the transaction of a merge or unmerge and find the survivor at the
  * version If-Match names: 1, or 0 when the request was answered (store
  * failure, unknown survivor, 412). */
-static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
+static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
                              const char *what)
 {
     cr_ctx_t *ctx = m->ctx;
     apr_status_t rv = cr_db_begin(ctx->db, ctx->pool);
 
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, what);
+        cr_bcop_db_fail(m, rv, what);
         return 0;
     }
     rv = resolve(m, surv);
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, "finding the survivor");
+        cr_bcop_db_fail(m, rv, "finding the survivor");
         return 0;
     }
     if (surv->pid == NULL) {
@@ -1372,10 +1372,10 @@ static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
     }
     rv = current_version(cur, m, surv->pid);
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, "reading the survivor");
+        cr_bcop_db_fail(m, rv, "reading the survivor");
         return 0;
     }
-    if (!version_ok(m, *cur)) {
+    if (!cr_bcop_version_ok(m, *cur)) {
         abort_txn(m, &M_VERSION, NULL, 412);
         return 0;
     }
@@ -1387,15 +1387,15 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
     static const cr_envelope_rules_t rules = {
         CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient, *payload;
     apr_int64_t cur = 0;
     apr_status_t rv;
     int nns, i, refused, demographics;
 
-    mreq_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
-    if (!open_request(&m, body, &rules, 1)
+    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
+    if (!cr_bcop_open(&m, body, &rules, 1)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
@@ -1409,7 +1409,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
     }
     rv = ensure_records(&m, surv.pid);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the survivor");
+        cr_bcop_db_fail(&m, rv, "reading the survivor");
         return;
     }
     for (i = 0; i < nns; i++) {
@@ -1418,7 +1418,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                                         i);
         rv = resolve(&m, &ns[i]);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding a non-survivor");
+            cr_bcop_db_fail(&m, rv, "finding a non-survivor");
             return;
         }
         if (ns[i].pid == NULL) {
@@ -1462,7 +1462,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
             }
         }
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "merging");
+            cr_bcop_db_fail(&m, rv, "merging");
             return;
         }
     }
@@ -1491,10 +1491,10 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         rv = rebuild(&m, surv.pid, cur + 1, "merge", NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "MergePatient", "U", 200);
+        rv = cr_bcop_commit(&m, "MergePatient", "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the merge");
+        cr_bcop_db_fail(&m, rv, "storing the merge");
         return;
     }
     if (demographics && surv.rec) {
@@ -1503,7 +1503,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
     else {
         cr_bc_add(ctx->oc, CR_BC_TXN_PM, CR_BC_PM_OK, NULL, NULL);
     }
-    finish(&m, 200);
+    cr_bcop_finish(&m, 200);
 }
 
 void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
@@ -1511,7 +1511,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
     static const cr_envelope_rules_t rules = {
         CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient;
     cr_db_rows_t *rows;
@@ -1520,8 +1520,8 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
     apr_status_t rv;
     int nns, i;
 
-    mreq_init(&m, ctx, CR_BC_TXN_PM, "UnmergePatient", MERGE_PROFILE);
-    if (!open_request(&m, body, &rules, 1)
+    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "UnmergePatient", MERGE_PROFILE);
+    if (!cr_bcop_open(&m, body, &rules, 1)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
@@ -1538,7 +1538,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         rv = cr_db_select(&rows, ctx->db, ctx->pool, "cr_merge_find", 1, 2,
                           args);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding the merge");
+            cr_bcop_db_fail(&m, rv, "finding the merge");
             return;
         }
         if (rows->nrows == 0
@@ -1612,7 +1612,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
             }
         }
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "undoing the merge");
+            cr_bcop_db_fail(&m, rv, "undoing the merge");
             return;
         }
     }
@@ -1621,14 +1621,14 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         rv = rebuild(&m, surv.pid, cur + 1, "unmerge", NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "UnmergePatient", "U", 200);
+        rv = cr_bcop_commit(&m, "UnmergePatient", "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the unmerge");
+        cr_bcop_db_fail(&m, rv, "storing the unmerge");
         return;
     }
     issue(&m, &M_UNMERGED, NULL);
-    finish(&m, 200);
+    cr_bcop_finish(&m, 200);
 }
 
 /* ---- $PartialUpdatePatient / $PartialRevisePatient --------------------- */
@@ -1709,7 +1709,7 @@ typedef struct upd_t {
 } upd_t;
 
 /* The changes a PartialPatientUpdate asks for (of upd_t). */
-static int read_updates(mreq_t *m, json_object *patient,
+static int read_updates(cr_bcop_t *m, json_object *patient,
                         apr_array_header_t *out, const char *start)
 {
     static const char *const reps[] = { "name", "telecom", "address", NULL };
@@ -1801,7 +1801,7 @@ static int read_updates(mreq_t *m, json_object *patient,
     return 1;
 }
 
-static apr_status_t apply_updates(mreq_t *m, const char *rec_id,
+static apr_status_t apply_updates(cr_bcop_t *m, const char *rec_id,
                                   const char *pid,
                                   const apr_array_header_t *ups,
                                   const char *end_date)
@@ -1871,7 +1871,7 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     static const cr_envelope_rules_t rules = {
         CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     const cr_envelope_entry_t *e;
     json_object *ids;
     const char *sys, *val, *eff, *pid = NULL, *rec_id = NULL;
@@ -1881,9 +1881,9 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     apr_int64_t cur = 0;
     apr_status_t rv;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, name,
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, name,
               CR_ENV_PROFILE_BASE "bc-revise-response-bundle");
-    if (!open_request(&m, body, &rules, 1)) {
+    if (!cr_bcop_open(&m, body, &rules, 1)) {
         return;
     }
     e = &APR_ARRAY_IDX(m.in->patients, 0, cr_envelope_entry_t);
@@ -1917,7 +1917,7 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     }
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the partial update");
+        cr_bcop_db_fail(&m, rv, "starting the partial update");
         return;
     }
     if (strcmp(sys, CR_SYS_PHN) == 0) {
@@ -1939,7 +1939,7 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         }
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "finding the record");
+        cr_bcop_db_fail(&m, rv, "finding the record");
         return;
     }
     if (pid == NULL) {
@@ -1950,10 +1950,10 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     }
     rv = current_version(&cur, &m, pid);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the client");
+        cr_bcop_db_fail(&m, rv, "reading the client");
         return;
     }
-    if (!version_ok(&m, cur)) {
+    if (!cr_bcop_version_ok(&m, cur)) {
         abort_txn(&m, &M_VERSION, NULL, 412);
         return;
     }
@@ -1962,15 +1962,15 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         rv = rebuild(&m, pid, cur + 1, "partial-update", &stored);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, name, "U", 200);
+        rv = cr_bcop_commit(&m, name, "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the partial update");
+        cr_bcop_db_fail(&m, rv, "storing the partial update");
         return;
     }
     cr_bc_add(ctx->oc, CR_BC_TXN_RP, CR_BC_RP_PROCESSED, NULL, NULL);
     respond_patient(&m, stored);
-    finish(&m, 200);
+    cr_bcop_finish(&m, 200);
 }
 
 void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body)
@@ -1998,16 +1998,16 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     const cr_envelope_rules_t *rules;
     const char *args[13], *settings, *id;
     json_object *st;
-    mreq_t m;
+    cr_bcop_t m;
     apr_status_t rv;
 
     rules = strcmp(op, "MergePatient") == 0 ? &pm_rules : &rp_rules;
-    mreq_init(&m, ctx, rules->txn, opname,
+    cr_bcop_init(&m, ctx, rules->txn, opname,
               CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle");
     /* The shape, the sender and the user are checked now; the rules of
      * the operation itself when it runs (its response goes to the
      * callback). */
-    if (!open_request(&m, body, rules, 1)) {
+    if (!cr_bcop_open(&m, body, rules, 1)) {
         return;
     }
     st = json_object_new_object();
@@ -2057,7 +2057,7 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
         rv = cr_db_commit(ctx->db);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "queueing the request");
+        cr_bcop_db_fail(&m, rv, "queueing the request");
         return;
     }
     ctx->resp.audited = 1;
