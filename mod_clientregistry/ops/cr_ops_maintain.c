@@ -13,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "ops/cr_audit.h"
+#include "ops/cr_bcop.h"
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
@@ -47,8 +48,6 @@ static const mcode_t M_PHN = { "BCHCIM.RP.2.0141", "business-rule",
     "The PHN is not valid (check digit)." };
 static const mcode_t M_NAME = { "BCHCIM.RP.2.0142", "business-rule",
     "A name contains characters that are not allowed." };
-static const mcode_t M_USER = { "BCHCIM.RP.2.0143", "required",
-    "The request has no user id (UserId header or enterer)." };
 static const mcode_t M_DEATH = { "BCHCIM.RP.2.0144", "business-rule",
     "A date of death or death indicator needs a PHN." };
 static const mcode_t M_NO_SRI = { "BCHCIM.RP.2.0145", "business-rule",
@@ -61,8 +60,6 @@ static const mcode_t M_RELATED = { "BCHCIM.RP.2.0147", "business-rule",
     "PHN." };
 static const mcode_t M_DUPLICATE = { "BCHCIM.RP.2.0148", "duplicate",
     "An identifier of the request is already held by another client." };
-static const mcode_t M_SENDER = { "BCHCIM.RP.2.0149", "forbidden",
-    "The request's sender is not the authenticated organisation." };
 static const mcode_t M_VERSION = { "BCHCIM.RP.2.0150", "conflict",
     "If-Match does not name the client's current version." };
 static const mcode_t M_SRI_CHARS = { "BCHCIM.RP.2.0151", "business-rule",
@@ -89,71 +86,7 @@ static const mcode_t M_MERGE_SHAPE = { "BCHCIM.PM.2.0158", "required",
     "The merge Patient needs the survivor's identifier and at least one "
     "link of type replaces with the non-survivor's identifier." };
 
-/* ---- one request ------------------------------------------------------- */
-
-typedef struct cr_bcop_t {
-    cr_ctx_t *ctx;
-    cr_bc_txn_e txn;
-    const char *op;
-    const char *profile;
-    cr_envelope_meta_t meta;
-    cr_envelope_in_t *in;
-    json_object *patient;      /* response Patient or NULL */
-    const char *patients;      /* ids written, for the audit trail */
-    cr_attr_prov_t prov;
-} cr_bcop_t;
-
-static void cr_bcop_init(cr_bcop_t *m, cr_ctx_t *ctx, cr_bc_txn_e txn,
-                      const char *op, const char *profile)
-{
-    memset(m, 0, sizeof(*m));
-    m->ctx = ctx;
-    m->txn = txn;
-    m->op = op;
-    m->profile = profile;
-    m->meta.message_id = cr_service_uuid(ctx->pool);    /* D-05 */
-    m->meta.request_message_id = ctx->request_id;
-    m->meta.history = -1;
-    m->meta.identifiers_only = -1;
-    m->meta.sender = ctx->caller ? ctx->caller->org_id : NULL;
-    m->meta.enterer = ctx->caller ? ctx->caller->user_id : NULL;
-}
-
-static void cr_bcop_finish(cr_bcop_t *m, int status)
-{
-    cr_ctx_t *ctx = m->ctx;
-    cr_envelope_reply_t r;
-    cr_envelope_result_t *e;
-
-    memset(&r, 0, sizeof(r));
-    r.txn = m->txn;
-    r.type = "collection";
-    r.profile = m->profile;
-    r.timestamp = ctx->now_instant;
-    r.total = -1;
-    r.link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                                   "/Patient/$", m->op, NULL);
-    r.meta = m->meta;
-    r.oc = ctx->oc;
-    if (status < 400 && m->patient) {
-        r.results = apr_array_make(ctx->pool, 1,
-                                   sizeof(cr_envelope_result_t));
-        e = apr_array_push(r.results);
-        memset(e, 0, sizeof(*e));
-        e->full_url = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                                  "/Patient/",
-                                  cr_json_get_string(m->patient, "id"),
-                                  NULL);
-        e->resource = m->patient;
-    }
-    ctx->resp.status = status;
-    ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
-    ctx->resp.body_on_error = 1;
-    ctx->resp.raw_body = NULL;
-    if (m->patients && status < 400) {
-        ctx->resp.patients = m->patients;
-    }
-}
+/* ---- rejections --------------------------------------------------------- */
 
 static void issue(cr_bcop_t *m, const mcode_t *c, const char *expr)
 {
@@ -170,97 +103,12 @@ static void reject(cr_bcop_t *m, const mcode_t *c, const char *expr,
     cr_bcop_finish(m, status);
 }
 
-static void cr_bcop_db_fail(cr_bcop_t *m, apr_status_t rv, const char *what)
-{
-    cr_service_db_failure(m->ctx, rv, what);
-    cr_bcop_finish(m, m->ctx->resp.status ? m->ctx->resp.status : 500);
-}
-
 /* Rejected inside the transaction. */
 static void abort_txn(cr_bcop_t *m, const mcode_t *c, const char *expr,
                       int status)
 {
     cr_db_rollback(m->ctx->db);
     reject(m, c, expr, status);
-}
-
-/* ---- sender, enterer, source ------------------------------------------ */
-
-static const char *param_identifier(json_object *params, const char *name)
-{
-    json_object *arr = cr_json_get_array(params, "parameter");
-    size_t i, n = arr ? json_object_array_length(arr) : 0;
-
-    for (i = 0; i < n && i < 50; i++) {
-        json_object *p = json_object_array_get_idx(arr, i);
-        const char *pn = cr_json_get_string(p, "name");
-        if (pn && strcmp(pn, name) == 0) {
-            json_object *vi = cr_json_get_object(p, "valueIdentifier");
-            return vi ? cr_json_get_string(vi, "value")
-                      : cr_json_get_string(p, "valueString");
-        }
-    }
-    return NULL;
-}
-
-static const char *cr_bcop_source_system(apr_pool_t *pool, const char *s)
-{
-    char *u = apr_pstrdup(pool, s);
-    char *c;
-
-    for (c = u; *c; c++) {
-        *c = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? *c - 32 : *c;
-    }
-    return u;
-}
-
-/* Envelope, sender check (issue 7: a sender that is not the
- * authenticated organisation is refused), enterer and user id. */
-static int cr_bcop_open(cr_bcop_t *m, json_object *body,
-                        const cr_envelope_rules_t *rules, int need_user)
-{
-    cr_ctx_t *ctx = m->ctx;
-    const char *enterer;
-
-    if (ctx->if_match == -2) {
-        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
-                       "If-Match must be W/\"<version>\"");
-        cr_bcop_finish(m, 400);
-        return 0;
-    }
-    if (cr_fhir_envelope_parse(&m->in, ctx->pool, body, rules, ctx->oc)
-        != APR_SUCCESS) {
-        if (m->in) {
-            m->meta.request_message_id = m->in->message_id;
-        }
-        cr_bcop_finish(m, cr_service_status_for_errors(ctx->oc));
-        return 0;
-    }
-    m->meta.request_message_id = m->in->message_id;
-    if (m->in->sender && ctx->caller && ctx->caller->org_id
-        && strcmp(m->in->sender, ctx->caller->org_id) != 0) {
-        reject(m, &M_SENDER, "Bundle.entry[0].resource", 403);
-        return 0;
-    }
-    if (m->meta.sender == NULL) {
-        m->meta.sender = m->in->sender;
-    }
-    enterer = param_identifier(m->in->parameters, "enterer");
-    if (m->meta.enterer == NULL) {
-        m->meta.enterer = enterer;
-    }
-    if (need_user && m->meta.enterer == NULL) {
-        reject(m, &M_USER, "Bundle.entry[0].resource", 400);
-        return 0;
-    }
-    m->prov.org_id = m->meta.sender;
-    m->prov.user_id = m->meta.enterer;
-    m->prov.message_id = m->in->message_id ? m->in->message_id
-                                           : ctx->message_id;
-    m->prov.now = ctx->now_instant;
-    m->prov.source_system = ctx->caller && ctx->caller->source_system
-                            ? ctx->caller->source_system : m->meta.sender;
-    return 1;
 }
 
 /* ---- validation ------------------------------------------------------- */
@@ -434,13 +282,6 @@ static int death_ok(const cr_patient_t *p)
 }
 
 /* ---- writing a person ------------------------------------------------- */
-
-static void cr_bcop_note_patient(cr_bcop_t *m, const char *id)
-{
-    m->patients = m->patients ? apr_pstrcat(m->ctx->pool, m->patients, " ",
-                                            id, NULL)
-                              : id;
-}
 
 static apr_status_t mark_merged(cr_bcop_t *m, const char *id,
                                 const apr_array_header_t *attrs)
@@ -655,29 +496,6 @@ static apr_status_t create_person(cr_bcop_t *m, const char *id,
                                  &m->prov);
     }
     return rv;
-}
-
-static apr_status_t cr_bcop_commit(cr_bcop_t *m, const char *op, const char *action,
-                           int status)
-{
-    apr_status_t rv = cr_audit_in_txn(m->ctx, op, action, status,
-                                      m->patients);
-
-    if (rv == APR_SUCCESS && m->ctx->before_commit) {
-        rv = m->ctx->before_commit(m->ctx, m->ctx->before_commit_baton);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_commit(m->ctx->db);
-    }
-    if (rv == APR_SUCCESS) {
-        m->ctx->resp.audited = 1;
-    }
-    return rv;
-}
-
-static int cr_bcop_version_ok(cr_bcop_t *m, apr_int64_t current)
-{
-    return m->ctx->if_match <= 0 || m->ctx->if_match == current;
 }
 
 /* A person written before source records existed (the RESTful create
