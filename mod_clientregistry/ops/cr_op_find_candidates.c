@@ -1,356 +1,31 @@
-/* cr_ops_query: FindCandidates, GetDemographics, $HistoryPatient and the
- * BC RESTful reads (see the header).
+/* cr_op_find_candidates: $FindCandidates (operations.md 1; declared in
+ * cr_ops_query.h): the search on a query Patient, ranked by the matching
+ * engine (cr_ops_match_find) with the raw score of DECISION-13, and the
+ * mother's-PHN search for newborns (D-14).  The RESTful search
+ * (cr_op_bc_rest.c) runs the same candidate search.
  *
- * Every path ends in cr_bcop_finish(): one SearchResponseBundle with the
- * MetadataParametersOut, the OperationOutcome and the results, sent with
- * its HTTP status also when that is an error (CR-GEN-009).  Nothing here
- * opens a transaction or writes: the reads run on the request's
- * connection without one (STYLE.md section 6).
+ * Every path ends in cr_bcop_finish(): one SearchResponseBundle, sent with
+ * its HTTP status also on errors (CR-GEN-009).  Nothing here writes.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "ops/cr_bcop.h"
-#include "fhir/cr_fhir_view.h"
+#include "core/cr_phn.h"
 #include "match/cr_index.h"
+#include "ops/cr_bcop.h"
+#include "ops/cr_op_demographics.h"
+#include "ops/cr_op_find_candidates.h"
 #include "ops/cr_ops_match.h"
 #include "ops/cr_ops_query.h"
-#include "core/cr_phn.h"
-#include "match/cr_search.h"
 #include "store/cr_store_query.h"
 
-/* Versions read to build history (the newest ones), identifier rows read
- * per patient, babies returned for one mother, merge hops followed. */
-#define MAX_VERSIONS 100
-#define MAX_IDENTIFIER_ROWS 200
+/* Babies returned for one mother. */
 #define MAX_CHILDREN 50
-#define MAX_MERGE_HOPS 8
 #define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
-/* ---- loading and rendering ------------------------------------------- */
-
-/* The row of id, following merges (replaced_by) to the survivor; *merged
- * is set when a hop was taken. */
-static apr_status_t load_survivor(cr_query_row_t **out, int *merged,
-                                  cr_ctx_t *ctx, const char *id)
-{
-    apr_status_t rv;
-    int hops;
-
-    for (hops = 0; hops < MAX_MERGE_HOPS; hops++) {
-        rv = cr_store_query_get(out, ctx->db, ctx->pool, id);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        if ((*out)->s.replaced_by == NULL || *(*out)->s.replaced_by == 0) {
-            return APR_SUCCESS;
-        }
-        *merged = 1;
-        id = (*out)->s.replaced_by;
-    }
-    return APR_EGENERAL;   /* a merge cycle: corrupt data */
-}
-
-static apr_status_t render_patient(json_object **out, cr_bcop_t *q,
-                                   const cr_query_row_t *row)
-{
-    cr_ctx_t *ctx = q->ctx;
-    cr_view_input_t in;
-    cr_view_options_t opt;
-    apr_array_header_t *versions = NULL, *ids = NULL;
-    int truncated = 0;
-    apr_status_t rv;
-
-    *out = NULL;
-    memset(&in, 0, sizeof(in));
-    rv = cr_store_query_versions(&versions, &truncated, ctx->db, ctx->pool,
-                                 row->s.id, MAX_VERSIONS);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = cr_store_query_identifiers(&ids, ctx->db, ctx->pool, row->s.id,
-                                    MAX_IDENTIFIER_ROWS);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (versions->nelts > 0
-        && APR_ARRAY_IDX(versions, versions->nelts - 1,
-                         cr_view_version_t).version == row->s.version) {
-        /* The newest version is the current row: parse it once. */
-        in.current = APR_ARRAY_IDX(versions, versions->nelts - 1,
-                                   cr_view_version_t).resource;
-    }
-    else if (cr_json_parse(&in.current, ctx->pool, row->s.resource,
-                           strlen(row->s.resource), NULL, NULL)
-             != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    in.id = row->s.id;
-    in.last_updated = row->s.last_updated;
-    in.versions = versions;
-    in.identifiers = ids;
-    in.masked = row->masked;
-    opt.history = q->history;
-    opt.identifiers_only = q->identifiers_only;
-    opt.now = ctx->now;
-    *out = cr_fhir_view_patient(ctx->pool, &in, &opt);
-    return APR_SUCCESS;
-}
-
-/* ---- GetDemographics ---------------------------------------------------- */
-
-typedef struct lookup_t {
-    const char *id;            /* by resource id (or 10-digit PHN) */
-    const char *system;        /* by identifier */
-    const char *value;
-    const char *expr;          /* FHIRPath of the identifier, for issues */
-} lookup_t;
-
-static int looks_like_phn(const char *s)
-{
-    int i;
-
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return i == CR_PHN_LEN;
-}
-
-/* Check an identifier used as a key; 0 after recording the problem. */
-static int key_ok(cr_bcop_t *q, const char **system, const char *value,
-                  const char *expr)
-{
-    cr_ctx_t *ctx = q->ctx;
-    cr_id_kind_e k = cr_fhir_identifier_kind(NULL, ctx->pool, *system);
-
-    if (k == CR_IDK_UNKNOWN) {
-        /* CR-GD-009 */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_GD_SYSTEM,
-                  expr ? apr_pstrcat(ctx->pool, expr, ".system", NULL)
-                       : NULL, "%.120s", *system);
-        return 0;
-    }
-    if (k == CR_IDK_PHN) {
-        cr_phn_result_e r = cr_phn_validate(value);
-        if (r != CR_PHN_OK) {
-            /* CR-GD-010 */
-            cr_bc_add(ctx->oc, q->txn, CR_BC_GD_PHN,
-                      expr ? apr_pstrcat(ctx->pool, expr, ".value", NULL)
-                           : NULL, "%s", cr_phn_result_text(r));
-            return 0;
-        }
-        /* The legacy id-issuer/BC system names the same PHN. */
-        *system = CR_SYS_PHN;
-    }
-    return 1;
-}
-
-static void gd_run(cr_bcop_t *q, const lookup_t *lk)
-{
-    cr_ctx_t *ctx = q->ctx;
-    cr_query_row_t *row = NULL;
-    const char *pid = NULL, *status = NULL, *system = lk->system;
-    json_object *res = NULL;
-    int merged = 0;
-    apr_status_t rv;
-
-    if (system) {
-        if (!key_ok(q, &system, lk->value, lk->expr)) {
-            cr_bcop_finish(q, 422);
-            return;
-        }
-        rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
-                                       system, lk->value);
-    }
-    else if (looks_like_phn(lk->id)) {
-        /* DECISION-02: an id of ten digits is a PHN. */
-        system = CR_SYS_PHN;
-        if (!key_ok(q, &system, lk->id, lk->expr)) {
-            cr_bcop_finish(q, 422);
-            return;
-        }
-        rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
-                                       system, lk->id);
-    }
-    else {
-        pid = lk->id;
-        rv = APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = load_survivor(&row, &merged, ctx, pid);
-    }
-    if (rv == APR_NOTFOUND) {
-        if (q->rest && lk->id) {
-            /* CR-REST-007 */
-            cr_bc_add(ctx->oc, q->txn, CR_BC_GD_NOT_FOUND, NULL,
-                      "no Patient with id '%.64s'", lk->id);
-            cr_bcop_finish(q, 404);
-            return;
-        }
-        /* CR-GD-008, D-07: a valid query that found nobody. */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_GD_NO_RESULTS, NULL, NULL);
-        cr_bcop_finish(q, 200);
-        return;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = render_patient(&res, q, row);
-    }
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(q, rv, "reading a patient");
-        return;
-    }
-    if (merged || (status && strcmp(status, "merged") == 0)) {
-        /* CR-GD-021 */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_GD_MERGED, lk->expr, NULL);
-    }
-    cr_bc_add(ctx->oc, q->txn, CR_BC_GD_OK, NULL, NULL);
-    cr_bcop_add_result(q, cr_bcop_patient_url(ctx, row->s.id), res, "match",
-                       0, 0);
-    cr_bcop_note_patient(q, row->s.id);
-    cr_bcop_finish(q, 200);
-}
-
-static int valid_id(const char *s)
-{
-    apr_size_t n;
-
-    for (n = 0; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-            return 0;
-        }
-    }
-    return n > 0 && n <= 64;
-}
-
-static void get_demographics(cr_ctx_t *ctx, json_object *body,
-                             int force_history, const char *op)
-{
-    static const cr_envelope_rules_t rules = {     /* CR-BND-002, D-17 */
-        .txn = CR_BC_TXN_GD, .min_entries = 2, .max_entries = 2,
-        .min_patients = 1, .max_patients = 1,
-        .min_related = 0, .max_related = 0
-    };
-    const cr_envelope_in_t *in;
-    const cr_envelope_entry_t *e;
-    json_object *ids, *idv;
-    lookup_t lk;
-    cr_bcop_t q;
-
-    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, op);
-    if (!cr_bcop_open_search(&q, body, &rules)) {
-        return;
-    }
-    in = q.in;
-    if (force_history) {
-        q.history = 1;
-    }
-    e = &APR_ARRAY_IDX(in->patients, 0, cr_envelope_entry_t);
-    memset(&lk, 0, sizeof(lk));
-    idv = cr_json_get(e->resource, "id");
-    ids = cr_json_get(e->resource, "identifier");
-    if (idv && ids) {
-        /* CR-GD-005: both -> rejected (profile text, G5). */
-        cr_bc_add(ctx->oc, q.txn, CR_BC_GD_BOTH, e->expr, NULL);
-        cr_bcop_finish(&q, 400);
-        return;
-    }
-    if (idv == NULL && ids == NULL) {
-        /* CR-GD-006 */
-        cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NEITHER, e->expr, NULL);
-        cr_bcop_finish(&q, 400);
-        return;
-    }
-    if (idv) {
-        if (!json_object_is_type(idv, json_type_string)
-            || !valid_id(json_object_get_string(idv))) {
-            cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID,
-                      apr_pstrcat(ctx->pool, e->expr, ".id", NULL),
-                      "an id is 1 to 64 letters, digits, '-' or '.'");
-            cr_bcop_finish(&q, 400);
-            return;
-        }
-        lk.id = json_object_get_string(idv);
-        lk.expr = apr_pstrcat(ctx->pool, e->expr, ".id", NULL);
-    }
-    else {
-        json_object *id0;
-        if (!json_object_is_type(ids, json_type_array)
-            || json_object_array_length(ids) != 1) {
-            cr_bc_add(ctx->oc, q.txn, CR_BC_GD_ONE_IDENTIFIER,
-                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
-                      NULL);
-            cr_bcop_finish(&q, 400);
-            return;
-        }
-        id0 = json_object_array_get_idx(ids, 0);
-        lk.expr = apr_pstrcat(ctx->pool, e->expr, ".identifier[0]", NULL);
-        lk.system = cr_json_get_string(id0, "system");
-        lk.value = cr_json_get_string(id0, "value");
-        if (lk.system == NULL || lk.value == NULL || *lk.system == '\0'
-            || *lk.value == '\0' || strlen(lk.value) > 256) {
-            cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NO_VALUE, lk.expr, NULL);
-            cr_bcop_finish(&q, 400);
-            return;
-        }
-    }
-    gd_run(&q, &lk);
-}
-
-void cr_ops_query_get_demographics(cr_ctx_t *ctx, json_object *body)
-{
-    get_demographics(ctx, body, 0, "GetDemographics");
-}
-
-void cr_ops_query_get_demographics_history(cr_ctx_t *ctx, json_object *body)
-{
-    get_demographics(ctx, body, 1, "GetDemographics.History");
-}
-
-void cr_ops_query_history_patient(cr_ctx_t *ctx, const char *id)
-{
-    lookup_t lk;
-    cr_bcop_t q;
-
-    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
-    q.link_canonical = apr_pstrcat(ctx->pool, cr_bcop_patient_url(ctx, id),
-                                   "/$HistoryPatient", NULL);
-    q.rest = 1;
-    q.history = 1;
-    q.meta.history = 1;
-    memset(&lk, 0, sizeof(lk));
-    lk.id = id;
-    gd_run(&q, &lk);
-}
-
-void cr_ops_query_rest_read(cr_ctx_t *ctx, const char *id, int history,
-                            int identifiers_only)
-{
-    lookup_t lk;
-    cr_bcop_t q;
-
-    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
-    q.link_self = apr_pstrcat(ctx->pool, cr_bcop_patient_url(ctx, id),
-                              history ? "/_history"
-                              : identifiers_only ? "/_identifiersOnly" : "",
-                              NULL);
-    q.rest = 1;
-    q.history = history;
-    q.identifiers_only = identifiers_only;
-    q.meta.history = history ? 1 : -1;
-    q.meta.identifiers_only = identifiers_only ? 1 : -1;
-    memset(&lk, 0, sizeof(lk));
-    lk.id = id;
-    gd_run(&q, &lk);
-}
-
-/* ---- the raw score (D-13) ------------------------------------------------ */
+/* ---- the raw score (D-13) ----------------------------------------------- */
 
 int cr_ops_query_score(double weight)
 {
@@ -454,8 +129,9 @@ static int fc_criteria(cr_bcop_t *q, const cr_patient_t *p, const char *root)
 }
 
 /* Rank and render; count/offset page the ranked list (RESTful form). */
-static void fc_person(cr_bcop_t *q, json_object *json, const char *root,
-                      int count, int offset, const char *page_url)
+void cr_op_find_candidates_run(cr_bcop_t *q, json_object *json,
+                               const char *root, int count, int offset,
+                               const char *page_url)
 {
     cr_ctx_t *ctx = q->ctx;
     cr_patient_t *p = NULL;
@@ -518,7 +194,7 @@ static void fc_person(cr_bcop_t *q, json_object *json, const char *root,
             continue;
         }
         if (rv == APR_SUCCESS) {
-            rv = render_patient(&res, q, row);
+            rv = cr_op_demographics_render(&res, q, row);
         }
         if (rv != APR_SUCCESS) {
             cr_bcop_db_fail(q, rv, "reading a candidate");
@@ -637,7 +313,7 @@ static void fc_mother(cr_bcop_t *q, const cr_envelope_entry_t *e)
     rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
                                    CR_SYS_PHN, phn);
     if (rv == APR_SUCCESS) {
-        rv = load_survivor(&mother, &merged, ctx, pid);
+        rv = cr_op_demographics_survivor(&mother, &merged, ctx, pid);
     }
     if (rv == APR_NOTFOUND) {
         /* CR-FC-028 */
@@ -656,7 +332,7 @@ static void fc_mother(cr_bcop_t *q, const cr_envelope_entry_t *e)
                                    CR_IDX_MOTHER_PHN, mphn, MAX_CHILDREN);
     }
     if (rv == APR_SUCCESS) {
-        rv = render_patient(&mres, q, mother);
+        rv = cr_op_demographics_render(&mres, q, mother);
     }
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(q, rv, "finding a mother's newborns");
@@ -669,13 +345,13 @@ static void fc_mother(cr_bcop_t *q, const cr_envelope_entry_t *e)
         const char *kurl, *rpurl;
         cr_envelope_result_t *r;
         int km = 0;
-        rv = load_survivor(&kid, &km, ctx, APR_ARRAY_IDX(kids, i,
+        rv = cr_op_demographics_survivor(&kid, &km, ctx, APR_ARRAY_IDX(kids, i,
                                                          const char *));
         if (rv == APR_NOTFOUND) {
             continue;
         }
         if (rv == APR_SUCCESS) {
-            rv = render_patient(&kres, q, kid);
+            rv = cr_op_demographics_render(&kres, q, kid);
         }
         if (rv != APR_SUCCESS) {
             cr_bcop_db_fail(q, rv, "reading a newborn");
@@ -748,301 +424,9 @@ void cr_ops_query_find_candidates(cr_ctx_t *ctx, json_object *body)
         fc_mother(&q, &APR_ARRAY_IDX(in->related, 0, cr_envelope_entry_t));
         return;
     }
-    fc_person(&q, APR_ARRAY_IDX(in->patients, 0,
+    cr_op_find_candidates_run(&q, APR_ARRAY_IDX(in->patients, 0,
                                 cr_envelope_entry_t).resource,
               APR_ARRAY_IDX(in->patients, 0, cr_envelope_entry_t).expr,
               -1, 0, NULL);
 }
 
-/* ---- the RESTful forms -------------------------------------------------- */
-
-typedef struct rparam_t {
-    const char *name;
-    const char *value;
-} rparam_t;
-
-/* Decode the query string into name/value pairs; 0 after recording a
- * problem. */
-static int rest_params(apr_array_header_t **out, cr_bcop_t *q,
-                       const char *query)
-{
-    cr_ctx_t *ctx = q->ctx;
-    apr_array_header_t *list = apr_array_make(ctx->pool, 8,
-                                              sizeof(rparam_t));
-    const char *p = query ? query : "";
-    int n = 0;
-
-    *out = list;
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        apr_size_t len = amp ? (apr_size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        rparam_t *r;
-        if (len == 0) {
-            p = amp ? amp + 1 : p + len;
-            continue;
-        }
-        if (++n > ctx->settings->search.max_params) {
-            cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, NULL,
-                      "more than %d parameters",
-                      ctx->settings->search.max_params);
-            return 0;
-        }
-        r = apr_array_push(list);
-        if (cr_search_decode(&r->name, ctx->pool, p,
-                             eq ? (apr_size_t)(eq - p) : len) != APR_SUCCESS
-            || cr_search_decode(&r->value, ctx->pool, eq ? eq + 1 : p + len,
-                                eq ? len - (apr_size_t)(eq - p) - 1 : 0)
-               != APR_SUCCESS) {
-            /* CR-REST-012: well-formed %-escapes only. */
-            cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, NULL,
-                      "the query string has a bad %%-escape or is not "
-                      "valid UTF-8");
-            return 0;
-        }
-        p = amp ? amp + 1 : p + len;
-    }
-    return 1;
-}
-
-static const char *strip_paging(apr_pool_t *pool, const char *query)
-{
-    const char *p = query ? query : "", *out = "";
-
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        apr_size_t len = amp ? (apr_size_t)(amp - p) : strlen(p);
-        if (len > 0 && strncmp(p, "_count=", 7) != 0
-            && strncmp(p, "_offset=", 8) != 0) {
-            out = apr_pstrcat(pool, out, apr_pstrmemdup(pool, p, len), "&",
-                              NULL);
-        }
-        p = amp ? amp + 1 : p + len;
-    }
-    return out;
-}
-
-static int int_param(int *out, const char *v, int lo, int hi)
-{
-    char *end = NULL;
-    long n;
-
-    if (*v == '\0' || strlen(v) > 9) {
-        return 0;
-    }
-    n = strtol(v, &end, 10);
-    if (*end != '\0' || n < lo || n > hi) {
-        return 0;
-    }
-    *out = (int)n;
-    return 1;
-}
-
-/* GET [base]/Patient?family=&given=&... (operations.md 8.1). */
-static void rest_find(cr_bcop_t *q, apr_array_header_t *params, int lenient,
-                      const char *query)
-{
-    static const char *const known[] = {
-        "family", "given", "gender", "birthdate", "address-line",
-        "address-city", "address-province", "address-state",
-        "address-postalcode", "address-country", "phone", "email", NULL
-    };
-    cr_ctx_t *ctx = q->ctx;
-    json_object *p = cr_json_own(ctx->pool, json_object_new_object());
-    apr_hash_t *vals = apr_hash_make(ctx->pool);
-    json_object *o, *arr;
-    int i, k, count = -1, offset = 0, bad = 0;
-    const char *v;
-
-    for (i = 0; i < params->nelts; i++) {
-        const rparam_t *r = &APR_ARRAY_IDX(params, i, rparam_t);
-        int ok = 0;
-        if (strcmp(r->name, "_format") == 0
-            || strcmp(r->name, "_pretty") == 0) {
-            continue;
-        }
-        if (strcmp(r->name, "_count") == 0
-            || strcmp(r->name, "_offset") == 0) {
-            int *dst = r->name[1] == 'c' ? &count : &offset;
-            if (!int_param(dst, r->value, r->name[1] == 'c' ? 1 : 0,
-                           100000000)) {
-                cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, r->name,
-                          "%s must be a whole number", r->name);
-                bad++;
-            }
-            continue;
-        }
-        for (k = 0; known[k]; k++) {
-            ok |= strcmp(known[k], r->name) == 0;
-        }
-        if (!ok) {
-            if (lenient) {
-                cr_outcome_add(ctx->oc, CR_SEV_WARNING, "not-supported",
-                               cr_bc_code(ctx->pool, q->txn, CR_BC_WARNING),
-                               r->name, "unknown search parameter '%.64s' "
-                               "(ignored)", r->name);
-                continue;
-            }
-            cr_bc_add(ctx->oc, q->txn, CR_BC_FC_PARAM, r->name,
-                      "unknown search parameter '%.64s'", r->name);
-            bad++;
-            continue;
-        }
-        if (apr_hash_get(vals, r->name, APR_HASH_KEY_STRING)) {
-            /* CR-REST-011: one given name and one address line only. */
-            cr_bc_add(ctx->oc, q->txn, CR_BC_FC_PARAM, r->name,
-                      "%.64s may appear only once", r->name);
-            bad++;
-            continue;
-        }
-        if (*r->value == '\0' || strlen(r->value) > 256) {
-            cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, r->name,
-                      "%.64s needs a value of at most 256 bytes", r->name);
-            bad++;
-            continue;
-        }
-        apr_hash_set(vals, r->name, APR_HASH_KEY_STRING, r->value);
-    }
-    if (bad) {
-        cr_bcop_finish(q, 400);
-        return;
-    }
-    if (count > 0 && count > ctx->settings->search.max_count) {
-        count = ctx->settings->search.max_count;
-    }
-    /* The query as a Patient, checked like a FindCandidates Patient. */
-    cr_json_set_string(p, "resourceType", "Patient");
-    if (apr_hash_get(vals, "family", APR_HASH_KEY_STRING)
-        || apr_hash_get(vals, "given", APR_HASH_KEY_STRING)) {
-        arr = cr_json_set_new_array(p, "name");
-        o = cr_json_array_add_object(arr);
-        cr_json_set_string(o, "family", apr_hash_get(vals, "family",
-                                                     APR_HASH_KEY_STRING));
-        if ((v = apr_hash_get(vals, "given", APR_HASH_KEY_STRING))) {
-            json_object_array_add(cr_json_set_new_array(o, "given"),
-                                  json_object_new_string(v));
-        }
-    }
-    if ((v = apr_hash_get(vals, "phone", APR_HASH_KEY_STRING))
-        || apr_hash_get(vals, "email", APR_HASH_KEY_STRING)) {
-        arr = cr_json_set_new_array(p, "telecom");
-        if (v) {
-            o = cr_json_array_add_object(arr);
-            cr_json_set_string(o, "system", "phone");
-            cr_json_set_string(o, "value", v);
-        }
-        if ((v = apr_hash_get(vals, "email", APR_HASH_KEY_STRING))) {
-            o = cr_json_array_add_object(arr);
-            cr_json_set_string(o, "system", "email");
-            cr_json_set_string(o, "value", v);
-        }
-    }
-    cr_json_set_string(p, "gender", apr_hash_get(vals, "gender",
-                                                 APR_HASH_KEY_STRING));
-    cr_json_set_string(p, "birthDate", apr_hash_get(vals, "birthdate",
-                                                    APR_HASH_KEY_STRING));
-    {
-        static const char *const addr[][2] = {
-            { "address-city", "city" }, { "address-province", "state" },
-            { "address-state", "state" },
-            { "address-postalcode", "postalCode" },
-            { "address-country", "country" }, { NULL, NULL }
-        };
-        json_object *a = NULL;
-        if ((v = apr_hash_get(vals, "address-line", APR_HASH_KEY_STRING))) {
-            a = cr_json_array_add_object(cr_json_set_new_array(p,
-                                                               "address"));
-            json_object_array_add(cr_json_set_new_array(a, "line"),
-                                  json_object_new_string(v));
-        }
-        for (k = 0; addr[k][0]; k++) {
-            if ((v = apr_hash_get(vals, addr[k][0], APR_HASH_KEY_STRING))) {
-                if (a == NULL) {
-                    a = cr_json_array_add_object(
-                        cr_json_set_new_array(p, "address"));
-                }
-                if (cr_json_get(a, addr[k][1]) == NULL) {
-                    cr_json_set_string(a, addr[k][1], v);
-                }
-            }
-        }
-    }
-    q->link_self = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                               "/Patient?", query ? query : "", NULL);
-    fc_person(q, p, "Patient", count, offset,
-              apr_pstrcat(ctx->pool, ctx->settings->base_url, "/Patient?",
-                          strip_paging(ctx->pool, query), NULL));
-}
-
-void cr_ops_query_rest_search(cr_ctx_t *ctx, const char *query, int history,
-                              int identifiers_only, int lenient)
-{
-    apr_array_header_t *params = NULL;
-    const rparam_t *ident = NULL;
-    lookup_t lk;
-    cr_bcop_t q;
-    int i, others = 0;
-
-    cr_bcop_init_search(&q, ctx, CR_BC_TXN_GD, NULL);
-    if (!rest_params(&params, &q, query)) {
-        cr_bcop_finish(&q, 400);
-        return;
-    }
-    for (i = 0; i < params->nelts; i++) {
-        const rparam_t *r = &APR_ARRAY_IDX(params, i, rparam_t);
-        if (strcmp(r->name, "identifier") == 0) {
-            if (ident) {
-                cr_bc_add(ctx->oc, q.txn, CR_BC_GD_ONE_IDENTIFIER,
-                          "identifier", NULL);
-                cr_bcop_finish(&q, 400);
-                return;
-            }
-            ident = r;
-        }
-        else if (strcmp(r->name, "_format") != 0
-                 && strcmp(r->name, "_pretty") != 0) {
-            others++;
-        }
-    }
-    if (ident == NULL && !history && !identifiers_only) {
-        q.txn = CR_BC_TXN_FC;
-        rest_find(&q, params, lenient, query);
-        return;
-    }
-    q.link_self = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                              "/Patient", history ? "/_history"
-                              : identifiers_only ? "/_identifiersOnly" : "",
-                              "?", query ? query : "", NULL);
-    q.history = history;
-    q.identifiers_only = identifiers_only;
-    q.meta.history = history ? 1 : -1;
-    q.meta.identifiers_only = identifiers_only ? 1 : -1;
-    if (ident == NULL) {
-        cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NEITHER, "identifier",
-                  "identifier=<system>|<value> is required here");
-        cr_bcop_finish(&q, 400);
-        return;
-    }
-    if (others > 0) {
-        cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID, NULL,
-                  "identifier cannot be combined with other parameters");
-        cr_bcop_finish(&q, 400);
-        return;
-    }
-    memset(&lk, 0, sizeof(lk));
-    lk.expr = "identifier";
-    {
-        const char *bar = strchr(ident->value, '|');
-        if (bar == NULL || bar == ident->value || bar[1] == '\0'
-            || strlen(bar + 1) > 256) {
-            cr_bc_add(ctx->oc, q.txn, CR_BC_GD_NO_VALUE, "identifier",
-                      "identifier=<system>|<value>");
-            cr_bcop_finish(&q, 400);
-            return;
-        }
-        lk.system = apr_pstrmemdup(ctx->pool, ident->value,
-                                   bar - ident->value);
-        lk.value = bar + 1;
-    }
-    gd_run(&q, &lk);
-}
