@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 
 #include "core/cr_phn.h"
+#include "fhir/cr_fhir_rules.h"
 #include "fhir/cr_fhir_view.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_op_demographics.h"
@@ -110,35 +111,6 @@ static int looks_like_phn(const char *s)
     return i == CR_PHN_LEN;
 }
 
-/* Check an identifier used as a key; 0 after recording the problem. */
-static int key_ok(cr_bcop_t *q, const char **system, const char *value,
-                  const char *expr)
-{
-    cr_ctx_t *ctx = q->ctx;
-    cr_id_kind_e k = cr_fhir_identifier_kind(NULL, ctx->pool, *system);
-
-    if (k == CR_IDK_UNKNOWN) {
-        /* CR-GD-009 */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_GD_SYSTEM,
-                  expr ? apr_pstrcat(ctx->pool, expr, ".system", NULL)
-                       : NULL, "%.120s", *system);
-        return 0;
-    }
-    if (k == CR_IDK_PHN) {
-        cr_phn_result_e r = cr_phn_validate(value);
-        if (r != CR_PHN_OK) {
-            /* CR-GD-010 */
-            cr_bc_add(ctx->oc, q->txn, CR_BC_GD_PHN,
-                      expr ? apr_pstrcat(ctx->pool, expr, ".value", NULL)
-                           : NULL, "%s", cr_phn_result_text(r));
-            return 0;
-        }
-        /* The legacy id-issuer/BC system names the same PHN. */
-        *system = CR_SYS_PHN;
-    }
-    return 1;
-}
-
 void cr_op_demographics_run(cr_bcop_t *q,
                             const cr_op_demographics_key_t *lk)
 {
@@ -150,7 +122,8 @@ void cr_op_demographics_run(cr_bcop_t *q,
     apr_status_t rv;
 
     if (system) {
-        if (!key_ok(q, &system, lk->value, lk->expr)) {
+        if (!cr_fhir_rules_gd_key(ctx->oc, q->txn, &system, lk->value,
+                                  lk->expr)) {
             cr_bcop_finish(q, 422);
             return;
         }
@@ -160,7 +133,8 @@ void cr_op_demographics_run(cr_bcop_t *q,
     else if (looks_like_phn(lk->id)) {
         /* DECISION-02: an id of ten digits is a PHN. */
         system = CR_SYS_PHN;
-        if (!key_ok(q, &system, lk->id, lk->expr)) {
+        if (!cr_fhir_rules_gd_key(ctx->oc, q->txn, &system, lk->id,
+                                  lk->expr)) {
             cr_bcop_finish(q, 422);
             return;
         }

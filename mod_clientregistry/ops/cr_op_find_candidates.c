@@ -13,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "core/cr_phn.h"
+#include "fhir/cr_fhir_rules.h"
 #include "match/cr_index.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_op_demographics.h"
@@ -42,92 +43,6 @@ int cr_ops_query_score(double weight)
 
 /* ---- FindCandidates ----------------------------------------------------- */
 
-static int has_wildcard(const char *s)
-{
-    return strpbrk(s, "*%?") != NULL;
-}
-
-/* CR-FC-018: report every search value holding a wildcard. */
-static int wildcards(cr_bcop_t *q, json_object *o, const char *path, int depth)
-{
-    int found = 0;
-
-    if (depth > 8) {
-        return 0;
-    }
-    if (json_object_is_type(o, json_type_string)) {
-        if (has_wildcard(json_object_get_string(o))) {
-            cr_bc_add(q->ctx->oc, q->txn, CR_BC_FC_WILDCARD, path, NULL);
-            return 1;
-        }
-        return 0;
-    }
-    if (json_object_is_type(o, json_type_array)) {
-        size_t i, n = json_object_array_length(o);
-        for (i = 0; i < n && i < 100; i++) {
-            found += wildcards(q, json_object_array_get_idx(o, i),
-                               apr_psprintf(q->ctx->pool, "%s[%d]", path,
-                                            (int)i), depth + 1);
-        }
-        return found;
-    }
-    if (json_object_is_type(o, json_type_object)) {
-        static const char *const searched[] = {
-            "name", "telecom", "address", "birthDate", "gender",
-            "identifier", NULL
-        };
-        json_object_object_foreach(o, k, v) {
-            int i, keep = depth > 0;
-            for (i = 0; !keep && searched[i]; i++) {
-                keep = strcmp(k, searched[i]) == 0;
-            }
-            /* The search values only: not the narrative or meta, and not
-             * codes or URLs (system, url, use, type). */
-            if (!keep || strcmp(k, "system") == 0 || strcmp(k, "url") == 0
-                || strcmp(k, "use") == 0 || strcmp(k, "type") == 0
-                || strcmp(k, "extension") == 0 || strcmp(k, "period") == 0) {
-                continue;
-            }
-            found += wildcards(q, v, apr_pstrcat(q->ctx->pool, path, ".", k,
-                                                 NULL), depth + 1);
-        }
-    }
-    return found;
-}
-
-static int fc_criteria(cr_bcop_t *q, const cr_patient_t *p, const char *root)
-{
-    cr_ctx_t *ctx = q->ctx;
-    int i, name = 0, second = 0;
-
-    for (i = 0; i < p->names->nelts; i++) {
-        const cr_name_t *n = &APR_ARRAY_IDX(p->names, i, cr_name_t);
-        if (n->family && *n->family && n->given && n->given->nelts > 0) {
-            name = 1;
-        }
-    }
-    if (!name) {
-        /* CR-FC-011, CR-FC-012 */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_FC_NAME,
-                  apr_pstrcat(ctx->pool, root, ".name", NULL), NULL);
-    }
-    second = p->birth_date != NULL;
-    for (i = 0; i < p->addresses->nelts; i++) {
-        const cr_address_t *a = &APR_ARRAY_IDX(p->addresses, i,
-                                               cr_address_t);
-        second |= (a->line && a->line->nelts > 0) || a->postal_code != NULL;
-    }
-    for (i = 0; i < p->telecoms->nelts; i++) {
-        const cr_telecom_t *t = &APR_ARRAY_IDX(p->telecoms, i, cr_telecom_t);
-        second |= t->system && strcmp(t->system, "phone") == 0 && t->value;
-    }
-    if (!second) {
-        /* CR-FC-013 */
-        cr_bc_add(ctx->oc, q->txn, CR_BC_FC_SECOND, root, NULL);
-    }
-    return name && second;
-}
-
 /* Rank and render; count/offset page the ranked list (RESTful form). */
 void cr_op_find_candidates_run(cr_bcop_t *q, json_object *json,
                                const char *root, int count, int offset,
@@ -139,7 +54,7 @@ void cr_op_find_candidates_run(cr_bcop_t *q, json_object *json,
     apr_status_t rv;
     int i, max = ctx->settings->search.max_count;
 
-    if (wildcards(q, json, root, 0) > 0) {
+    if (cr_fhir_rules_fc_wildcards(ctx->oc, q->txn, json, root) > 0) {
         cr_bcop_finish(q, 422);
         return;
     }
@@ -149,7 +64,7 @@ void cr_op_find_candidates_run(cr_bcop_t *q, json_object *json,
         cr_bcop_finish_errors(q);
         return;
     }
-    if (!fc_criteria(q, p, root)) {
+    if (!cr_fhir_rules_fc_criteria(ctx->oc, q->txn, p, root)) {
         cr_bcop_finish(q, 422);
         return;
     }

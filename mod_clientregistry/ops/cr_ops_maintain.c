@@ -17,6 +17,7 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_rules.h"
 #include "fhir/cr_fhir_view.h"
 #include "match/cr_index.h"
 #include "ops/cr_ops_maintain.h"
@@ -113,99 +114,6 @@ static void abort_txn(cr_bcop_t *m, const mcode_t *c, const char *expr,
 
 /* ---- validation ------------------------------------------------------- */
 
-static int sri_chars_ok(const char *s)
-{
-    for (; *s; s++) {
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')
-              || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'
-              || *s == '_' || *s == ':' || *s == '/')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int names_ok(const cr_patient_t *p)
-{
-    int i, j;
-
-    for (i = 0; i < p->names->nelts; i++) {
-        const cr_name_t *n = &APR_ARRAY_IDX(p->names, i, cr_name_t);
-        if (n->family && !cr_fhir_name_chars_ok(n->family)) {
-            return 0;
-        }
-        for (j = 0; n->given && j < n->given->nelts; j++) {
-            if (!cr_fhir_name_chars_ok(APR_ARRAY_IDX(n->given, j,
-                                                     const char *))) {
-                return 0;
-            }
-        }
-    }
-    return 1;
-}
-
-static int address_ok(const cr_address_t *a)
-{
-    if (a->type == NULL && a->use == NULL) {
-        return 0;
-    }
-    if (a->line == NULL || a->line->nelts == 0 || a->city == NULL) {
-        return 0;
-    }
-    if (a->country && (strcmp(a->country, "CA") == 0
-                       || strcmp(a->country, "US") == 0)
-        && a->state == NULL) {
-        return 0;
-    }
-    return 1;
-}
-
-/* operations.md 3: the minimum data set. */
-static int minimum_ok(const cr_patient_t *p, int has_phn)
-{
-    int i, name = 0, addr = 0;
-
-    for (i = 0; i < p->names->nelts; i++) {
-        const cr_name_t *n = &APR_ARRAY_IDX(p->names, i, cr_name_t);
-        if (n->use && n->family && n->given && n->given->nelts > 0) {
-            name = 1;
-        }
-    }
-    for (i = 0; i < p->addresses->nelts; i++) {
-        addr |= address_ok(&APR_ARRAY_IDX(p->addresses, i, cr_address_t));
-    }
-    return name && p->birth_date && p->gender && (has_phn || addr);
-}
-
-/* The source record identifier: the first SRI with use official (or any
- * SRI). */
-static const cr_identifier_t *find_sri(const cr_patient_t *p)
-{
-    const cr_identifier_t *any = NULL;
-    int i;
-
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if ((id->kind == CR_IDK_SRI || id->kind == CR_IDK_LEGACY)
-            && id->value && id->period.end == NULL) {
-            if (id->use == NULL || strcmp(id->use, "secondary") != 0) {
-                return id;
-            }
-            any = any ? any : id;
-        }
-    }
-    return any;
-}
-
-static int phn_bound(const char *source)
-{
-    return source && (strcmp(source, "HIBC") == 0
-                      || strcmp(source, "MSP") == 0
-                      || strcmp(source, "MOH_CRS") == 0
-                      || strcmp(source, "MOH") == 0);
-}
-
 /* Shared checks of Add and Revise on the request Patient. */
 static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
                                    const char *mother_phn)
@@ -227,11 +135,8 @@ static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
                                            e->expr, (int)i), 422);
             return NULL;
         }
-        if (sys && val && (strncmp(sys, CR_SYS_SRI_PREFIX,
-                                   strlen(CR_SYS_SRI_PREFIX)) == 0
-                           || strncmp(sys, CR_SYS_LEGACY_PREFIX,
-                                      strlen(CR_SYS_LEGACY_PREFIX)) == 0)
-            && !sri_chars_ok(val)) {
+        if (sys && val && cr_fhir_rules_is_sri_system(sys)
+            && !cr_fhir_rules_sri_chars_ok(val)) {
             /* Rule 1: forbidden characters in the SRI. */
             reject(m, &M_SRI_CHARS, apr_psprintf(
                 ctx->pool, "%s.identifier[%d]", e->expr, (int)i), 422);
@@ -245,40 +150,16 @@ static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
         return NULL;
     }
     phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
-    if (!names_ok(p)) {
+    if (!cr_fhir_rules_names_ok(p)) {
         reject(m, &M_NAME, apr_pstrcat(ctx->pool, e->expr, ".name", NULL),
                422);
         return NULL;
     }
-    if (!minimum_ok(p, (phn && phn->value) || mother_phn)) {
+    if (!cr_fhir_rules_minimum_ok(p, (phn && phn->value) || mother_phn)) {
         reject(m, &M_MINIMUM, e->expr, 422);
         return NULL;
     }
     return p;
-}
-
-/* Rule 6 (operations.md 4): a death needs a PHN -- a BC PHN or another
- * jurisdiction's health number (the IG's max-data Revise example carries
- * a death date and a New Brunswick number only). */
-static int death_ok(const cr_patient_t *p)
-{
-    int i;
-
-    if (p->deceased == NULL && cr_json_get(p->json, "deceasedBoolean")
-        == NULL) {
-        return 1;
-    }
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if (id->value && (id->kind == CR_IDK_PHN
-                          || (id->kind == CR_IDK_INFOWAY && id->system
-                              && strstr(id->system,
-                                        "patient-healthcare-id")))) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* ---- writing a person ------------------------------------------------- */
@@ -649,12 +530,12 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
-    if (!death_ok(p)) {
+    if (!cr_fhir_rules_death_ok(p)) {
         reject(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
                                          ".deceasedDateTime", NULL), 422);
         return;
     }
-    sri = find_sri(p);
+    sri = cr_fhir_rules_find_sri(p);
     snap = cr_composite_extract(ctx->pool, e->resource,
                                 cr_composite_effective(e->resource)
                                 ? cr_composite_effective(e->resource)
@@ -827,12 +708,12 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
-    sri = find_sri(p);
+    sri = cr_fhir_rules_find_sri(p);
     if (sri) {
         sri_system = sri->system;
         sri_value = sri->value;
     }
-    else if (phn && phn_bound(m.prov.source_system)) {
+    else if (phn && cr_fhir_rules_phn_bound(m.prov.source_system)) {
         /* A PHN-bound source identifies its records by PHN. */
         sri_system = apr_pstrcat(ctx->pool, CR_SYS_PHN, "#",
                                  m.prov.source_system, NULL);
@@ -921,7 +802,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         }
     }
     else {
-        if (!death_ok(p)) {
+        if (!cr_fhir_rules_death_ok(p)) {
             abort_txn(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
                                                 ".deceasedDateTime", NULL),
                       422);
