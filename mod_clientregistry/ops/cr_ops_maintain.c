@@ -503,8 +503,10 @@ static int identifiers_free(cr_bcop_t *m, const cr_patient_t *p,
 
 void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
 {
-    static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 3, 1, 1, 0, 1      /* CR-BND add */
+    static const cr_envelope_rules_t rules = {     /* CR-BND add */
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 3,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 1
     };
     cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
@@ -680,7 +682,9 @@ static apr_status_t current_version(apr_int64_t *v, cr_bcop_t *m,
 void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
@@ -1084,7 +1088,9 @@ static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
 void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
@@ -1208,7 +1214,9 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
@@ -1568,7 +1576,9 @@ static apr_status_t apply_updates(cr_bcop_t *m, const char *rec_id,
 static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     cr_bcop_t m;
     const cr_envelope_entry_t *e;
@@ -1688,10 +1698,14 @@ void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body)
 static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
 {
     static const cr_envelope_rules_t rp_rules = {
-        CR_BC_TXN_RP, 2, 3, 1, 1, 0, 1
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 3,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 1
     };
     static const cr_envelope_rules_t pm_rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
     const cr_envelope_rules_t *rules;
