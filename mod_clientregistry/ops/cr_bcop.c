@@ -14,19 +14,6 @@
 #include "ops/cr_bcop.h"
 #include "store/cr_db.h"
 
-/* Detail codes of the request checks (DECISION-08; listed in
- * docs/bc-codes-maintain.md). */
-typedef struct bcop_code_t {
-    const char *code;
-    const char *issue;
-    const char *text;
-} bcop_code_t;
-
-static const bcop_code_t M_USER = { "BCHCIM.RP.2.0143", "required",
-    "The request has no user id (UserId header or enterer)." };
-static const bcop_code_t M_SENDER = { "BCHCIM.RP.2.0149", "forbidden",
-    "The request's sender is not the authenticated organisation." };
-
 static void frame_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
                        const char *op)
 {
@@ -138,6 +125,25 @@ void cr_bcop_finish_errors(cr_bcop_t *f)
     cr_bcop_finish(f, cr_service_status_for_errors(f->ctx->oc));
 }
 
+void cr_bcop_issue(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr)
+{
+    cr_bc_add(f->ctx->oc, f->txn, msg, expr, NULL);
+}
+
+void cr_bcop_reject(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                    int status)
+{
+    cr_bcop_issue(f, msg, expr);
+    cr_bcop_finish(f, status);
+}
+
+void cr_bcop_abort(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                   int status)
+{
+    cr_db_rollback(f->ctx->db);
+    cr_bcop_reject(f, msg, expr, status);
+}
+
 void cr_bcop_db_fail(cr_bcop_t *f, apr_status_t rv, const char *what)
 {
     cr_service_db_failure(f->ctx, rv, what);
@@ -177,14 +183,6 @@ const char *cr_bcop_patient_url(cr_ctx_t *ctx, const char *id)
 }
 
 /* ---- a maintenance request --------------------------------------------- */
-
-static void reject(cr_bcop_t *f, const bcop_code_t *c, const char *expr,
-                   int status)
-{
-    cr_outcome_add(f->ctx->oc, CR_SEV_ERROR, c->issue, c->code, expr, "%s",
-                   c->text);
-    cr_bcop_finish(f, status);
-}
 
 static const char *param_identifier(json_object *params, const char *name)
 {
@@ -226,7 +224,8 @@ int cr_bcop_open(cr_bcop_t *f, json_object *body,
     f->meta.request_message_id = f->in->message_id;
     if (f->in->sender && ctx->caller && ctx->caller->org_id
         && strcmp(f->in->sender, ctx->caller->org_id) != 0) {
-        reject(f, &M_SENDER, "Bundle.entry[0].resource", 403);
+        cr_bcop_reject(f, CR_BC_RP_SENDER, "Bundle.entry[0].resource",
+                       403);
         return 0;
     }
     if (f->meta.sender == NULL) {
@@ -237,7 +236,7 @@ int cr_bcop_open(cr_bcop_t *f, json_object *body,
         f->meta.enterer = enterer;
     }
     if (need_user && f->meta.enterer == NULL) {
-        reject(f, &M_USER, "Bundle.entry[0].resource", 400);
+        cr_bcop_reject(f, CR_BC_RP_USER, "Bundle.entry[0].resource", 400);
         return 0;
     }
     f->prov.org_id = f->meta.sender;

@@ -80,6 +80,19 @@ void cr_bcop_finish(cr_bcop_t *f, int status);
 /* Finish with the status the recorded errors call for. */
 void cr_bcop_finish_errors(cr_bcop_t *f);
 
+/* Record msg (its table severity, issue code, detail code of f's
+ * transaction and text) at expr (may be NULL). */
+void cr_bcop_issue(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr);
+
+/* Record msg and finish with status. */
+void cr_bcop_reject(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                    int status);
+
+/* Inside a transaction: roll it back, record msg and finish with
+ * status. */
+void cr_bcop_abort(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                   int status);
+
 /* A store failure: rolled back, recorded and answered with the status
  * cr_service_db_failure chose (500 when it chose none). */
 void cr_bcop_db_fail(cr_bcop_t *f, apr_status_t rv, const char *what);

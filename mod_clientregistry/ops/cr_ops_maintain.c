@@ -33,85 +33,6 @@
 #define ROLE_SYS "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
 
-/* Detail codes of the maintenance rejections (registry-invented in the
- * IG's pattern, DECISION-08; listed in docs/bc-codes-maintain.md). */
-typedef struct mcode_t {
-    const char *code;
-    const char *issue;
-    const char *text;
-} mcode_t;
-
-static const mcode_t M_MINIMUM = { "BCHCIM.RP.2.0140", "business-rule",
-    "The minimum data set is missing: name (use, family, given), birth "
-    "date, gender and a PHN, the mother's PHN or an address (type, line, "
-    "city, province)." };
-static const mcode_t M_PHN = { "BCHCIM.RP.2.0141", "business-rule",
-    "The PHN is not valid (check digit)." };
-static const mcode_t M_NAME = { "BCHCIM.RP.2.0142", "business-rule",
-    "A name contains characters that are not allowed." };
-static const mcode_t M_DEATH = { "BCHCIM.RP.2.0144", "business-rule",
-    "A date of death or death indicator needs a PHN." };
-static const mcode_t M_NO_SRI = { "BCHCIM.RP.2.0145", "business-rule",
-    "The request has no source record identifier and the sender is not "
-    "a PHN-bound source." };
-static const mcode_t M_MOTHER = { "BCHCIM.RP.2.0146", "business-rule",
-    "The mother's PHN is not valid or not known to the registry." };
-static const mcode_t M_RELATED = { "BCHCIM.RP.2.0147", "business-rule",
-    "The RelatedPerson must have relationship NMTH and the mother's "
-    "PHN." };
-static const mcode_t M_DUPLICATE = { "BCHCIM.RP.2.0148", "duplicate",
-    "An identifier of the request is already held by another client." };
-static const mcode_t M_VERSION = { "BCHCIM.RP.2.0150", "conflict",
-    "If-Match does not name the client's current version." };
-static const mcode_t M_SRI_CHARS = { "BCHCIM.RP.2.0151", "business-rule",
-    "The source record identifier contains forbidden characters." };
-static const mcode_t M_SURVIVOR = { "BCHCIM.PM.2.0152", "not-found",
-    "The surviving client was not found." };
-static const mcode_t M_NONSURVIVOR = { "BCHCIM.PM.2.0153", "business-rule",
-    "A non-surviving identifier does not resolve to one client." };
-static const mcode_t M_SAME = { "BCHCIM.PM.2.0154", "business-rule",
-    "The surviving and non-surviving identifiers are the same record." };
-static const mcode_t M_MERGED = { "BCHCIM.PM.2.0155", "business-rule",
-    "The non-surviving client has already been merged." };
-static const mcode_t M_NO_MERGE = { "BCHCIM.PM.2.0156", "not-found",
-    "No merge of that identifier into that survivor was found." };
-static const mcode_t M_UNMERGED = { "BCHCIM.PM.0.0157", "business-rule",
-    "The unmerge completed; the records are as before the merge." };
-static const mcode_t M_EFFECTIVE = { "BCHCIM.RP.2.0163", "required",
-    "The Patient has no effective date (root bc-business-period-extension "
-    "with valuePeriod.start)." };
-static const mcode_t M_REVIEW = { "BCHCIM.RP.1.0164", "business-rule",
-    "A new client was created; existing clients that may be the same "
-    "person were listed for review ($potential-duplicates)." };
-static const mcode_t M_MERGE_SHAPE = { "BCHCIM.PM.2.0158", "required",
-    "The merge Patient needs the survivor's identifier and at least one "
-    "link of type replaces with the non-survivor's identifier." };
-
-/* ---- rejections --------------------------------------------------------- */
-
-static void issue(cr_bcop_t *m, const mcode_t *c, const char *expr)
-{
-    cr_outcome_add(m->ctx->oc, c->code[10] == '0' ? CR_SEV_INFORMATION
-                               : c->code[10] == '1' ? CR_SEV_WARNING
-                                                    : CR_SEV_ERROR,
-                   c->issue, c->code, expr, "%s", c->text);
-}
-
-static void reject(cr_bcop_t *m, const mcode_t *c, const char *expr,
-                   int status)
-{
-    issue(m, c, expr);
-    cr_bcop_finish(m, status);
-}
-
-/* Rejected inside the transaction. */
-static void abort_txn(cr_bcop_t *m, const mcode_t *c, const char *expr,
-                      int status)
-{
-    cr_db_rollback(m->ctx->db);
-    reject(m, c, expr, status);
-}
-
 /* ---- validation ------------------------------------------------------- */
 
 /* Shared checks of Add and Revise on the request Patient. */
@@ -131,15 +52,17 @@ static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
         const char *val = cr_json_get_string(id, "value");
         if (sys && val && strcmp(sys, CR_SYS_PHN) == 0
             && cr_phn_validate(val) != CR_PHN_OK) {
-            reject(m, &M_PHN, apr_psprintf(ctx->pool, "%s.identifier[%d]",
-                                           e->expr, (int)i), 422);
+            cr_bcop_reject(m, CR_BC_RP_PHN,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
             return NULL;
         }
         if (sys && val && cr_fhir_rules_is_sri_system(sys)
             && !cr_fhir_rules_sri_chars_ok(val)) {
             /* Rule 1: forbidden characters in the SRI. */
-            reject(m, &M_SRI_CHARS, apr_psprintf(
-                ctx->pool, "%s.identifier[%d]", e->expr, (int)i), 422);
+            cr_bcop_reject(m, CR_BC_RP_SRI_CHARS,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
             return NULL;
         }
     }
@@ -151,12 +74,12 @@ static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
     }
     phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
     if (!cr_fhir_rules_names_ok(p)) {
-        reject(m, &M_NAME, apr_pstrcat(ctx->pool, e->expr, ".name", NULL),
-               422);
+        cr_bcop_reject(m, CR_BC_RP_NAME,
+                       apr_pstrcat(ctx->pool, e->expr, ".name", NULL), 422);
         return NULL;
     }
     if (!cr_fhir_rules_minimum_ok(p, (phn && phn->value) || mother_phn)) {
-        reject(m, &M_MINIMUM, e->expr, 422);
+        cr_bcop_reject(m, CR_BC_RP_MINIMUM, e->expr, 422);
         return NULL;
     }
     return p;
@@ -464,12 +387,13 @@ static int mother_of(cr_bcop_t *m, const char **mother_phn, json_object **rp)
         }
     }
     if (!nmth || *mother_phn == NULL) {
-        reject(m, &M_RELATED, e->expr, 422);
+        cr_bcop_reject(m, CR_BC_RP_RELATED, e->expr, 422);
         return 0;
     }
     if (cr_phn_validate(*mother_phn) != CR_PHN_OK) {
-        reject(m, &M_MOTHER, apr_pstrcat(m->ctx->pool, e->expr,
-                                         ".identifier", NULL), 422);
+        cr_bcop_reject(m, CR_BC_RP_MOTHER,
+                       apr_pstrcat(m->ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return 0;
     }
     *rp = e->resource;
@@ -533,8 +457,9 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
         phn = NULL;
     }
     if (!cr_fhir_rules_death_ok(p)) {
-        reject(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
-                                         ".deceasedDateTime", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_DEATH,
+                       apr_pstrcat(ctx->pool, e->expr, ".deceasedDateTime",
+                                   NULL), 422);
         return;
     }
     sri = cr_fhir_rules_find_sri(p);
@@ -591,8 +516,8 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
             return;
         }
         if (mother_id == NULL) {
-            abort_txn(&m, &M_MOTHER, "Bundle.entry.resource.identifier",
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_MOTHER,
+                          "Bundle.entry.resource.identifier", 422);
             return;
         }
     }
@@ -601,8 +526,9 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
             cr_bcop_db_fail(&m, rv, "checking identifiers");
             return;
         }
-        abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                ".identifier", NULL), 422);
+        cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                      422);
         return;
     }
     /* A force create: no duplicate matching (operations.md 3: the user
@@ -724,8 +650,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         sri_value = phn->value;
     }
     else {
-        reject(&m, &M_NO_SRI, apr_pstrcat(ctx->pool, e->expr, ".identifier",
-                                          NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_NO_SRI,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     if (m.prov.source_system == NULL && sri && sri->source) {
@@ -734,8 +661,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     eff = cr_composite_effective(e->resource);
     if (eff == NULL) {
         /* Rule 5 (G5): the effective date is mandatory. */
-        reject(&m, &M_EFFECTIVE, apr_pstrcat(ctx->pool, e->expr,
-                                             ".extension", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_EFFECTIVE,
+                       apr_pstrcat(ctx->pool, e->expr, ".extension", NULL),
+                       422);
         return;
     }
     snap = cr_composite_extract(ctx->pool, e->resource, eff);
@@ -784,7 +712,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             return;
         }
         if (!cr_bcop_version_ok(&m, cur)) {
-            abort_txn(&m, &M_VERSION, NULL, 412);
+            cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
         if (!identifiers_free(&m, p, pid, &rv)) {
@@ -792,9 +720,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                 cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
-            abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                    ".identifier", NULL),
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                          422);
             return;
         }
         rv = revise_existing(&m, pid, cur, rec_id ? rec_id
@@ -807,13 +735,13 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     }
     else {
         if (!cr_fhir_rules_death_ok(p)) {
-            abort_txn(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
-                                                ".deceasedDateTime", NULL),
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_DEATH,
+                          apr_pstrcat(ctx->pool, e->expr, ".deceasedDateTime",
+                                      NULL), 422);
             return;
         }
         if (ctx->if_match > 0) {
-            abort_txn(&m, &M_VERSION, NULL, 412);
+            cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
         if (!identifiers_free(&m, p, NULL, &rv)) {
@@ -821,9 +749,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                 cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
-            abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                    ".identifier", NULL),
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                          422);
             return;
         }
         pid = cr_service_uuid(ctx->pool);
@@ -848,7 +776,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         cr_bc_add(ctx->oc, CR_BC_TXN_RP,
                   phn ? CR_BC_RP_PROCESSED : CR_BC_RP_NEW_PHN, NULL, NULL);
         if (review > 0) {
-            issue(&m, &M_REVIEW, NULL);
+            cr_bcop_issue(&m, CR_BC_RP_REVIEW, NULL);
         }
     }
     else {
@@ -925,7 +853,7 @@ static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
         }
     }
     if (surv->system == NULL || surv->value == NULL || *nns == 0) {
-        reject(m, &M_MERGE_SHAPE, e->expr, 422);
+        cr_bcop_reject(m, CR_BC_PM_MERGE_SHAPE, e->expr, 422);
         return 0;
     }
     return 1;
@@ -1069,8 +997,8 @@ static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
         return 0;
     }
     if (surv->pid == NULL) {
-        abort_txn(m, &M_SURVIVOR, "Bundle.entry[1].resource.identifier[0]",
-                  422);
+        cr_bcop_abort(m, CR_BC_PM_SURVIVOR,
+                      "Bundle.entry[1].resource.identifier[0]", 422);
         return 0;
     }
     rv = current_version(cur, m, surv->pid);
@@ -1079,7 +1007,7 @@ static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
         return 0;
     }
     if (!cr_bcop_version_ok(m, *cur)) {
-        abort_txn(m, &M_VERSION, NULL, 412);
+        cr_bcop_abort(m, CR_BC_RP_VERSION, NULL, 412);
         return 0;
     }
     return 1;
@@ -1127,7 +1055,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
             return;
         }
         if (ns[i].pid == NULL) {
-            abort_txn(&m, &M_NONSURVIVOR, expr, 422);
+            cr_bcop_abort(&m, CR_BC_PM_NONSURVIVOR, expr, 422);
             return;
         }
         if (strcmp(ns[i].pid, surv.pid) == 0) {
@@ -1136,11 +1064,11 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
             const char *args[8];
             if (ns[i].rec == NULL || surv.rec == NULL
                 || strcmp(ns[i].rec->id, surv.rec->id) == 0) {
-                abort_txn(&m, &M_SAME, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_SAME, expr, 422);
                 return;
             }
             if (strcmp(ns[i].rec->status, "merged") == 0) {
-                abort_txn(&m, &M_MERGED, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
                 return;
             }
             args[0] = cr_service_uuid(ctx->pool);
@@ -1162,7 +1090,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         else {
             rv = merge_person(&m, surv.pid, &ns[i], &refused);
             if (rv == APR_SUCCESS && refused) {
-                abort_txn(&m, &M_MERGED, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
                 return;
             }
         }
@@ -1250,8 +1178,10 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         }
         if (rows->nrows == 0
             || strcmp(cr_db_cell(rows, 0, 1), surv.pid) != 0) {
-            abort_txn(&m, &M_NO_MERGE, apr_psprintf(
-                ctx->pool, "Bundle.entry[1].resource.link[%d]", i), 422);
+            cr_bcop_abort(&m, CR_BC_PM_NO_MERGE,
+                          apr_psprintf(ctx->pool,
+                                       "Bundle.entry[1].resource.link[%d]", i),
+                          422);
             return;
         }
         mid = cr_db_cell(rows, 0, 0);
@@ -1334,24 +1264,13 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         cr_bcop_db_fail(&m, rv, "storing the unmerge");
         return;
     }
-    issue(&m, &M_UNMERGED, NULL);
+    cr_bcop_issue(&m, CR_BC_PM_UNMERGED, NULL);
     cr_bcop_finish(&m, 200);
 }
 
 /* ---- $PartialUpdatePatient / $PartialRevisePatient --------------------- */
 
 #define UPDATE_OP_EXT CR_EXT_BASE "bc-update-patient-operation-extension"
-
-static const mcode_t M_UPD_IDENTIFIER = { "BCHCIM.RP.2.0159",
-    "business-rule",
-    "A partial update names exactly one identifier, the sender's primary "
-    "identifier, which must already exist in the registry." };
-static const mcode_t M_UPD_NOTHING = { "BCHCIM.RP.2.0160", "invariant",
-    "A partial update must change at least one of name, telecom, gender, "
-    "birth date, deceased, address or multiple birth "
-    "(invariant-update-1)." };
-static const mcode_t M_UPD_OP = { "BCHCIM.RP.2.0161", "code-invalid",
-    "The update operation must be add, delete or replace." };
 
 /* The update operation of element el (its extension, removed from el):
  * "add", "delete", "replace", NULL when absent, "" when invalid. */
@@ -1598,30 +1517,33 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     e = &APR_ARRAY_IDX(m.in->patients, 0, cr_envelope_entry_t);
     ids = cr_json_get_array(e->resource, "identifier");
     if (ids == NULL || json_object_array_length(ids) != 1) {
-        reject(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                  ".identifier", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_IDENTIFIER,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     sys = cr_json_get_string(json_object_array_get_idx(ids, 0), "system");
     val = cr_json_get_string(json_object_array_get_idx(ids, 0), "value");
     if (sys == NULL || val == NULL) {
-        reject(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                  ".identifier", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_IDENTIFIER,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     if (strcmp(sys, CR_SYS_PHN) == 0 && cr_phn_validate(val) != CR_PHN_OK) {
-        reject(&m, &M_PHN, apr_pstrcat(ctx->pool, e->expr, ".identifier",
-                                       NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_PHN,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     eff = cr_composite_effective(e->resource);
     ups = apr_array_make(ctx->pool, 8, sizeof(upd_t));
     if (!read_updates(&m, e->resource, ups, eff ? eff : ctx->today)) {
-        reject(&m, &M_UPD_OP, e->expr, 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_OP, e->expr, 422);
         return;
     }
     if (ups->nelts == 0) {
-        reject(&m, &M_UPD_NOTHING, e->expr, 400);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_NOTHING, e->expr, 400);
         return;
     }
     rv = cr_db_begin(ctx->db, ctx->pool);
@@ -1652,9 +1574,9 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         return;
     }
     if (pid == NULL) {
-        abort_txn(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                     ".identifier", NULL),
-                  422);
+        cr_bcop_abort(&m, CR_BC_RP_UPD_IDENTIFIER,
+                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                      422);
         return;
     }
     rv = current_version(&cur, &m, pid);
@@ -1663,7 +1585,7 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         return;
     }
     if (!cr_bcop_version_ok(&m, cur)) {
-        abort_txn(&m, &M_VERSION, NULL, 412);
+        cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
         return;
     }
     rv = apply_updates(&m, rec_id, pid, ups, eff ? eff : ctx->now_instant);
