@@ -2,9 +2,11 @@
  *
  * Numbering of the codes the registry invented (DECISION-08): 0100-0119
  * envelope problems common to every transaction, 0120-0129 FindCandidates
- * criteria, 0130-0139 GetDemographics look-ups.  The IG's own numbers
- * (0000-0021) are never reused for another meaning.  Keep this table and
- * docs/bc-codes.md in step (t/unit/test_cr_fhir_envelope.c checks it).
+ * criteria, 0130-0139 GetDemographics look-ups, 0140-0164 the rejections
+ * of the maintenance operations (Add, Revise, Merge and unmerge, Partial
+ * update).  The IG's own numbers (0000-0021) are never reused for another
+ * meaning.  Keep this table and docs/bc-codes.md in step
+ * (t/unit/test_cr_fhir_envelope.c checks it).
  */
 #include <stdarg.h>
 #include <string.h>
@@ -132,6 +134,76 @@ const cr_bc_code_t cr_bc_codes[] = {
       "characters.", "IG" },
     { CR_BC_PM_OK, "PM", I, 8, "business-rule",
       "The person merge completed successfully.", "IG" },
+
+    { CR_BC_RP_MINIMUM, "RP", E, 140, "business-rule",
+      "The minimum data set is missing: name (use, family, given), "
+      "birth date, gender and a PHN, the mother's PHN or an address "
+      "(type, line, city, province).", "registry" },
+    { CR_BC_RP_PHN, "RP", E, 141, "business-rule",
+      "The PHN is not valid (check digit).", "registry" },
+    { CR_BC_RP_NAME, "RP", E, 142, "business-rule",
+      "A name contains characters that are not allowed.", "registry" },
+    { CR_BC_RP_USER, "RP", E, 143, "required",
+      "The request has no user id (UserId header or enterer).", "registry" },
+    { CR_BC_RP_DEATH, "RP", E, 144, "business-rule",
+      "A date of death or death indicator needs a PHN.", "registry" },
+    { CR_BC_RP_NO_SRI, "RP", E, 145, "business-rule",
+      "The request has no source record identifier and the sender is "
+      "not a PHN-bound source.", "registry" },
+    { CR_BC_RP_MOTHER, "RP", E, 146, "business-rule",
+      "The mother's PHN is not valid or not known to the registry.",
+      "registry" },
+    { CR_BC_RP_RELATED, "RP", E, 147, "business-rule",
+      "The RelatedPerson must have relationship NMTH and the mother's "
+      "PHN.", "registry" },
+    { CR_BC_RP_DUPLICATE, "RP", E, 148, "duplicate",
+      "An identifier of the request is already held by another "
+      "client.", "registry" },
+    { CR_BC_RP_SENDER, "RP", E, 149, "forbidden",
+      "The request's sender is not the authenticated organisation.",
+      "registry" },
+    { CR_BC_RP_VERSION, "RP", E, 150, "conflict",
+      "If-Match does not name the client's current version.", "registry" },
+    { CR_BC_RP_SRI_CHARS, "RP", E, 151, "business-rule",
+      "The source record identifier contains forbidden characters.",
+      "registry" },
+    { CR_BC_PM_SURVIVOR, "PM", E, 152, "not-found",
+      "The surviving client was not found.", "registry" },
+    { CR_BC_PM_NONSURVIVOR, "PM", E, 153, "business-rule",
+      "A non-surviving identifier does not resolve to one client.",
+      "registry" },
+    { CR_BC_PM_SAME, "PM", E, 154, "business-rule",
+      "The surviving and non-surviving identifiers are the same "
+      "record.", "registry" },
+    { CR_BC_PM_MERGED, "PM", E, 155, "business-rule",
+      "The non-surviving client has already been merged.", "registry" },
+    { CR_BC_PM_NO_MERGE, "PM", E, 156, "not-found",
+      "No merge of that identifier into that survivor was found.",
+      "registry" },
+    { CR_BC_PM_UNMERGED, "PM", I, 157, "business-rule",
+      "The unmerge completed; the records are as before the merge.",
+      "registry" },
+    { CR_BC_PM_MERGE_SHAPE, "PM", E, 158, "required",
+      "The merge Patient needs the survivor's identifier and at least "
+      "one link of type replaces with the non-survivor's identifier.",
+      "registry" },
+    { CR_BC_RP_UPD_IDENTIFIER, "RP", E, 159, "business-rule",
+      "A partial update names exactly one identifier, the sender's "
+      "primary identifier, which must already exist in the registry.",
+      "registry" },
+    { CR_BC_RP_UPD_NOTHING, "RP", E, 160, "invariant",
+      "A partial update must change at least one of name, telecom, "
+      "gender, birth date, deceased, address or multiple birth "
+      "(invariant-update-1).", "registry" },
+    { CR_BC_RP_UPD_OP, "RP", E, 161, "code-invalid",
+      "The update operation must be add, delete or replace.", "registry" },
+    { CR_BC_RP_EFFECTIVE, "RP", E, 163, "required",
+      "The Patient has no effective date (root "
+      "bc-business-period-extension with valuePeriod.start).", "registry" },
+    { CR_BC_RP_REVIEW, "RP", W, 164, "business-rule",
+      "A new client was created; existing clients that may be the "
+      "same person were listed for review ($potential-duplicates).",
+      "registry" },
     { CR_BC_MSG_COUNT, NULL, I, 0, NULL, NULL, NULL }
 };
 

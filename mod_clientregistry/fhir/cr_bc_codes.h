@@ -75,6 +75,32 @@ typedef enum {
     CR_BC_RP_PROCESSED,
     CR_BC_RP_NAME_FILTERED,
     CR_BC_PM_OK,
+    /* The maintenance operations' rejections (registry-invented); each
+     * keeps the transaction of its code (RP or PM). */
+    CR_BC_RP_MINIMUM,
+    CR_BC_RP_PHN,
+    CR_BC_RP_NAME,
+    CR_BC_RP_USER,
+    CR_BC_RP_DEATH,
+    CR_BC_RP_NO_SRI,
+    CR_BC_RP_MOTHER,
+    CR_BC_RP_RELATED,
+    CR_BC_RP_DUPLICATE,
+    CR_BC_RP_SENDER,
+    CR_BC_RP_VERSION,
+    CR_BC_RP_SRI_CHARS,
+    CR_BC_PM_SURVIVOR,
+    CR_BC_PM_NONSURVIVOR,
+    CR_BC_PM_SAME,
+    CR_BC_PM_MERGED,
+    CR_BC_PM_NO_MERGE,
+    CR_BC_PM_UNMERGED,
+    CR_BC_PM_MERGE_SHAPE,
+    CR_BC_RP_UPD_IDENTIFIER,
+    CR_BC_RP_UPD_NOTHING,
+    CR_BC_RP_UPD_OP,
+    CR_BC_RP_EFFECTIVE,
+    CR_BC_RP_REVIEW,
     CR_BC_MSG_COUNT
 } cr_bc_msg_e;
 

@@ -1,7 +1,7 @@
 /* cr_ops_maintain: AddPatient, RevisePatient, MergePatient, unmerge (see
  * the header).
  *
- * Every path ends in finish(): one collection Bundle with the
+ * Every path ends in cr_bcop_finish(): one collection Bundle with the
  * MetadataParametersOut, the OperationOutcome and (add/revise) the
  * composite Patient, sent with its status also on errors.  Validation
  * happens before the transaction; resolution, PHN allocation and every
@@ -13,9 +13,11 @@
 #include <apr_strings.h>
 
 #include "ops/cr_audit.h"
+#include "ops/cr_bcop.h"
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_rules.h"
 #include "fhir/cr_fhir_view.h"
 #include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_match.h"
@@ -33,335 +35,10 @@
 #define ROLE_SYS "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
 
-/* Detail codes of the maintenance rejections (registry-invented in the
- * IG's pattern, DECISION-08; listed in docs/bc-codes-maintain.md). */
-typedef struct mcode_t {
-    const char *code;
-    const char *issue;
-    const char *text;
-} mcode_t;
-
-static const mcode_t M_MINIMUM = { "BCHCIM.RP.2.0140", "business-rule",
-    "The minimum data set is missing: name (use, family, given), birth "
-    "date, gender and a PHN, the mother's PHN or an address (type, line, "
-    "city, province)." };
-static const mcode_t M_PHN = { "BCHCIM.RP.2.0141", "business-rule",
-    "The PHN is not valid (check digit)." };
-static const mcode_t M_NAME = { "BCHCIM.RP.2.0142", "business-rule",
-    "A name contains characters that are not allowed." };
-static const mcode_t M_USER = { "BCHCIM.RP.2.0143", "required",
-    "The request has no user id (UserId header or enterer)." };
-static const mcode_t M_DEATH = { "BCHCIM.RP.2.0144", "business-rule",
-    "A date of death or death indicator needs a PHN." };
-static const mcode_t M_NO_SRI = { "BCHCIM.RP.2.0145", "business-rule",
-    "The request has no source record identifier and the sender is not "
-    "a PHN-bound source." };
-static const mcode_t M_MOTHER = { "BCHCIM.RP.2.0146", "business-rule",
-    "The mother's PHN is not valid or not known to the registry." };
-static const mcode_t M_RELATED = { "BCHCIM.RP.2.0147", "business-rule",
-    "The RelatedPerson must have relationship NMTH and the mother's "
-    "PHN." };
-static const mcode_t M_DUPLICATE = { "BCHCIM.RP.2.0148", "duplicate",
-    "An identifier of the request is already held by another client." };
-static const mcode_t M_SENDER = { "BCHCIM.RP.2.0149", "forbidden",
-    "The request's sender is not the authenticated organisation." };
-static const mcode_t M_VERSION = { "BCHCIM.RP.2.0150", "conflict",
-    "If-Match does not name the client's current version." };
-static const mcode_t M_SRI_CHARS = { "BCHCIM.RP.2.0151", "business-rule",
-    "The source record identifier contains forbidden characters." };
-static const mcode_t M_SURVIVOR = { "BCHCIM.PM.2.0152", "not-found",
-    "The surviving client was not found." };
-static const mcode_t M_NONSURVIVOR = { "BCHCIM.PM.2.0153", "business-rule",
-    "A non-surviving identifier does not resolve to one client." };
-static const mcode_t M_SAME = { "BCHCIM.PM.2.0154", "business-rule",
-    "The surviving and non-surviving identifiers are the same record." };
-static const mcode_t M_MERGED = { "BCHCIM.PM.2.0155", "business-rule",
-    "The non-surviving client has already been merged." };
-static const mcode_t M_NO_MERGE = { "BCHCIM.PM.2.0156", "not-found",
-    "No merge of that identifier into that survivor was found." };
-static const mcode_t M_UNMERGED = { "BCHCIM.PM.0.0157", "business-rule",
-    "The unmerge completed; the records are as before the merge." };
-static const mcode_t M_EFFECTIVE = { "BCHCIM.RP.2.0163", "required",
-    "The Patient has no effective date (root bc-business-period-extension "
-    "with valuePeriod.start)." };
-static const mcode_t M_REVIEW = { "BCHCIM.RP.1.0164", "business-rule",
-    "A new client was created; existing clients that may be the same "
-    "person were listed for review ($potential-duplicates)." };
-static const mcode_t M_MERGE_SHAPE = { "BCHCIM.PM.2.0158", "required",
-    "The merge Patient needs the survivor's identifier and at least one "
-    "link of type replaces with the non-survivor's identifier." };
-
-/* ---- one request ------------------------------------------------------- */
-
-typedef struct mreq_t {
-    cr_ctx_t *ctx;
-    cr_bc_txn_e txn;
-    const char *op;
-    const char *profile;
-    cr_envelope_meta_t meta;
-    cr_envelope_in_t *in;
-    json_object *patient;      /* response Patient or NULL */
-    const char *patients;      /* ids written, for the audit trail */
-    cr_attr_prov_t prov;
-} mreq_t;
-
-static void mreq_init(mreq_t *m, cr_ctx_t *ctx, cr_bc_txn_e txn,
-                      const char *op, const char *profile)
-{
-    memset(m, 0, sizeof(*m));
-    m->ctx = ctx;
-    m->txn = txn;
-    m->op = op;
-    m->profile = profile;
-    m->meta.message_id = cr_service_uuid(ctx->pool);    /* D-05 */
-    m->meta.request_message_id = ctx->request_id;
-    m->meta.history = -1;
-    m->meta.identifiers_only = -1;
-    m->meta.sender = ctx->caller ? ctx->caller->org_id : NULL;
-    m->meta.enterer = ctx->caller ? ctx->caller->user_id : NULL;
-}
-
-static void finish(mreq_t *m, int status)
-{
-    cr_ctx_t *ctx = m->ctx;
-    cr_envelope_reply_t r;
-    cr_envelope_result_t *e;
-
-    memset(&r, 0, sizeof(r));
-    r.txn = m->txn;
-    r.type = "collection";
-    r.profile = m->profile;
-    r.timestamp = ctx->now_instant;
-    r.total = -1;
-    r.link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                                   "/Patient/$", m->op, NULL);
-    r.meta = m->meta;
-    r.oc = ctx->oc;
-    if (status < 400 && m->patient) {
-        r.results = apr_array_make(ctx->pool, 1,
-                                   sizeof(cr_envelope_result_t));
-        e = apr_array_push(r.results);
-        memset(e, 0, sizeof(*e));
-        e->full_url = apr_pstrcat(ctx->pool, ctx->settings->base_url,
-                                  "/Patient/",
-                                  cr_json_get_string(m->patient, "id"),
-                                  NULL);
-        e->resource = m->patient;
-    }
-    ctx->resp.status = status;
-    ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
-    ctx->resp.body_on_error = 1;
-    ctx->resp.raw_body = NULL;
-    if (m->patients && status < 400) {
-        ctx->resp.patients = m->patients;
-    }
-}
-
-static void issue(mreq_t *m, const mcode_t *c, const char *expr)
-{
-    cr_outcome_add(m->ctx->oc, c->code[10] == '0' ? CR_SEV_INFORMATION
-                               : c->code[10] == '1' ? CR_SEV_WARNING
-                                                    : CR_SEV_ERROR,
-                   c->issue, c->code, expr, "%s", c->text);
-}
-
-static void reject(mreq_t *m, const mcode_t *c, const char *expr,
-                   int status)
-{
-    issue(m, c, expr);
-    finish(m, status);
-}
-
-static void db_fail(mreq_t *m, apr_status_t rv, const char *what)
-{
-    cr_service_db_failure(m->ctx, rv, what);
-    finish(m, m->ctx->resp.status ? m->ctx->resp.status : 500);
-}
-
-/* Rejected inside the transaction. */
-static void abort_txn(mreq_t *m, const mcode_t *c, const char *expr,
-                      int status)
-{
-    cr_db_rollback(m->ctx->db);
-    reject(m, c, expr, status);
-}
-
-/* ---- sender, enterer, source ------------------------------------------ */
-
-static const char *param_identifier(json_object *params, const char *name)
-{
-    json_object *arr = cr_json_get_array(params, "parameter");
-    size_t i, n = arr ? json_object_array_length(arr) : 0;
-
-    for (i = 0; i < n && i < 50; i++) {
-        json_object *p = json_object_array_get_idx(arr, i);
-        const char *pn = cr_json_get_string(p, "name");
-        if (pn && strcmp(pn, name) == 0) {
-            json_object *vi = cr_json_get_object(p, "valueIdentifier");
-            return vi ? cr_json_get_string(vi, "value")
-                      : cr_json_get_string(p, "valueString");
-        }
-    }
-    return NULL;
-}
-
-static const char *upper_source(apr_pool_t *pool, const char *s)
-{
-    char *u = apr_pstrdup(pool, s);
-    char *c;
-
-    for (c = u; *c; c++) {
-        *c = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? *c - 32 : *c;
-    }
-    return u;
-}
-
-/* Envelope, sender check (issue 7: a sender that is not the
- * authenticated organisation is refused), enterer and user id. */
-static int open_request(mreq_t *m, json_object *body,
-                        const cr_envelope_rules_t *rules, int need_user)
-{
-    cr_ctx_t *ctx = m->ctx;
-    const char *enterer;
-
-    if (ctx->if_match == -2) {
-        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
-                       "If-Match must be W/\"<version>\"");
-        finish(m, 400);
-        return 0;
-    }
-    if (cr_fhir_envelope_parse(&m->in, ctx->pool, body, rules, ctx->oc)
-        != APR_SUCCESS) {
-        if (m->in) {
-            m->meta.request_message_id = m->in->message_id;
-        }
-        finish(m, cr_service_status_for_errors(ctx->oc));
-        return 0;
-    }
-    m->meta.request_message_id = m->in->message_id;
-    if (m->in->sender && ctx->caller && ctx->caller->org_id
-        && strcmp(m->in->sender, ctx->caller->org_id) != 0) {
-        reject(m, &M_SENDER, "Bundle.entry[0].resource", 403);
-        return 0;
-    }
-    if (m->meta.sender == NULL) {
-        m->meta.sender = m->in->sender;
-    }
-    enterer = param_identifier(m->in->parameters, "enterer");
-    if (m->meta.enterer == NULL) {
-        m->meta.enterer = enterer;
-    }
-    if (need_user && m->meta.enterer == NULL) {
-        reject(m, &M_USER, "Bundle.entry[0].resource", 400);
-        return 0;
-    }
-    m->prov.org_id = m->meta.sender;
-    m->prov.user_id = m->meta.enterer;
-    m->prov.message_id = m->in->message_id ? m->in->message_id
-                                           : ctx->message_id;
-    m->prov.now = ctx->now_instant;
-    m->prov.source_system = ctx->caller && ctx->caller->source_system
-                            ? ctx->caller->source_system : m->meta.sender;
-    return 1;
-}
-
 /* ---- validation ------------------------------------------------------- */
 
-static int sri_chars_ok(const char *s)
-{
-    for (; *s; s++) {
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')
-              || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'
-              || *s == '_' || *s == ':' || *s == '/')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int names_ok(const cr_patient_t *p)
-{
-    int i, j;
-
-    for (i = 0; i < p->names->nelts; i++) {
-        const cr_name_t *n = &APR_ARRAY_IDX(p->names, i, cr_name_t);
-        if (n->family && !cr_fhir_name_chars_ok(n->family)) {
-            return 0;
-        }
-        for (j = 0; n->given && j < n->given->nelts; j++) {
-            if (!cr_fhir_name_chars_ok(APR_ARRAY_IDX(n->given, j,
-                                                     const char *))) {
-                return 0;
-            }
-        }
-    }
-    return 1;
-}
-
-static int address_ok(const cr_address_t *a)
-{
-    if (a->type == NULL && a->use == NULL) {
-        return 0;
-    }
-    if (a->line == NULL || a->line->nelts == 0 || a->city == NULL) {
-        return 0;
-    }
-    if (a->country && (strcmp(a->country, "CA") == 0
-                       || strcmp(a->country, "US") == 0)
-        && a->state == NULL) {
-        return 0;
-    }
-    return 1;
-}
-
-/* operations.md 3: the minimum data set. */
-static int minimum_ok(const cr_patient_t *p, int has_phn)
-{
-    int i, name = 0, addr = 0;
-
-    for (i = 0; i < p->names->nelts; i++) {
-        const cr_name_t *n = &APR_ARRAY_IDX(p->names, i, cr_name_t);
-        if (n->use && n->family && n->given && n->given->nelts > 0) {
-            name = 1;
-        }
-    }
-    for (i = 0; i < p->addresses->nelts; i++) {
-        addr |= address_ok(&APR_ARRAY_IDX(p->addresses, i, cr_address_t));
-    }
-    return name && p->birth_date && p->gender && (has_phn || addr);
-}
-
-/* The source record identifier: the first SRI with use official (or any
- * SRI). */
-static const cr_identifier_t *find_sri(const cr_patient_t *p)
-{
-    const cr_identifier_t *any = NULL;
-    int i;
-
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if ((id->kind == CR_IDK_SRI || id->kind == CR_IDK_LEGACY)
-            && id->value && id->period.end == NULL) {
-            if (id->use == NULL || strcmp(id->use, "secondary") != 0) {
-                return id;
-            }
-            any = any ? any : id;
-        }
-    }
-    return any;
-}
-
-static int phn_bound(const char *source)
-{
-    return source && (strcmp(source, "HIBC") == 0
-                      || strcmp(source, "MSP") == 0
-                      || strcmp(source, "MOH_CRS") == 0
-                      || strcmp(source, "MOH") == 0);
-}
-
 /* Shared checks of Add and Revise on the request Patient. */
-static cr_patient_t *check_patient(mreq_t *m, const cr_envelope_entry_t *e,
+static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
                                    const char *mother_phn)
 {
     cr_ctx_t *ctx = m->ctx;
@@ -377,76 +54,44 @@ static cr_patient_t *check_patient(mreq_t *m, const cr_envelope_entry_t *e,
         const char *val = cr_json_get_string(id, "value");
         if (sys && val && strcmp(sys, CR_SYS_PHN) == 0
             && cr_phn_validate(val) != CR_PHN_OK) {
-            reject(m, &M_PHN, apr_psprintf(ctx->pool, "%s.identifier[%d]",
-                                           e->expr, (int)i), 422);
+            cr_bcop_reject(m, CR_BC_RP_PHN,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
             return NULL;
         }
-        if (sys && val && (strncmp(sys, CR_SYS_SRI_PREFIX,
-                                   strlen(CR_SYS_SRI_PREFIX)) == 0
-                           || strncmp(sys, CR_SYS_LEGACY_PREFIX,
-                                      strlen(CR_SYS_LEGACY_PREFIX)) == 0)
-            && !sri_chars_ok(val)) {
+        if (sys && val && cr_fhir_rules_is_sri_system(sys)
+            && !cr_fhir_rules_sri_chars_ok(val)) {
             /* Rule 1: forbidden characters in the SRI. */
-            reject(m, &M_SRI_CHARS, apr_psprintf(
-                ctx->pool, "%s.identifier[%d]", e->expr, (int)i), 422);
+            cr_bcop_reject(m, CR_BC_RP_SRI_CHARS,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
             return NULL;
         }
     }
     if (cr_fhir_patient_parse(&p, ctx->pool, e->resource, e->expr,
                               ctx->today, &ctx->settings->fhir, ctx->oc)
         != APR_SUCCESS) {
-        finish(m, cr_service_status_for_errors(ctx->oc));
+        cr_bcop_finish(m, cr_service_status_for_errors(ctx->oc));
         return NULL;
     }
     phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
-    if (!names_ok(p)) {
-        reject(m, &M_NAME, apr_pstrcat(ctx->pool, e->expr, ".name", NULL),
-               422);
+    if (!cr_fhir_rules_names_ok(p)) {
+        cr_bcop_reject(m, CR_BC_RP_NAME,
+                       apr_pstrcat(ctx->pool, e->expr, ".name", NULL), 422);
         return NULL;
     }
-    if (!minimum_ok(p, (phn && phn->value) || mother_phn)) {
-        reject(m, &M_MINIMUM, e->expr, 422);
+    if (!cr_fhir_rules_minimum_ok(p, (phn && phn->value) || mother_phn)) {
+        cr_bcop_reject(m, CR_BC_RP_MINIMUM, e->expr, 422);
         return NULL;
     }
     return p;
 }
 
-/* Rule 6 (operations.md 4): a death needs a PHN -- a BC PHN or another
- * jurisdiction's health number (the IG's max-data Revise example carries
- * a death date and a New Brunswick number only). */
-static int death_ok(const cr_patient_t *p)
-{
-    int i;
-
-    if (p->deceased == NULL && cr_json_get(p->json, "deceasedBoolean")
-        == NULL) {
-        return 1;
-    }
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if (id->value && (id->kind == CR_IDK_PHN
-                          || (id->kind == CR_IDK_INFOWAY && id->system
-                              && strstr(id->system,
-                                        "patient-healthcare-id")))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- writing a person (ops/cr_person.c) ------------------------------ */
-
-static void note(mreq_t *m, const char *id)
-{
-    m->patients = m->patients ? apr_pstrcat(m->ctx->pool, m->patients, " ",
-                                            id, NULL)
-                              : id;
-}
 
 /* A version written by this operation: its message id, no duplicate
  * detection (only a RevisePatient that creates asks for it). */
-static cr_person_how_t how_of(const mreq_t *m, const char *operation)
+static cr_person_how_t how_of(const cr_bcop_t *m, const char *operation)
 {
     cr_person_how_t how;
 
@@ -459,7 +104,7 @@ static cr_person_how_t how_of(const mreq_t *m, const char *operation)
 /* Store resource json as version `version` of person id (1 = new); when
  * keep_ids is 0 its identifiers are not registered (a merged-away
  * record). */
-static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
+static apr_status_t store_json(cr_bcop_t *m, json_object *json, const char *id,
                                apr_int64_t version, const char *operation,
                                int keep_ids, cr_patient_t **out)
 {
@@ -467,23 +112,23 @@ static apr_status_t store_json(mreq_t *m, json_object *json, const char *id,
     apr_status_t rv = cr_person_write_json(out, m->ctx, json, id, version,
                                            keep_ids, &how);
 
-    note(m, id);
+    cr_bcop_note_patient(m, id);
     return rv;
 }
 
 /* Rebuild person id from its current attributes as version `version`. */
-static apr_status_t rebuild(mreq_t *m, const char *id, apr_int64_t version,
+static apr_status_t rebuild(cr_bcop_t *m, const char *id, apr_int64_t version,
                             const char *operation, cr_patient_t **out)
 {
     cr_person_how_t how = how_of(m, operation);
     apr_status_t rv = cr_person_rebuild(out, m->ctx, id, version, &how);
 
-    note(m, id);
+    cr_bcop_note_patient(m, id);
     return rv;
 }
 
 /* The response Patient: the composite view of what was committed. */
-static void respond_patient(mreq_t *m, const cr_patient_t *p)
+static void respond_patient(cr_bcop_t *m, const cr_patient_t *p)
 {
     cr_ctx_t *ctx = m->ctx;
     cr_view_input_t in;
@@ -508,7 +153,7 @@ static void respond_patient(mreq_t *m, const cr_patient_t *p)
  * PHN, its registry record and the source record of the request;
  * duplicates names the operation recording potential duplicates (NULL:
  * none), *review how many were recorded. */
-static apr_status_t create_person(mreq_t *m, const char *id,
+static apr_status_t create_person(cr_bcop_t *m, const char *id,
                                   const char *purported,
                                   const char *sri_system,
                                   const char *sri_value,
@@ -528,30 +173,13 @@ static apr_status_t create_person(mreq_t *m, const char *id,
     rec.snapshot = snapshot;
     rv = cr_person_create(review, out, m->ctx, id, purported, &rec,
                           &m->prov, &how);
-    note(m, id);
+    cr_bcop_note_patient(m, id);
     return rv;
-}
-
-static apr_status_t commit(mreq_t *m, const char *op, const char *action,
-                           int status)
-{
-    apr_status_t rv = cr_person_audit(m->ctx, op, action, status,
-                                      m->patients);
-
-    if (rv == APR_SUCCESS) {
-        rv = cr_person_commit(m->ctx);
-    }
-    return rv;
-}
-
-static int version_ok(mreq_t *m, apr_int64_t current)
-{
-    return m->ctx->if_match <= 0 || m->ctx->if_match == current;
 }
 
 /* A person written before source records existed (the RESTful create
  * and update) gets its registry record (cr_person_ensure_records). */
-static apr_status_t ensure_records(mreq_t *m, const char *pid)
+static apr_status_t ensure_records(cr_bcop_t *m, const char *pid)
 {
     return cr_person_ensure_records(m->ctx, pid, &m->prov);
 }
@@ -560,7 +188,7 @@ static apr_status_t ensure_records(mreq_t *m, const char *pid)
 
 /* The newborn's mother: RelatedPerson NMTH with a valid PHN of a known
  * client.  *mother_phn NULL when there is no RelatedPerson. */
-static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
+static int mother_of(cr_bcop_t *m, const char **mother_phn, json_object **rp)
 {
     const cr_envelope_entry_t *e;
     json_object *ids, *rels;
@@ -597,12 +225,13 @@ static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
         }
     }
     if (!nmth || *mother_phn == NULL) {
-        reject(m, &M_RELATED, e->expr, 422);
+        cr_bcop_reject(m, CR_BC_RP_RELATED, e->expr, 422);
         return 0;
     }
     if (cr_phn_validate(*mother_phn) != CR_PHN_OK) {
-        reject(m, &M_MOTHER, apr_pstrcat(m->ctx->pool, e->expr,
-                                         ".identifier", NULL), 422);
+        cr_bcop_reject(m, CR_BC_RP_MOTHER,
+                       apr_pstrcat(m->ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return 0;
     }
     *rp = e->resource;
@@ -610,7 +239,7 @@ static int mother_of(mreq_t *m, const char **mother_phn, json_object **rp)
 }
 
 /* Every identifier of p is free or already self's (NULL: nobody's). */
-static int identifiers_free(mreq_t *m, const cr_patient_t *p,
+static int identifiers_free(cr_bcop_t *m, const cr_patient_t *p,
                             const char *self, apr_status_t *rv)
 {
     int taken = -1;
@@ -621,10 +250,12 @@ static int identifiers_free(mreq_t *m, const cr_patient_t *p,
 
 void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
 {
-    static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 3, 1, 1, 0, 1      /* CR-BND add */
+    static const cr_envelope_rules_t rules = {     /* CR-BND add */
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 3,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 1
     };
-    mreq_t m;
+    cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
     const cr_envelope_entry_t *e;
     const cr_identifier_t *phn, *sri;
@@ -633,9 +264,9 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     apr_array_header_t *snap;
     apr_status_t rv;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, "AddPatient",
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, "AddPatient",
               CR_ENV_PROFILE_BASE "bc-add-response-bundle");
-    if (!open_request(&m, body, &rules, 1) || !mother_of(&m, &mother_phn,
+    if (!cr_bcop_open(&m, body, &rules, 1) || !mother_of(&m, &mother_phn,
                                                            &rp)) {
         return;
     }
@@ -648,12 +279,13 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
-    if (!death_ok(p)) {
-        reject(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
-                                         ".deceasedDateTime", NULL), 422);
+    if (!cr_fhir_rules_death_ok(p)) {
+        cr_bcop_reject(&m, CR_BC_RP_DEATH,
+                       apr_pstrcat(ctx->pool, e->expr, ".deceasedDateTime",
+                                   NULL), 422);
         return;
     }
-    sri = find_sri(p);
+    sri = cr_fhir_rules_find_sri(p);
     snap = cr_composite_extract(ctx->pool, e->resource,
                                 cr_composite_effective(e->resource)
                                 ? cr_composite_effective(e->resource)
@@ -696,29 +328,30 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
 
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the add");
+        cr_bcop_db_fail(&m, rv, "starting the add");
         return;
     }
     if (mother_phn) {
         rv = cr_store_identifier_owner(&mother_id, ctx->db, ctx->pool,
                                        CR_SYS_PHN, mother_phn);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding the mother");
+            cr_bcop_db_fail(&m, rv, "finding the mother");
             return;
         }
         if (mother_id == NULL) {
-            abort_txn(&m, &M_MOTHER, "Bundle.entry.resource.identifier",
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_MOTHER,
+                          "Bundle.entry.resource.identifier", 422);
             return;
         }
     }
     if (!identifiers_free(&m, p, NULL, &rv)) {
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "checking identifiers");
+            cr_bcop_db_fail(&m, rv, "checking identifiers");
             return;
         }
-        abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                ".identifier", NULL), 422);
+        cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                      422);
         return;
     }
     /* A force create: no duplicate matching (operations.md 3: the user
@@ -727,10 +360,10 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
                        sri ? sri->system : NULL, sri ? sri->value : NULL,
                        snap, snapshot, NULL, NULL, &stored);
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "AddPatient", "C", 201);
+        rv = cr_bcop_commit(&m, "AddPatient", "C", 201);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the new client");
+        cr_bcop_db_fail(&m, rv, "storing the new client");
         return;
     }
     /* A new PHN assigned -> RP.0.0000; the purported PHN kept ->
@@ -740,14 +373,14 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     respond_patient(&m, stored);
     ctx->resp.location = apr_pstrcat(ctx->pool, ctx->settings->base_url,
                                      "/Patient/", id, NULL);
-    finish(&m, 201);
+    cr_bcop_finish(&m, 201);
 }
 
 /* ---- $RevisePatient ---------------------------------------------------- */
 
 /* Apply snapshot snap of source record rec_id to person pid (current
  * version cur) and rebuild it. */
-static apr_status_t revise_existing(mreq_t *m, const char *pid,
+static apr_status_t revise_existing(cr_bcop_t *m, const char *pid,
                                     apr_int64_t cur, const char *rec_id,
                                     int new_record, const char *sri_system,
                                     const char *sri_value,
@@ -784,7 +417,7 @@ static apr_status_t revise_existing(mreq_t *m, const char *pid,
     return rv;
 }
 
-static apr_status_t current_version(apr_int64_t *v, mreq_t *m,
+static apr_status_t current_version(apr_int64_t *v, cr_bcop_t *m,
                                     const char *pid)
 {
     cr_stored_t *s = NULL;
@@ -798,9 +431,11 @@ static apr_status_t current_version(apr_int64_t *v, mreq_t *m,
 void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     cr_patient_t *p, *stored = NULL;
     const cr_envelope_entry_t *e;
     const cr_identifier_t *phn, *sri;
@@ -812,9 +447,9 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     apr_status_t rv;
     int existing = 0, created = 0, review = 0;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, "RevisePatient",
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, "RevisePatient",
               CR_ENV_PROFILE_BASE "bc-revise-response-bundle");
-    if (!open_request(&m, body, &rules, 1)) {
+    if (!cr_bcop_open(&m, body, &rules, 1)) {
         return;
     }
     e = &APR_ARRAY_IDX(m.in->patients, 0, cr_envelope_entry_t);
@@ -826,30 +461,32 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
-    sri = find_sri(p);
+    sri = cr_fhir_rules_find_sri(p);
     if (sri) {
         sri_system = sri->system;
         sri_value = sri->value;
     }
-    else if (phn && phn_bound(m.prov.source_system)) {
+    else if (phn && cr_fhir_rules_phn_bound(m.prov.source_system)) {
         /* A PHN-bound source identifies its records by PHN. */
         sri_system = apr_pstrcat(ctx->pool, CR_SYS_PHN, "#",
                                  m.prov.source_system, NULL);
         sri_value = phn->value;
     }
     else {
-        reject(&m, &M_NO_SRI, apr_pstrcat(ctx->pool, e->expr, ".identifier",
-                                          NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_NO_SRI,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     if (m.prov.source_system == NULL && sri && sri->source) {
-        m.prov.source_system = upper_source(ctx->pool, sri->source);
+        m.prov.source_system = cr_bcop_source_system(ctx->pool, sri->source);
     }
     eff = cr_composite_effective(e->resource);
     if (eff == NULL) {
         /* Rule 5 (G5): the effective date is mandatory. */
-        reject(&m, &M_EFFECTIVE, apr_pstrcat(ctx->pool, e->expr,
-                                             ".extension", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_EFFECTIVE,
+                       apr_pstrcat(ctx->pool, e->expr, ".extension", NULL),
+                       422);
         return;
     }
     snap = cr_composite_extract(ctx->pool, e->resource, eff);
@@ -857,7 +494,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
 
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the revise");
+        cr_bcop_db_fail(&m, rv, "starting the revise");
         return;
     }
     rv = cr_store_source_find(&rec, ctx->db, ctx->pool, sri_system,
@@ -867,14 +504,14 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
         rec_id = rec->id;
     }
     else if (rv != APR_NOTFOUND) {
-        db_fail(&m, rv, "finding the source record");
+        cr_bcop_db_fail(&m, rv, "finding the source record");
         return;
     }
     if (pid == NULL && phn) {
         rv = cr_store_identifier_owner(&pid, ctx->db, ctx->pool, CR_SYS_PHN,
                                        phn->value);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding the PHN");
+            cr_bcop_db_fail(&m, rv, "finding the PHN");
             return;
         }
     }
@@ -887,28 +524,28 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             existing = 1;
         }
         else if (rv != APR_SUCCESS && rv != CR_OPS_MATCH_NOT_ENOUGH) {
-            db_fail(&m, rv, "matching");
+            cr_bcop_db_fail(&m, rv, "matching");
             return;
         }
     }
     if (pid) {
         rv = current_version(&cur, &m, pid);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "reading the client");
+            cr_bcop_db_fail(&m, rv, "reading the client");
             return;
         }
-        if (!version_ok(&m, cur)) {
-            abort_txn(&m, &M_VERSION, NULL, 412);
+        if (!cr_bcop_version_ok(&m, cur)) {
+            cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
         if (!identifiers_free(&m, p, pid, &rv)) {
             if (rv != APR_SUCCESS) {
-                db_fail(&m, rv, "checking identifiers");
+                cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
-            abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                    ".identifier", NULL),
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                          422);
             return;
         }
         rv = revise_existing(&m, pid, cur, rec_id ? rec_id
@@ -916,28 +553,28 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                              sri_system, sri_value, snap, snapshot,
                              eff ? eff : ctx->now_instant, &stored);
         if (rv == APR_SUCCESS) {
-            rv = commit(&m, "RevisePatient", "U", 200);
+            rv = cr_bcop_commit(&m, "RevisePatient", "U", 200);
         }
     }
     else {
-        if (!death_ok(p)) {
-            abort_txn(&m, &M_DEATH, apr_pstrcat(ctx->pool, e->expr,
-                                                ".deceasedDateTime", NULL),
-                      422);
+        if (!cr_fhir_rules_death_ok(p)) {
+            cr_bcop_abort(&m, CR_BC_RP_DEATH,
+                          apr_pstrcat(ctx->pool, e->expr, ".deceasedDateTime",
+                                      NULL), 422);
             return;
         }
         if (ctx->if_match > 0) {
-            abort_txn(&m, &M_VERSION, NULL, 412);
+            cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
         if (!identifiers_free(&m, p, NULL, &rv)) {
             if (rv != APR_SUCCESS) {
-                db_fail(&m, rv, "checking identifiers");
+                cr_bcop_db_fail(&m, rv, "checking identifiers");
                 return;
             }
-            abort_txn(&m, &M_DUPLICATE, apr_pstrcat(ctx->pool, e->expr,
-                                                    ".identifier", NULL),
-                      422);
+            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
+                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                          422);
             return;
         }
         pid = cr_service_uuid(ctx->pool);
@@ -947,19 +584,19 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                            sri_value, snap, snapshot, "revise", &review,
                            &stored);
         if (rv == APR_SUCCESS) {
-            rv = commit(&m, "RevisePatient", "C", 201);
+            rv = cr_bcop_commit(&m, "RevisePatient", "C", 201);
         }
         created = 1;
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the revise");
+        cr_bcop_db_fail(&m, rv, "storing the revise");
         return;
     }
     if (created) {
         cr_bc_add(ctx->oc, CR_BC_TXN_RP,
                   phn ? CR_BC_RP_PROCESSED : CR_BC_RP_NEW_PHN, NULL, NULL);
         if (review > 0) {
-            issue(&m, &M_REVIEW, NULL);
+            cr_bcop_issue(&m, CR_BC_RP_REVIEW, NULL);
         }
     }
     else {
@@ -968,7 +605,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
                   NULL, NULL);
     }
     respond_patient(&m, stored);
-    finish(&m, created ? 201 : 200);
+    cr_bcop_finish(&m, created ? 201 : 200);
 }
 
 /* ---- $MergePatient / unmerge ------------------------------------------ */
@@ -979,7 +616,7 @@ typedef struct side_t {
     cr_source_rec_t *rec;      /* when the identifier is an SRI */
 } side_t;
 
-static apr_status_t resolve(mreq_t *m, side_t *s)
+static apr_status_t resolve(cr_bcop_t *m, side_t *s)
 {
     apr_status_t rv;
     const char *status = NULL;
@@ -1003,7 +640,7 @@ static apr_status_t resolve(mreq_t *m, side_t *s)
     return rv;
 }
 
-static int read_merge(mreq_t *m, side_t *surv, side_t *ns, int *nns,
+static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
                       json_object **patient)
 {
     const cr_envelope_entry_t *e = &APR_ARRAY_IDX(m->in->patients, 0,
@@ -1036,7 +673,7 @@ static int read_merge(mreq_t *m, side_t *surv, side_t *ns, int *nns,
         }
     }
     if (surv->system == NULL || surv->value == NULL || *nns == 0) {
-        reject(m, &M_MERGE_SHAPE, e->expr, 422);
+        cr_bcop_reject(m, CR_BC_PM_MERGE_SHAPE, e->expr, 422);
         return 0;
     }
     return 1;
@@ -1062,7 +699,7 @@ static const char *link_json(apr_pool_t *pool, const char *other,
 /* Merge person ns into survivor: its source records move (status
  * merged), it becomes inactive with link replaced-by, the survivor gets
  * link replaces. */
-static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
+static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
                                  const side_t *ns, int *refused)
 {
     cr_ctx_t *ctx = m->ctx;
@@ -1159,33 +796,33 @@ static apr_status_t merge_person(mreq_t *m, const char *surv_pid,
 /* Open the transaction of a merge or unmerge and find the survivor at the
  * version If-Match names: 1, or 0 when the request was answered (store
  * failure, unknown survivor, 412). */
-static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
+static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
                              const char *what)
 {
     cr_ctx_t *ctx = m->ctx;
     apr_status_t rv = cr_db_begin(ctx->db, ctx->pool);
 
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, what);
+        cr_bcop_db_fail(m, rv, what);
         return 0;
     }
     rv = resolve(m, surv);
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, "finding the survivor");
+        cr_bcop_db_fail(m, rv, "finding the survivor");
         return 0;
     }
     if (surv->pid == NULL) {
-        abort_txn(m, &M_SURVIVOR, "Bundle.entry[1].resource.identifier[0]",
-                  422);
+        cr_bcop_abort(m, CR_BC_PM_SURVIVOR,
+                      "Bundle.entry[1].resource.identifier[0]", 422);
         return 0;
     }
     rv = current_version(cur, m, surv->pid);
     if (rv != APR_SUCCESS) {
-        db_fail(m, rv, "reading the survivor");
+        cr_bcop_db_fail(m, rv, "reading the survivor");
         return 0;
     }
-    if (!version_ok(m, *cur)) {
-        abort_txn(m, &M_VERSION, NULL, 412);
+    if (!cr_bcop_version_ok(m, *cur)) {
+        cr_bcop_abort(m, CR_BC_RP_VERSION, NULL, 412);
         return 0;
     }
     return 1;
@@ -1194,17 +831,19 @@ static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
 void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient, *payload;
     apr_int64_t cur = 0;
     apr_status_t rv;
     int nns, i, refused, demographics;
 
-    mreq_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
-    if (!open_request(&m, body, &rules, 1)
+    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
+    if (!cr_bcop_open(&m, body, &rules, 1)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
@@ -1218,7 +857,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
     }
     rv = ensure_records(&m, surv.pid);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the survivor");
+        cr_bcop_db_fail(&m, rv, "reading the survivor");
         return;
     }
     for (i = 0; i < nns; i++) {
@@ -1227,11 +866,11 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                                         i);
         rv = resolve(&m, &ns[i]);
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "finding a non-survivor");
+            cr_bcop_db_fail(&m, rv, "finding a non-survivor");
             return;
         }
         if (ns[i].pid == NULL) {
-            abort_txn(&m, &M_NONSURVIVOR, expr, 422);
+            cr_bcop_abort(&m, CR_BC_PM_NONSURVIVOR, expr, 422);
             return;
         }
         if (strcmp(ns[i].pid, surv.pid) == 0) {
@@ -1240,11 +879,11 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
             cr_merge_event_t ev;
             if (ns[i].rec == NULL || surv.rec == NULL
                 || strcmp(ns[i].rec->id, surv.rec->id) == 0) {
-                abort_txn(&m, &M_SAME, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_SAME, expr, 422);
                 return;
             }
             if (strcmp(ns[i].rec->status, "merged") == 0) {
-                abort_txn(&m, &M_MERGED, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
                 return;
             }
             ev.id = cr_service_uuid(ctx->pool);
@@ -1265,12 +904,12 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         else {
             rv = merge_person(&m, surv.pid, &ns[i], &refused);
             if (rv == APR_SUCCESS && refused) {
-                abort_txn(&m, &M_MERGED, expr, 422);
+                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
                 return;
             }
         }
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "merging");
+            cr_bcop_db_fail(&m, rv, "merging");
             return;
         }
     }
@@ -1299,10 +938,10 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         rv = rebuild(&m, surv.pid, cur + 1, "merge", NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "MergePatient", "U", 200);
+        rv = cr_bcop_commit(&m, "MergePatient", "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the merge");
+        cr_bcop_db_fail(&m, rv, "storing the merge");
         return;
     }
     if (demographics && surv.rec) {
@@ -1311,15 +950,17 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
     else {
         cr_bc_add(ctx->oc, CR_BC_TXN_PM, CR_BC_PM_OK, NULL, NULL);
     }
-    finish(&m, 200);
+    cr_bcop_finish(&m, 200);
 }
 
 void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient;
     cr_merge_event_t *ev;
@@ -1327,8 +968,8 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
     apr_status_t rv;
     int nns, i;
 
-    mreq_init(&m, ctx, CR_BC_TXN_PM, "UnmergePatient", MERGE_PROFILE);
-    if (!open_request(&m, body, &rules, 1)
+    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "UnmergePatient", MERGE_PROFILE);
+    if (!cr_bcop_open(&m, body, &rules, 1)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
@@ -1343,11 +984,11 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         rv = cr_store_person_merge_find(&ev, ctx->db, ctx->pool,
                                         ns[i].system, ns[i].value);
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            db_fail(&m, rv, "finding the merge");
+            cr_bcop_db_fail(&m, rv, "finding the merge");
             return;
         }
         if (rv == APR_NOTFOUND || strcmp(ev->survivor_id, surv.pid) != 0) {
-            abort_txn(&m, &M_NO_MERGE, apr_psprintf(
+            cr_bcop_abort(&m, CR_BC_PM_NO_MERGE, apr_psprintf(
                 ctx->pool, "Bundle.entry[1].resource.link[%d]", i), 422);
             return;
         }
@@ -1408,7 +1049,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
             }
         }
         if (rv != APR_SUCCESS) {
-            db_fail(&m, rv, "undoing the merge");
+            cr_bcop_db_fail(&m, rv, "undoing the merge");
             return;
         }
     }
@@ -1417,30 +1058,19 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         rv = rebuild(&m, surv.pid, cur + 1, "unmerge", NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, "UnmergePatient", "U", 200);
+        rv = cr_bcop_commit(&m, "UnmergePatient", "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the unmerge");
+        cr_bcop_db_fail(&m, rv, "storing the unmerge");
         return;
     }
-    issue(&m, &M_UNMERGED, NULL);
-    finish(&m, 200);
+    cr_bcop_issue(&m, CR_BC_PM_UNMERGED, NULL);
+    cr_bcop_finish(&m, 200);
 }
 
 /* ---- $PartialUpdatePatient / $PartialRevisePatient --------------------- */
 
 #define UPDATE_OP_EXT CR_EXT_BASE "bc-update-patient-operation-extension"
-
-static const mcode_t M_UPD_IDENTIFIER = { "BCHCIM.RP.2.0159",
-    "business-rule",
-    "A partial update names exactly one identifier, the sender's primary "
-    "identifier, which must already exist in the registry." };
-static const mcode_t M_UPD_NOTHING = { "BCHCIM.RP.2.0160", "invariant",
-    "A partial update must change at least one of name, telecom, gender, "
-    "birth date, deceased, address or multiple birth "
-    "(invariant-update-1)." };
-static const mcode_t M_UPD_OP = { "BCHCIM.RP.2.0161", "code-invalid",
-    "The update operation must be add, delete or replace." };
 
 /* The update operation of element el (its extension, removed from el):
  * "add", "delete", "replace", NULL when absent, "" when invalid. */
@@ -1505,7 +1135,7 @@ typedef struct upd_t {
 } upd_t;
 
 /* The changes a PartialPatientUpdate asks for (of upd_t). */
-static int read_updates(mreq_t *m, json_object *patient,
+static int read_updates(cr_bcop_t *m, json_object *patient,
                         apr_array_header_t *out, const char *start)
 {
     static const char *const reps[] = { "name", "telecom", "address", NULL };
@@ -1597,7 +1227,7 @@ static int read_updates(mreq_t *m, json_object *patient,
     return 1;
 }
 
-static apr_status_t apply_updates(mreq_t *m, const char *rec_id,
+static apr_status_t apply_updates(cr_bcop_t *m, const char *rec_id,
                                   const char *pid,
                                   const apr_array_header_t *ups,
                                   const char *end_date)
@@ -1665,9 +1295,11 @@ static apr_status_t apply_updates(mreq_t *m, const char *rec_id,
 static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
 {
     static const cr_envelope_rules_t rules = {
-        CR_BC_TXN_RP, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
-    mreq_t m;
+    cr_bcop_t m;
     const cr_envelope_entry_t *e;
     json_object *ids;
     const char *sys, *val, *eff, *pid = NULL, *rec_id = NULL;
@@ -1677,43 +1309,46 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     apr_int64_t cur = 0;
     apr_status_t rv;
 
-    mreq_init(&m, ctx, CR_BC_TXN_RP, name,
+    cr_bcop_init(&m, ctx, CR_BC_TXN_RP, name,
               CR_ENV_PROFILE_BASE "bc-revise-response-bundle");
-    if (!open_request(&m, body, &rules, 1)) {
+    if (!cr_bcop_open(&m, body, &rules, 1)) {
         return;
     }
     e = &APR_ARRAY_IDX(m.in->patients, 0, cr_envelope_entry_t);
     ids = cr_json_get_array(e->resource, "identifier");
     if (ids == NULL || json_object_array_length(ids) != 1) {
-        reject(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                  ".identifier", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_IDENTIFIER,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     sys = cr_json_get_string(json_object_array_get_idx(ids, 0), "system");
     val = cr_json_get_string(json_object_array_get_idx(ids, 0), "value");
     if (sys == NULL || val == NULL) {
-        reject(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                  ".identifier", NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_IDENTIFIER,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     if (strcmp(sys, CR_SYS_PHN) == 0 && cr_phn_validate(val) != CR_PHN_OK) {
-        reject(&m, &M_PHN, apr_pstrcat(ctx->pool, e->expr, ".identifier",
-                                       NULL), 422);
+        cr_bcop_reject(&m, CR_BC_RP_PHN,
+                       apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                       422);
         return;
     }
     eff = cr_composite_effective(e->resource);
     ups = apr_array_make(ctx->pool, 8, sizeof(upd_t));
     if (!read_updates(&m, e->resource, ups, eff ? eff : ctx->today)) {
-        reject(&m, &M_UPD_OP, e->expr, 422);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_OP, e->expr, 422);
         return;
     }
     if (ups->nelts == 0) {
-        reject(&m, &M_UPD_NOTHING, e->expr, 400);
+        cr_bcop_reject(&m, CR_BC_RP_UPD_NOTHING, e->expr, 400);
         return;
     }
     rv = cr_db_begin(ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "starting the partial update");
+        cr_bcop_db_fail(&m, rv, "starting the partial update");
         return;
     }
     if (strcmp(sys, CR_SYS_PHN) == 0) {
@@ -1735,22 +1370,22 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         }
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "finding the record");
+        cr_bcop_db_fail(&m, rv, "finding the record");
         return;
     }
     if (pid == NULL) {
-        abort_txn(&m, &M_UPD_IDENTIFIER, apr_pstrcat(ctx->pool, e->expr,
-                                                     ".identifier", NULL),
-                  422);
+        cr_bcop_abort(&m, CR_BC_RP_UPD_IDENTIFIER,
+                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
+                      422);
         return;
     }
     rv = current_version(&cur, &m, pid);
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "reading the client");
+        cr_bcop_db_fail(&m, rv, "reading the client");
         return;
     }
-    if (!version_ok(&m, cur)) {
-        abort_txn(&m, &M_VERSION, NULL, 412);
+    if (!cr_bcop_version_ok(&m, cur)) {
+        cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
         return;
     }
     rv = apply_updates(&m, rec_id, pid, ups, eff ? eff : ctx->now_instant);
@@ -1758,15 +1393,15 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         rv = rebuild(&m, pid, cur + 1, "partial-update", &stored);
     }
     if (rv == APR_SUCCESS) {
-        rv = commit(&m, name, "U", 200);
+        rv = cr_bcop_commit(&m, name, "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "storing the partial update");
+        cr_bcop_db_fail(&m, rv, "storing the partial update");
         return;
     }
     cr_bc_add(ctx->oc, CR_BC_TXN_RP, CR_BC_RP_PROCESSED, NULL, NULL);
     respond_patient(&m, stored);
-    finish(&m, 200);
+    cr_bcop_finish(&m, 200);
 }
 
 void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body)
@@ -1785,26 +1420,30 @@ void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body)
 static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
 {
     static const cr_envelope_rules_t rp_rules = {
-        CR_BC_TXN_RP, 2, 3, 1, 1, 0, 1
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 3,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 1
     };
     static const cr_envelope_rules_t pm_rules = {
-        CR_BC_TXN_PM, 2, 2, 1, 1, 0, 0
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
     };
     const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
     const cr_envelope_rules_t *rules;
     const char *settings;
     cr_async_job_t job;
     json_object *st;
-    mreq_t m;
+    cr_bcop_t m;
     apr_status_t rv;
 
     rules = strcmp(op, "MergePatient") == 0 ? &pm_rules : &rp_rules;
-    mreq_init(&m, ctx, rules->txn, opname,
+    cr_bcop_init(&m, ctx, rules->txn, opname,
               CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle");
     /* The shape, the sender and the user are checked now; the rules of
      * the operation itself when it runs (its response goes to the
      * callback). */
-    if (!open_request(&m, body, rules, 1)) {
+    if (!cr_bcop_open(&m, body, rules, 1)) {
         return;
     }
     st = json_object_new_object();
@@ -1850,7 +1489,7 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
         rv = cr_db_commit(ctx->db);
     }
     if (rv != APR_SUCCESS) {
-        db_fail(&m, rv, "queueing the request");
+        cr_bcop_db_fail(&m, rv, "queueing the request");
         return;
     }
     ctx->resp.audited = 1;

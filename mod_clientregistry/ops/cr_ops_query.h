@@ -1,8 +1,10 @@
 /* cr_ops_query: the BC Client Registry's query operations (operations.md
- * sections 1, 2, 8 and 9.6): $FindCandidates, $GetDemographics (with the
- * history and identifiersOnly flags), the G4 instance-level $HistoryPatient
- * and the BC RESTful forms of section 8.  Every answer is a
- * SearchResponseBundle (cr_fhir_envelope), also for errors; none of them
+ * sections 1, 2, 8 and 9.6): $FindCandidates (cr_op_find_candidates.c),
+ * $GetDemographics with the history and identifiersOnly flags, the G4
+ * instance-level $HistoryPatient and the BC RESTful read
+ * (cr_op_demographics.c), and the BC RESTful search of section 8
+ * (cr_op_bc_rest.c).  Every answer is a SearchResponseBundle
+ * (cr_fhir_envelope, framed by cr_bcop), also for errors; none of them
  * changes data (CR-FC-032, CR-GD-027).
  *
  * Candidates are found and ranked by the matching engine

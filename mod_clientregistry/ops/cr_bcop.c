@@ -1,0 +1,279 @@
+/* cr_bcop: the BC-operation request frame (see cr_bcop.h).
+ *
+ * It owns what every BC operation shares: the MetadataParametersOut of
+ * the answer (D-05, D-20), reading the request envelope with the sender
+ * and user checks, the response Bundle sent with its HTTP status also on
+ * errors, and the end of a maintenance transaction (audit, commit).  The
+ * operations keep only their own rules and store calls.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "ops/cr_audit.h"
+#include "ops/cr_bcop.h"
+#include "ops/cr_person.h"
+#include "store/cr_db.h"
+
+static void frame_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
+                       const char *op)
+{
+    memset(f, 0, sizeof(*f));
+    f->ctx = ctx;
+    f->txn = txn;
+    f->op = op;
+    f->total = -1;
+    f->meta.message_id = cr_service_uuid(ctx->pool);    /* D-05 */
+    f->meta.request_message_id = ctx->request_id;
+    f->meta.history = -1;
+    f->meta.identifiers_only = -1;
+    /* D-20: the authenticated organisation, else the request's sender
+     * (set from the envelope), else the registry itself. */
+    f->meta.sender = ctx->caller ? ctx->caller->org_id : NULL;
+    f->meta.enterer = ctx->caller ? ctx->caller->user_id : NULL;
+    if (op) {
+        f->link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
+                                        "/Patient/$", op, NULL);
+    }
+}
+
+void cr_bcop_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
+                  const char *op, const char *profile)
+{
+    frame_init(f, ctx, txn, op);
+    f->type = "collection";
+    f->profile = profile;
+}
+
+void cr_bcop_init_search(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
+                         const char *op)
+{
+    frame_init(f, ctx, txn, op);
+    f->type = "searchset";
+    f->profile = CR_ENV_PROFILE_SEARCH_RESPONSE;
+    f->results = apr_array_make(ctx->pool, 4, sizeof(cr_envelope_result_t));
+}
+
+void cr_bcop_from_envelope(cr_bcop_t *f, const cr_envelope_in_t *in)
+{
+    f->meta.request_message_id = in->message_id;
+    if (f->meta.sender == NULL) {
+        f->meta.sender = in->sender;
+    }
+    /* D-04: the flags echoed flat, and the request's parameters. */
+    f->meta.history = in->history;
+    f->meta.identifiers_only = in->identifiers_only;
+    f->meta.request_parameters = in->parameters;
+    f->history = in->history == 1;
+    f->identifiers_only = in->identifiers_only == 1;
+}
+
+int cr_bcop_open_search(cr_bcop_t *f, json_object *body,
+                        const cr_envelope_rules_t *rules)
+{
+    apr_status_t rv = cr_fhir_envelope_parse(&f->in, f->ctx->pool, body,
+                                             rules, f->ctx->oc);
+
+    cr_bcop_from_envelope(f, f->in);
+    if (rv != APR_SUCCESS) {
+        cr_bcop_finish_errors(f);
+        return 0;
+    }
+    return 1;
+}
+
+void cr_bcop_finish(cr_bcop_t *f, int status)
+{
+    cr_ctx_t *ctx = f->ctx;
+    apr_array_header_t *results = f->results;
+    cr_envelope_reply_t r;
+
+    if (status < 400 && f->patient) {
+        cr_envelope_result_t *e;
+        results = results ? apr_array_copy(ctx->pool, results)
+                  : apr_array_make(ctx->pool, 1,
+                                   sizeof(cr_envelope_result_t));
+        e = apr_array_push(results);
+        memset(e, 0, sizeof(*e));
+        e->full_url = cr_bcop_patient_url(
+            ctx, cr_json_get_string(f->patient, "id"));
+        e->resource = f->patient;
+    }
+    memset(&r, 0, sizeof(r));
+    r.txn = f->txn;
+    r.type = f->type;
+    r.profile = f->profile;
+    r.timestamp = ctx->now_instant;
+    r.total = status < 400 ? f->total : 0;
+    r.link_self = f->link_self;
+    r.link_next = f->link_next;
+    r.link_previous = f->link_previous;
+    r.link_canonical = f->link_canonical;
+    r.meta = f->meta;
+    r.oc = ctx->oc;
+    r.results = status < 400 ? results : NULL;
+    ctx->resp.status = status;
+    ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
+    ctx->resp.body_on_error = 1;
+    ctx->resp.raw_body = NULL;
+    if (f->patients && status < 400) {
+        ctx->resp.patients = f->patients;
+    }
+}
+
+void cr_bcop_finish_errors(cr_bcop_t *f)
+{
+    cr_bcop_finish(f, cr_service_status_for_errors(f->ctx->oc));
+}
+
+void cr_bcop_issue(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr)
+{
+    cr_bc_add(f->ctx->oc, f->txn, msg, expr, NULL);
+}
+
+void cr_bcop_reject(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                    int status)
+{
+    cr_bcop_issue(f, msg, expr);
+    cr_bcop_finish(f, status);
+}
+
+void cr_bcop_abort(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                   int status)
+{
+    cr_db_rollback(f->ctx->db);
+    cr_bcop_reject(f, msg, expr, status);
+}
+
+void cr_bcop_db_fail(cr_bcop_t *f, apr_status_t rv, const char *what)
+{
+    cr_service_db_failure(f->ctx, rv, what);
+    cr_bcop_finish(f, f->ctx->resp.status ? f->ctx->resp.status : 500);
+}
+
+void cr_bcop_note_patient(cr_bcop_t *f, const char *id)
+{
+    f->patients = f->patients ? apr_pstrcat(f->ctx->pool, f->patients, " ",
+                                            id, NULL)
+                              : id;
+}
+
+void cr_bcop_add_result(cr_bcop_t *f, const char *full_url,
+                        json_object *resource, const char *mode,
+                        int has_score, int score)
+{
+    cr_envelope_result_t *e;
+
+    if (f->results == NULL) {
+        f->results = apr_array_make(f->ctx->pool, 4,
+                                    sizeof(cr_envelope_result_t));
+    }
+    e = apr_array_push(f->results);
+    memset(e, 0, sizeof(*e));
+    e->full_url = full_url;
+    e->resource = resource;
+    e->mode = mode;
+    e->has_score = has_score;
+    e->score = score;
+}
+
+const char *cr_bcop_patient_url(cr_ctx_t *ctx, const char *id)
+{
+    return apr_pstrcat(ctx->pool, ctx->settings->base_url, "/Patient/", id,
+                       NULL);
+}
+
+/* ---- a maintenance request --------------------------------------------- */
+
+static const char *param_identifier(json_object *params, const char *name)
+{
+    json_object *arr = cr_json_get_array(params, "parameter");
+    size_t i, n = arr ? json_object_array_length(arr) : 0;
+
+    for (i = 0; i < n && i < 50; i++) {
+        json_object *p = json_object_array_get_idx(arr, i);
+        const char *pn = cr_json_get_string(p, "name");
+        if (pn && strcmp(pn, name) == 0) {
+            json_object *vi = cr_json_get_object(p, "valueIdentifier");
+            return vi ? cr_json_get_string(vi, "value")
+                      : cr_json_get_string(p, "valueString");
+        }
+    }
+    return NULL;
+}
+
+int cr_bcop_open(cr_bcop_t *f, json_object *body,
+                 const cr_envelope_rules_t *rules, int need_user)
+{
+    cr_ctx_t *ctx = f->ctx;
+    const char *enterer;
+
+    if (ctx->if_match == -2) {
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
+                       "If-Match must be W/\"<version>\"");
+        cr_bcop_finish(f, 400);
+        return 0;
+    }
+    if (cr_fhir_envelope_parse(&f->in, ctx->pool, body, rules, ctx->oc)
+        != APR_SUCCESS) {
+        if (f->in) {
+            f->meta.request_message_id = f->in->message_id;
+        }
+        cr_bcop_finish_errors(f);
+        return 0;
+    }
+    f->meta.request_message_id = f->in->message_id;
+    if (f->in->sender && ctx->caller && ctx->caller->org_id
+        && strcmp(f->in->sender, ctx->caller->org_id) != 0) {
+        cr_bcop_reject(f, CR_BC_RP_SENDER, "Bundle.entry[0].resource",
+                       403);
+        return 0;
+    }
+    if (f->meta.sender == NULL) {
+        f->meta.sender = f->in->sender;
+    }
+    enterer = param_identifier(f->in->parameters, "enterer");
+    if (f->meta.enterer == NULL) {
+        f->meta.enterer = enterer;
+    }
+    if (need_user && f->meta.enterer == NULL) {
+        cr_bcop_reject(f, CR_BC_RP_USER, "Bundle.entry[0].resource", 400);
+        return 0;
+    }
+    f->prov.org_id = f->meta.sender;
+    f->prov.user_id = f->meta.enterer;
+    f->prov.message_id = f->in->message_id ? f->in->message_id
+                                           : ctx->message_id;
+    f->prov.now = ctx->now_instant;
+    f->prov.source_system = ctx->caller && ctx->caller->source_system
+                            ? ctx->caller->source_system : f->meta.sender;
+    return 1;
+}
+
+int cr_bcop_version_ok(const cr_bcop_t *f, apr_int64_t current)
+{
+    return f->ctx->if_match <= 0 || f->ctx->if_match == current;
+}
+
+apr_status_t cr_bcop_commit(cr_bcop_t *f, const char *op,
+                            const char *action, int status)
+{
+    apr_status_t rv = cr_person_audit(f->ctx, op, action, status,
+                                      f->patients);
+
+    if (rv == APR_SUCCESS) {
+        rv = cr_person_commit(f->ctx);
+    }
+    return rv;
+}
+
+const char *cr_bcop_source_system(apr_pool_t *pool, const char *source)
+{
+    char *u = apr_pstrdup(pool, source);
+    char *c;
+
+    for (c = u; *c; c++) {
+        *c = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? *c - 32 : *c;
+    }
+    return u;
+}

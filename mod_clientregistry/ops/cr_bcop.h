@@ -1,0 +1,123 @@
+/* cr_bcop: the frame of one BC Client Registry operation request
+ * (operations.md 0.4), shared by the query operations (FindCandidates,
+ * GetDemographics, the BC RESTful forms) and the maintenance operations
+ * (Add, Revise, Merge, Partial update, the .Async forms).
+ *
+ * A BC operation reads the request Bundle (cr_fhir_envelope), answers
+ * with one response Bundle (MetadataParametersOut, OperationOutcome,
+ * results) whose HTTP status is also sent on errors (CR-GEN-009), and
+ * fills the same MetadataParametersOut (D-05, D-20).  This file owns that
+ * frame, so that each operation file reads top-down as "open, check,
+ * (begin, write, commit), answer":
+ *
+ *   cr_bcop_t f;
+ *   cr_bcop_init(&f, ctx, CR_BC_TXN_RP, "AddPatient", profile);
+ *   if (!cr_bcop_open(&f, body, &rules, 1)) return;   (answered)
+ *   ...
+ *   cr_bcop_finish(&f, 201);
+ *
+ * Nothing here runs SQL; cr_bcop_commit ends a maintenance transaction
+ * with its audit record.
+ */
+#ifndef CR_BCOP_H
+#define CR_BCOP_H
+
+#include "fhir/cr_bc_codes.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "ops/cr_service.h"
+#include "store/cr_store_source.h"
+
+typedef struct cr_bcop_t {
+    cr_ctx_t *ctx;
+    cr_bc_txn_e txn;
+    const char *op;            /* operation name ("AddPatient") or NULL */
+    const char *type;          /* response Bundle.type */
+    const char *profile;       /* response Bundle profile */
+    cr_envelope_meta_t meta;   /* the response's MetadataParametersOut */
+    cr_envelope_in_t *in;      /* the request, once opened */
+    /* The answer. */
+    const char *link_self, *link_next, *link_previous, *link_canonical;
+    int total;                 /* searchset total; -1: the matches sent */
+    apr_array_header_t *results;   /* of cr_envelope_result_t */
+    json_object *patient;      /* a maintenance answer's Patient, or NULL */
+    const char *patients;      /* ids read or written, for the audit */
+    /* Query flags (effective values). */
+    int history;
+    int identifiers_only;
+    int rest;                  /* RESTful form: unknown id is a 404 */
+    /* Maintenance: who supplies what is written. */
+    cr_attr_prov_t prov;
+} cr_bcop_t;
+
+/* A maintenance operation answered with a collection Bundle of profile
+ * (the Patient written, if any); op names the canonical link. */
+void cr_bcop_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
+                  const char *op, const char *profile);
+
+/* A query answered with a SearchResponseBundle; op (may be NULL) names
+ * the canonical link. */
+void cr_bcop_init_search(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
+                         const char *op);
+
+/* Take the request's message id, sender and flags (D-04) from in. */
+void cr_bcop_from_envelope(cr_bcop_t *f, const cr_envelope_in_t *in);
+
+/* A query's request: read body against rules into f->in and echo it; 1,
+ * or 0 when the request was answered (its problems, 400/422). */
+int cr_bcop_open_search(cr_bcop_t *f, json_object *body,
+                        const cr_envelope_rules_t *rules);
+
+/* A maintenance request: If-Match shape, the envelope, the sender
+ * (issue 7: a sender that is not the authenticated organisation is
+ * refused), the enterer and, when need_user, a user id; sets f->prov.  1,
+ * or 0 when the request was answered. */
+int cr_bcop_open(cr_bcop_t *f, json_object *body,
+                 const cr_envelope_rules_t *rules, int need_user);
+
+/* Send the response Bundle with HTTP status (results only below 400). */
+void cr_bcop_finish(cr_bcop_t *f, int status);
+
+/* Finish with the status the recorded errors call for. */
+void cr_bcop_finish_errors(cr_bcop_t *f);
+
+/* Record msg (its table severity, issue code, detail code of f's
+ * transaction and text) at expr (may be NULL). */
+void cr_bcop_issue(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr);
+
+/* Record msg and finish with status. */
+void cr_bcop_reject(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                    int status);
+
+/* Inside a transaction: roll it back, record msg and finish with
+ * status. */
+void cr_bcop_abort(cr_bcop_t *f, cr_bc_msg_e msg, const char *expr,
+                   int status);
+
+/* A store failure: rolled back, recorded and answered with the status
+ * cr_service_db_failure chose (500 when it chose none). */
+void cr_bcop_db_fail(cr_bcop_t *f, apr_status_t rv, const char *what);
+
+/* Record a patient id read or written (the audit trail). */
+void cr_bcop_note_patient(cr_bcop_t *f, const char *id);
+
+/* Append a result entry. */
+void cr_bcop_add_result(cr_bcop_t *f, const char *full_url,
+                        json_object *resource, const char *mode,
+                        int has_score, int score);
+
+/* [base]/Patient/{id}. */
+const char *cr_bcop_patient_url(cr_ctx_t *ctx, const char *id);
+
+/* True unless If-Match names a version other than current. */
+int cr_bcop_version_ok(const cr_bcop_t *f, apr_int64_t current);
+
+/* End the transaction: the audit record of op (action C/U/E, status),
+ * the before-commit hook, the commit. */
+apr_status_t cr_bcop_commit(cr_bcop_t *f, const char *op,
+                            const char *action, int status);
+
+/* A source system code from an identifier's source ("moh-crs" ->
+ * "MOH_CRS"). */
+const char *cr_bcop_source_system(apr_pool_t *pool, const char *source);
+
+#endif /* CR_BCOP_H */
