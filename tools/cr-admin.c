@@ -521,7 +521,7 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         if (in_batch == 0 && (rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
             break;
         }
-        if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+        if (cr_model_find_identifier(p, CR_IDK_PHN) == NULL) {
             rv = cr_store_phn_allocate(phn, db, scratch, &range);
             if (rv != APR_SUCCESS) {
                 break;

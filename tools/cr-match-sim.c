@@ -119,7 +119,7 @@ static void load(const char *path)
             continue;
         }
         cr_match_record_parse(&r->m, pool, cr_match_record_build(pool, p));
-        phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+        phn = cr_model_find_identifier(p, CR_IDK_PHN);
         cr_match_keys(&r->keys, pool, &r->m, phn ? phn->value : NULL);
         r->ok = r->keys->nelts > 0 && cr_match_record_fields(&r->m) >= 2
                 && (r->m.birth[0] || r->m.nphones > 0 || r->m.naddrs > 0);

@@ -1044,21 +1044,6 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
     return v.errors ? APR_EINVAL : APR_SUCCESS;
 }
 
-const cr_identifier_t *cr_fhir_patient_find_identifier(const cr_patient_t *p,
-                                                       cr_id_kind_e k)
-{
-    int i;
-
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if (id->kind == k && id->value && id->period.end == NULL) {
-            return id;
-        }
-    }
-    return NULL;
-}
-
 void cr_fhir_patient_add_phn(cr_patient_t *p, apr_pool_t *pool,
                              const char *phn, const char *assigned_at)
 {

@@ -35,7 +35,7 @@
 #include <apr_tables.h>
 #include <apr_hash.h>
 
-#include "fhir/cr_fhir_patient.h"
+#include "core/cr_model.h"
 #include "match/cr_phonetic.h"
 
 /* ------------------------------------------------------------------ */

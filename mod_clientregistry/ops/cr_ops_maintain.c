@@ -396,7 +396,7 @@ static cr_patient_t *check_patient(mreq_t *m, const cr_envelope_entry_t *e,
         finish(m, cr_service_status_for_errors(ctx->oc));
         return NULL;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (!names_ok(p)) {
         reject(m, &M_NAME, apr_pstrcat(ctx->pool, e->expr, ".name", NULL),
                422);
@@ -827,7 +827,7 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     if (p == NULL) {
         return;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
@@ -1005,7 +1005,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     if (p == NULL) {
         return;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn && phn->value == NULL) {
         phn = NULL;
     }

@@ -175,7 +175,7 @@ static void do_create(cr_ctx_t *ctx, cr_patient_t *p, const char *id)
         reject(ctx);
         return;
     }
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+    if (cr_model_find_identifier(p, CR_IDK_PHN) == NULL) {
         char phn[CR_PHN_LEN + 1];
         rv = cr_store_phn_allocate(phn, ctx->db, ctx->pool,
                                    &ctx->settings->phn_range);
@@ -285,7 +285,7 @@ void cr_rest_vread(cr_ctx_t *ctx, const char *id, const char *vid)
  * the stored PHN identifier back; one that changes it is refused. */
 static int keep_phn(cr_ctx_t *ctx, cr_patient_t *p, const cr_stored_t *cur)
 {
-    const cr_identifier_t *sent = cr_fhir_patient_find_identifier(
+    const cr_identifier_t *sent = cr_model_find_identifier(
         p, CR_IDK_PHN);
     json_object *old = NULL, *ids;
     size_t i, n;

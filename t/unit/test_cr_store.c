@@ -436,7 +436,7 @@ static apr_status_t create(fixture_t *fx, const char *id, const char *text,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+    if (cr_model_find_identifier(p, CR_IDK_PHN) == NULL) {
         char phn[CR_PHN_LEN + 1];
         rv = cr_store_phn_allocate(phn, fx->db, pool,
                                    range ? range : &full_range);
@@ -456,7 +456,7 @@ static apr_status_t create(fixture_t *fx, const char *id, const char *text,
         return rv;
     }
     rv = cr_db_commit(fx->db);
-    phn_id = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn_id = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn_out) {
         *phn_out = phn_id ? phn_id->value : NULL;
     }
@@ -732,7 +732,7 @@ static void test_update(void **state)
     /* Read, change the family name and one SRI, write version 2. */
     p = parse_patient(pool, s->resource);
     assert_string_equal(p->id, "p-1");
-    assert_string_equal(cr_fhir_patient_find_identifier(p, CR_IDK_PHN)->value,
+    assert_string_equal(cr_model_find_identifier(p, CR_IDK_PHN)->value,
                         phn);
     name0 = json_object_array_get_idx(cr_json_get_array(p->json, "name"), 0);
     cr_json_set_string(name0, "family", "Smithson");
