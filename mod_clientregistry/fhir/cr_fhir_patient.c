@@ -872,8 +872,7 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
             json_object *c = json_object_array_get_idx(sec, i);
             const char *sys = cr_json_get_string(c, "system");
             const char *code = cr_json_get_string(c, "code");
-            if (sys && code && strcmp(sys, "http://terminology.hl7.org/"
-                                      "CodeSystem/v3-Confidentiality") == 0
+            if (sys && code && strcmp(sys, CR_SYS_CONFIDENTIALITY) == 0
                 && (strcmp(code, "R") == 0 || strcmp(code, "V") == 0)) {
                 p->masked = 1;
             }
@@ -1063,7 +1062,7 @@ void cr_fhir_patient_add_phn(cr_patient_t *p, apr_pool_t *pool,
     type = cr_json_set_new_object(id, "type");
     coding = cr_json_set_new_array(type, "coding");
     c = cr_json_array_add_object(coding);
-    cr_json_set_string(c, "system", CR_V2_0203);
+    cr_json_set_string(c, "system", CR_SYS_V2_0203);
     cr_json_set_string(c, "code", "JHN");
     cr_json_set_string(id, "system", CR_SYS_PHN);
     cr_json_set_string(id, "value", phn);

@@ -15,26 +15,9 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
+#include "core/cr_canon.h"
 #include "core/cr_model.h"
 #include "core/cr_outcome.h"
-
-#define CR_SYS_PHN \
-    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id"
-#define CR_SYS_PHN_ENCRYPTED \
-    "http://hlth.gov.bc.ca/fhir/client/id-issuer/BC-encrypted"
-#define CR_SYS_MSP \
-    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-msp-eligibility-id"
-#define CR_SYS_INFOWAY_PREFIX "https://fhir.infoway-inforoute.ca/NamingSystem/"
-#define CR_SYS_SRI_PREFIX "https://health.gov.bc.ca/fhir/NamingSystem/ca-bc-"
-#define CR_SYS_SRI_SUFFIX "-source-patient-id"
-#define CR_SYS_LEGACY_PREFIX "http://hlth.gov.bc.ca/fhir/client/id-issuer/"
-#define CR_EXT_BASE "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"
-#define CR_EXT_IDENTIFIER_STATUS CR_EXT_BASE "bc-identifier-status-extension"
-#define CR_EXT_DATA_ABSENT \
-    "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-#define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
-#define CR_V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203"
-#define CR_PHN_ASSIGNER "MOH Client Registry - MOH_CRS"
 
 typedef struct cr_fhir_limits_t {
     int max_repeats;             /* elements in one repeating element */

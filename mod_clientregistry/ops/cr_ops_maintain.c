@@ -28,7 +28,7 @@
 
 #define MAX_LINKS 20
 #define MAX_IDENTIFIER_ROWS 200
-#define ROLE_SYS "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define ROLE_SYS CR_SYS_ROLE_CODE
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
 
 /* Detail codes of the maintenance rejections (registry-invented in the
@@ -354,7 +354,7 @@ static int phn_bound(const char *source)
 {
     return source && (strcmp(source, "HIBC") == 0
                       || strcmp(source, "MSP") == 0
-                      || strcmp(source, "MOH_CRS") == 0
+                      || strcmp(source, CR_REGISTRY_CODE) == 0
                       || strcmp(source, "MOH") == 0);
 }
 

@@ -29,7 +29,7 @@
 #define MAX_IDENTIFIER_ROWS 200
 #define MAX_CHILDREN 50
 #define MAX_MERGE_HOPS 8
-#define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define ROLE_CODE_SYSTEM CR_SYS_ROLE_CODE
 
 /* ---- one query's response --------------------------------------------- */
 
