@@ -17,6 +17,7 @@
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
+#include "core/cr_text.h"
 
 const cr_fhir_limits_t cr_fhir_default_limits = {
     100,    /* max_repeats */
@@ -778,21 +779,6 @@ static void check_link(vctx_t *v, json_object *o, const char *lp)
     }
 }
 
-static int valid_id(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')
-            || n >= 64) {
-            return 0;
-        }
-    }
-    return n > 0;
-}
-
 apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
                                    json_object *json, const char *root,
                                    const char *now_day,
@@ -853,7 +839,7 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
     o = cr_json_get(json, "id");
     if (o) {
         const char *id = want_string(&v, o, path(&v, root, "id"));
-        if (id && !valid_id(id)) {
+        if (id && !cr_text_id_ok(id)) {
             verr(&v, "value", path(&v, root, "id"),
                  "%s must be 1 to 64 letters, digits, '-' or '.'",
                  path(&v, root, "id"));

@@ -16,6 +16,7 @@
 #include "httpd/cr_private.h"
 #include "ops/cr_rest.h"
 #include "store/cr_store.h"
+#include "core/cr_text.h"
 
 #define MAX_SEGMENTS 4
 
@@ -61,20 +62,6 @@ static bc_form_e bc_route(request_rec *r, const cr_ctx_t *ctx,
         return *history || *ids_only ? BC_READ : BC_NONE;
     }
     return BC_NONE;
-}
-
-static int valid_id(const char *s)
-{
-    apr_size_t n;
-
-    for (n = 0; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-            return 0;
-        }
-    }
-    return n > 0 && n <= 64;
 }
 
 static route_e route(const char **seg, int n)
@@ -359,7 +346,7 @@ int cr_handler(request_rec *r)
     switch (rt) {
     case R_BC:
         if (bc == BC_READ || bc == BC_HISTORY_OP) {
-            if (!valid_id(seg[1])) {
+            if (!cr_text_id_ok(seg[1])) {
                 return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
                               "a resource id is 1 to 64 letters, digits, "
                               "'-' or '.'");
@@ -427,7 +414,7 @@ int cr_handler(request_rec *r)
         break;
     }
     if (n >= 2 && rt != R_TYPE_OP && rt != R_OTHER_TYPE && rt != R_BC
-        && !valid_id(seg[1])) {
+        && !cr_text_id_ok(seg[1])) {
         return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
                       "a resource id is 1 to 64 letters, digits, '-' or "
                       "'.'");

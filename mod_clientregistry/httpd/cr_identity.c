@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "core/cr_text.h"
 #include "httpd/cr_private.h"
 
 #define DEFAULT_FIELD "SSL_CLIENT_S_DN"
@@ -97,7 +98,7 @@ const cr_caller_t *cr_identity_caller(request_rec *r)
     }
     user = apr_table_get(r->headers_in, "UserId");
     if (user && *user && strlen(user) <= 256
-        && cr_search_utf8_ok(user, strlen(user))) {
+        && cr_text_utf8_ok(user, strlen(user))) {
         c->user_id = user;
     }
     ap_set_module_config(r->request_config, &clientregistry_module, c);

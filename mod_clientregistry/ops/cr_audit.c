@@ -18,7 +18,7 @@
 #include "core/cr_canon.h"
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "match/cr_search.h"
+#include "core/cr_text.h"
 #include "store/cr_store_audit.h"
 
 #define AUDIT_MAX_PAGE 100
@@ -237,9 +237,9 @@ void cr_audit_search(cr_ctx_t *ctx, const char *query)
         const char *eq = memchr(p, '=', len);
         const char *name = NULL, *value = NULL;
         if (len > 0 && (eq == NULL
-            || cr_search_decode(&name, ctx->pool, p, eq - p) != APR_SUCCESS
-            || cr_search_decode(&value, ctx->pool, eq + 1,
-                                len - (eq - p) - 1) != APR_SUCCESS)) {
+            || cr_text_url_decode(&name, ctx->pool, p, eq - p) != APR_SUCCESS
+            || cr_text_url_decode(&value, ctx->pool, eq + 1,
+                                  len - (eq - p) - 1) != APR_SUCCESS)) {
             ctx->resp.status = 400;
             cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
                            "malformed query string");

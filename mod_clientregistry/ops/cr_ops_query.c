@@ -22,6 +22,7 @@
 #include "core/cr_phn.h"
 #include "match/cr_search.h"
 #include "store/cr_store_query.h"
+#include "core/cr_text.h"
 
 /* Versions read to build history (the newest ones), identifier rows read
  * per patient, babies returned for one mother, merge hops followed. */
@@ -228,18 +229,6 @@ typedef struct lookup_t {
     const char *expr;          /* FHIRPath of the identifier, for issues */
 } lookup_t;
 
-static int looks_like_phn(const char *s)
-{
-    int i;
-
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return i == CR_PHN_LEN;
-}
-
 /* Check an identifier used as a key; 0 after recording the problem. */
 static int key_ok(qreq_t *q, const char **system, const char *value,
                   const char *expr)
@@ -286,7 +275,7 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
         rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
                                        system, lk->value);
     }
-    else if (looks_like_phn(lk->id)) {
+    else if (cr_phn_looks_like(lk->id)) {
         /* DECISION-02: an id of ten digits is a PHN. */
         system = CR_SYS_PHN;
         if (!key_ok(q, &system, lk->id, lk->expr)) {
@@ -333,20 +322,6 @@ static void gd_run(qreq_t *q, const lookup_t *lk)
     finish(q, 200);
 }
 
-static int valid_id(const char *s)
-{
-    apr_size_t n;
-
-    for (n = 0; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-            return 0;
-        }
-    }
-    return n > 0 && n <= 64;
-}
-
 static void get_demographics(cr_ctx_t *ctx, json_object *body,
                              int force_history, const char *op)
 {
@@ -388,7 +363,7 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
     }
     if (idv) {
         if (!json_object_is_type(idv, json_type_string)
-            || !valid_id(json_object_get_string(idv))) {
+            || !cr_text_id_ok(json_object_get_string(idv))) {
             cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID,
                       apr_pstrcat(ctx->pool, e->expr, ".id", NULL),
                       "an id is 1 to 64 letters, digits, '-' or '.'");
@@ -908,10 +883,10 @@ static int rest_params(apr_array_header_t **out, qreq_t *q,
             return 0;
         }
         r = apr_array_push(list);
-        if (cr_search_decode(&r->name, ctx->pool, p,
-                             eq ? (apr_size_t)(eq - p) : len) != APR_SUCCESS
-            || cr_search_decode(&r->value, ctx->pool, eq ? eq + 1 : p + len,
-                                eq ? len - (apr_size_t)(eq - p) - 1 : 0)
+        if (cr_text_url_decode(&r->name, ctx->pool, p,
+                               eq ? (apr_size_t)(eq - p) : len) != APR_SUCCESS
+            || cr_text_url_decode(&r->value, ctx->pool, eq ? eq + 1 : p + len,
+                                  eq ? len - (apr_size_t)(eq - p) - 1 : 0)
                != APR_SUCCESS) {
             /* CR-REST-012: well-formed %-escapes only. */
             cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, NULL,

@@ -34,6 +34,7 @@
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
+#include "core/cr_text.h"
 #include "core/cr_phn.h"
 #include "match/cr_search.h"
 #include "store/cr_sql.h"
@@ -1181,8 +1182,8 @@ static void test_search(void **state)
         cr_search_result_t *res = NULL;
         assert_int_equal(run_search(&res, fx,
                                     apr_pstrcat(pool, "identifier=",
-                                                cr_search_encode(pool,
-                                                                 CR_SYS_PHN),
+                                                cr_text_url_encode(pool,
+                                                                   CR_SYS_PHN),
                                                 "%7C", phn5, NULL), 100),
                          APR_SUCCESS);
         assert_int_equal(res->total, 1);
