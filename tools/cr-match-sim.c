@@ -21,8 +21,8 @@
  *   gcc -O2 -Imod_clientregistry -I. $(APR, json-c flags) -o cr-match-sim \
  *       tools/cr-match-sim.c .libs/libcrcore.a -laprutil-1 -lapr-1 \
  *       -ljson-c -lm -lcrypto
- * (add mod_clientregistry/cr_match.c before the library to try an
- * engine change without rebuilding it).
+ * (add mod_clientregistry/match/cr_match_*.c before the library to try
+ * an engine change without rebuilding it).
  *
  * A development aid: answers should agree with tools/cr-match-eval up to
  * the order of rows within a truncated key; cr-match-eval is the judge.
