@@ -18,13 +18,7 @@
 #include "core/cr_canon.h"
 #include "core/cr_model.h"
 #include "core/cr_outcome.h"
-
-typedef struct cr_fhir_limits_t {
-    int max_repeats;             /* elements in one repeating element */
-    apr_size_t max_string;       /* bytes in one string element */
-} cr_fhir_limits_t;
-
-extern const cr_fhir_limits_t cr_fhir_default_limits;
+#include "fhir/cr_fhir_check.h"
 
 /* Classify an identifier system; *source (if not NULL) receives the
  * source-id of an SRI system (allocated from pool) or NULL. */
