@@ -21,8 +21,8 @@
  *   gcc -O2 -Imod_clientregistry -I. $(APR, json-c flags) -o cr-match-sim \
  *       tools/cr-match-sim.c .libs/libcrcore.a -laprutil-1 -lapr-1 \
  *       -ljson-c -lm -lcrypto
- * (add mod_clientregistry/cr_match.c before the library to try an
- * engine change without rebuilding it).
+ * (add mod_clientregistry/match/cr_match_*.c before the library to try
+ * an engine change without rebuilding it).
  *
  * A development aid: answers should agree with tools/cr-match-eval up to
  * the order of rows within a truncated key; cr-match-eval is the judge.
@@ -119,7 +119,7 @@ static void load(const char *path)
             continue;
         }
         cr_match_record_parse(&r->m, pool, cr_match_record_build(pool, p));
-        phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+        phn = cr_model_find_identifier(p, CR_IDK_PHN);
         cr_match_keys(&r->keys, pool, &r->m, phn ? phn->value : NULL);
         r->ok = r->keys->nelts > 0 && cr_match_record_fields(&r->m) >= 2
                 && (r->m.birth[0] || r->m.nphones > 0 || r->m.naddrs > 0);

@@ -13,8 +13,8 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
-#define CR_OO_CODE_SYSTEM \
-    "https://terminology.hlth.gov.bc.ca/ClientRegistry/CodeSystem/bc-oo-codes"
+#include "core/cr_canon.h"
+
 
 typedef enum {
     CR_SEV_INFORMATION = 0,

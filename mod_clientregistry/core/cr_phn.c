@@ -104,6 +104,18 @@ cr_phn_result_e cr_phn_validate_n(const char *s, apr_size_t len)
     return CR_PHN_OK;
 }
 
+int cr_phn_looks_like(const char *s)
+{
+    int i;
+
+    for (i = 0; s[i]; i++) {
+        if (!is_ascii_digit(s[i])) {
+            return 0;
+        }
+    }
+    return i == CR_PHN_LEN;
+}
+
 cr_phn_result_e cr_phn_validate(const char *s)
 {
     apr_size_t n = 0;

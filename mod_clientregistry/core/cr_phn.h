@@ -68,6 +68,15 @@ cr_phn_result_e cr_phn_validate(const char *s);
 cr_phn_result_e cr_phn_validate_n(const char *s, apr_size_t len);
 
 /*
+ * 1 if s has the shape of a PHN: exactly CR_PHN_LEN ASCII digits, check
+ * digit not tested; else 0.  Used to tell a PHN from a resource id where
+ * either may be given (a read by id, an identifier-less look-up), so that
+ * a PHN with a wrong check digit is reported as a bad PHN, not as an
+ * unknown id.
+ */
+int cr_phn_looks_like(const char *s);
+
+/*
  * A short English sentence describing a validation result, suitable as
  * OperationOutcome.issue.details text.  It never contains the PHN or
  * other patient data.  The string is static; the caller must not modify

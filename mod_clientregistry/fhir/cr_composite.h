@@ -25,11 +25,8 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
-#define CR_EXT_BUSINESS_PERIOD CR_COMPOSITE_EXT_BASE \
-    "bc-business-period-extension"
-#define CR_COMPOSITE_EXT_BASE \
-    "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"
-#define CR_EXT_SOURCE_ID CR_COMPOSITE_EXT_BASE "bc-sourceId-extension"
+#include "core/cr_canon.h"
+
 
 /* Bound on the attributes of one snapshot / one person. */
 #define CR_COMPOSITE_MAX_ATTRS 500

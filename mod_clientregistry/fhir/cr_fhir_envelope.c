@@ -340,8 +340,8 @@ static json_object *parameters_out(apr_pool_t *pool,
     add_param_string(arr, "messageId", m->message_id
                                        ? m->message_id
                                        : cr_fhir_envelope_urn(pool) + 9);
-    add_param_identifier(arr, "sender", CR_ENV_SYS_ORG,
-                         m->sender ? m->sender : CR_ENV_REGISTRY_ORG);
+    add_param_identifier(arr, "sender", CR_SYS_BC_ORG,
+                         m->sender ? m->sender : CR_REGISTRY_CODE);
     if (m->history >= 0) {
         add_param_bool(arr, "history", m->history);
     }
@@ -349,7 +349,7 @@ static json_object *parameters_out(apr_pool_t *pool,
         add_param_bool(arr, "identifiersOnly", m->identifiers_only);
     }
     if (m->enterer) {
-        add_param_identifier(arr, "enterer", CR_ENV_SYS_USER, m->enterer);
+        add_param_identifier(arr, "enterer", CR_SYS_BC_USER, m->enterer);
     }
     if (m->request_message_id) {
         add_param_string(arr, "requestMessageId", m->request_message_id);

@@ -23,23 +23,19 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
+#include "core/cr_canon.h"
 #include "fhir/cr_bc_codes.h"
 #include "core/cr_outcome.h"
 
-#define CR_ENV_PROFILE_BASE \
-    "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"
-#define CR_ENV_PROFILE_PARAMS_IN CR_ENV_PROFILE_BASE \
-    "bc-metadata-parameters-in"
-#define CR_ENV_PROFILE_PARAMS_OUT CR_ENV_PROFILE_BASE \
-    "bc-metadata-parameters-out"
-#define CR_ENV_PROFILE_PARAMS_ASYNC CR_ENV_PROFILE_BASE \
+/* The envelope profiles of the IG.  CR_ENV_PROFILE_BASE is the
+ * StructureDefinition base (CR_EXT_BASE) under the name the services build
+ * their response profiles on. */
+#define CR_ENV_PROFILE_BASE CR_EXT_BASE
+#define CR_ENV_PROFILE_PARAMS_IN CR_EXT_BASE "bc-metadata-parameters-in"
+#define CR_ENV_PROFILE_PARAMS_OUT CR_EXT_BASE "bc-metadata-parameters-out"
+#define CR_ENV_PROFILE_PARAMS_ASYNC CR_EXT_BASE \
     "bc-metadata-parameter-async-response"
-#define CR_ENV_PROFILE_SEARCH_RESPONSE CR_ENV_PROFILE_BASE \
-    "bc-search-response-bundle"
-#define CR_ENV_SYS_ORG "http://hlth.gov.bc.ca/fhir/client/bc-org"
-#define CR_ENV_SYS_USER "http://hlth.gov.bc.ca/fhir/client/bc-userid"
-/* The registry's own organisation code (sender of last resort). */
-#define CR_ENV_REGISTRY_ORG "MOH_CRS"
+#define CR_ENV_PROFILE_SEARCH_RESPONSE CR_EXT_BASE "bc-search-response-bundle"
 
 /* What an operation accepts (profiles.md section 6.1). */
 typedef struct cr_envelope_rules_t {

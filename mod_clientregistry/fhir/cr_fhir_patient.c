@@ -1,4 +1,5 @@
-/* cr_fhir_patient: Patient JSON validation and model building.
+/* cr_fhir_patient: Patient JSON validation and model building, on the
+ * generic element checker of fhir/cr_fhir_check.
  *
  * Validation follows the bc-patient profile (profiles.md section 1): the
  * BC value sets for name.use, telecom.system/use, address.type and
@@ -17,344 +18,8 @@
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
-
-const cr_fhir_limits_t cr_fhir_default_limits = {
-    100,    /* max_repeats */
-    4096    /* max_string */
-};
-
-typedef struct vctx_t {
-    apr_pool_t *pool;
-    cr_outcome_t *oc;
-    const cr_fhir_limits_t *lim;
-    const char *now_day;
-    int errors;
-} vctx_t;
-
-/* A macro, so that the compiler checks each literal format. */
-#define verr(v, code, expr, fmt, arg) \
-    do { \
-        cr_outcome_add((v)->oc, CR_SEV_ERROR, (code), NULL, (expr), fmt, \
-                       (arg)); \
-        (v)->errors++; \
-    } while (0)
-
-static const char *path(vctx_t *v, const char *base, const char *elem)
-{
-    return apr_pstrcat(v->pool, base, ".", elem, NULL);
-}
-
-static const char *pathi(vctx_t *v, const char *base, const char *elem,
-                         int i)
-{
-    return apr_psprintf(v->pool, "%s.%s[%d]", base, elem, i);
-}
-
-static int in_set(const char *s, const char *const *set)
-{
-    for (; *set; set++) {
-        if (strcmp(s, *set) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* A JSON string that is a valid FHIR string: not empty, within limits,
- * not only white space. Returns the string or NULL (error recorded). */
-static const char *want_string(vctx_t *v, json_object *o, const char *expr)
-{
-    const char *s;
-    int n;
-
-    if (!json_object_is_type(o, json_type_string)) {
-        verr(v, "structure", expr, "%s must be a JSON string", expr);
-        return NULL;
-    }
-    s = json_object_get_string(o);
-    n = json_object_get_string_len(o);
-    if (n == 0 || strspn(s, " \t\r\n") == (size_t)n) {
-        verr(v, "value", expr, "%s must not be empty or only white space",
-             expr);
-        return NULL;
-    }
-    if ((apr_size_t)n > v->lim->max_string) {
-        verr(v, "too-long", expr, "%s is longer than the configured limit",
-             expr);
-        return NULL;
-    }
-    return s;
-}
-
-static const char *opt_string(vctx_t *v, json_object *parent,
-                              const char *key, const char *base)
-{
-    json_object *o = cr_json_get(parent, key);
-
-    if (o == NULL) {
-        return NULL;
-    }
-    return want_string(v, o, path(v, base, key));
-}
-
-/* Code from a required binding: a string in set. */
-static const char *opt_code(vctx_t *v, json_object *parent, const char *key,
-                            const char *base, const char *const *set,
-                            const char *set_desc)
-{
-    const char *expr = path(v, base, key);
-    const char *s = opt_string(v, parent, key, base);
-
-    if (s && !in_set(s, set)) {
-        cr_outcome_add(v->oc, CR_SEV_ERROR, "code-invalid", NULL, expr,
-                       "%s: '%.64s' is not in the value set (%s)", expr, s,
-                       set_desc);
-        v->errors++;
-        return NULL;
-    }
-    return s;
-}
-
-/* Array of at most max_repeats elements, or NULL (absent or error). */
-static json_object *opt_array(vctx_t *v, json_object *parent,
-                              const char *key, const char *base)
-{
-    json_object *o = cr_json_get(parent, key);
-    const char *expr;
-
-    if (o == NULL) {
-        return NULL;
-    }
-    expr = path(v, base, key);
-    if (!json_object_is_type(o, json_type_array)) {
-        verr(v, "structure", expr, "%s must be a JSON array", expr);
-        return NULL;
-    }
-    if (json_object_array_length(o) == 0) {
-        verr(v, "structure", expr, "%s must not be an empty array", expr);
-        return NULL;
-    }
-    if (json_object_array_length(o) > (size_t)v->lim->max_repeats) {
-        verr(v, "too-costly", expr,
-             "%s has more elements than the configured limit", expr);
-        return NULL;
-    }
-    return o;
-}
-
-static int want_object(vctx_t *v, json_object *o, const char *expr)
-{
-    if (!json_object_is_type(o, json_type_object)) {
-        verr(v, "structure", expr, "%s must be a JSON object", expr);
-        return 0;
-    }
-    return 1;
-}
-
-/* Check that an object only has keys in allowed (plus "id", "extension"
- * which every element may carry). */
-static void only_keys(vctx_t *v, json_object *o, const char *base,
-                      const char *const *allowed)
-{
-    json_object_object_foreach(o, key, val) {
-        (void)val;
-        if (val == NULL) {
-            /* FHIR JSON has no null values: leave the element out. */
-            const char *expr = path(v, base, key);
-            verr(v, "structure", expr, "%s must not be null", expr);
-            continue;
-        }
-        if (strcmp(key, "id") == 0 || strcmp(key, "extension") == 0) {
-            continue;
-        }
-        if (!in_set(key, allowed)) {
-            const char *expr = path(v, base, key);
-            verr(v, "structure", expr, "unknown element %s", expr);
-        }
-    }
-}
-
-static int has_absent_reason(json_object *elem)
-{
-    json_object *ext = cr_json_get_array(elem, "extension");
-    size_t i, n;
-
-    if (ext == NULL) {
-        return 0;
-    }
-    n = json_object_array_length(ext);
-    for (i = 0; i < n; i++) {
-        const char *url = cr_json_get_string(
-            json_object_array_get_idx(ext, i), "url");
-        if (url && strcmp(url, CR_EXT_DATA_ABSENT) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void check_extensions(vctx_t *v, json_object *parent,
-                             const char *base)
-{
-    static const char *const ext_keys[] = {
-        "url", "valueString", "valueCode", "valueBoolean", "valueInteger",
-        "valueDate", "valueDateTime", "valuePeriod", "valueIdentifier",
-        "valueCodeableConcept", "valueCoding", "valueReference",
-        "valueDecimal", "valueUri", "valueInstant", "valueAddress",
-        "valueHumanName", "valueContactPoint", "valueQuantity",
-        "valueUrl", "valueCanonical", "valueId", "valueOid",
-        "valueUnsignedInt", "valuePositiveInt", "valueMarkdown", NULL
-    };
-    json_object *arr = opt_array(v, parent, "extension", base);
-    size_t i, n;
-
-    if (arr == NULL) {
-        return;
-    }
-    n = json_object_array_length(arr);
-    for (i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(arr, i);
-        const char *ep = pathi(v, base, "extension", (int)i);
-        const char *url;
-        if (!want_object(v, e, ep)) {
-            continue;
-        }
-        url = opt_string(v, e, "url", ep);
-        if (cr_json_get(e, "url") == NULL) {
-            verr(v, "required", path(v, ep, "url"),
-                 "%s is required", path(v, ep, "url"));
-        }
-        (void)url;
-        only_keys(v, e, ep, ext_keys);
-        /* Complex extensions nest further extensions. */
-        check_extensions(v, e, ep);
-    }
-}
-
-static void check_modifier(vctx_t *v, json_object *parent, const char *base)
-{
-    if (cr_json_get(parent, "modifierExtension")) {
-        const char *expr = path(v, base, "modifierExtension");
-        cr_outcome_add(v->oc, CR_SEV_ERROR, "not-supported", NULL, expr,
-                       "%s: the registry understands no modifier "
-                       "extensions", expr);
-        v->errors++;
-    }
-}
-
-/* A primitive's "_element" sibling: only id and extension. */
-static void check_primitive_ext(vctx_t *v, json_object *parent,
-                                const char *key, const char *base)
-{
-    static const char *const none[] = { NULL };
-    json_object *o = cr_json_get(parent, key);
-    const char *expr;
-
-    if (o == NULL) {
-        return;
-    }
-    expr = path(v, base, key);
-    if (!want_object(v, o, expr)) {
-        return;
-    }
-    only_keys(v, o, expr, none);
-    check_extensions(v, o, expr);
-}
-
-static const char *opt_datetime(vctx_t *v, json_object *parent,
-                                const char *key, const char *base,
-                                cr_datetime_t *dt_out)
-{
-    const char *expr = path(v, base, key);
-    const char *s = opt_string(v, parent, key, base);
-    cr_datetime_t dt;
-
-    if (s == NULL) {
-        return NULL;
-    }
-    if (cr_datetime_parse_datetime(&dt, s) != APR_SUCCESS) {
-        cr_outcome_add(v->oc, CR_SEV_ERROR, "value", NULL, expr,
-                       "%s: '%.40s' is not a valid FHIR dateTime "
-                       "(YYYY, YYYY-MM, YYYY-MM-DD or "
-                       "YYYY-MM-DDThh:mm:ss with a time zone)", expr, s);
-        v->errors++;
-        return NULL;
-    }
-    if (dt_out) {
-        *dt_out = dt;
-    }
-    return s;
-}
-
-static void check_period(vctx_t *v, json_object *parent, const char *base,
-                         cr_period_t *out)
-{
-    static const char *const keys[] = { "start", "end", NULL };
-    json_object *o = cr_json_get(parent, "period");
-    const char *expr;
-    cr_datetime_t ds, de;
-
-    out->start = out->end = NULL;
-    if (o == NULL) {
-        return;
-    }
-    expr = path(v, base, "period");
-    if (!want_object(v, o, expr)) {
-        return;
-    }
-    only_keys(v, o, expr, keys);
-    out->start = opt_datetime(v, o, "start", expr, &ds);
-    out->end = opt_datetime(v, o, "end", expr, &de);
-    if (out->start && out->end) {
-        char slo[11], shi[11], elo[11], ehi[11];
-        cr_datetime_day_range(&ds, slo, shi);
-        cr_datetime_day_range(&de, elo, ehi);
-        if (strcmp(slo, ehi) > 0) {
-            verr(v, "value", expr, "%s: start is after end", expr);
-        }
-    }
-}
-
-static void check_codeable(vctx_t *v, json_object *o, const char *expr,
-                           const char **first_code)
-{
-    static const char *const cc_keys[] = { "coding", "text", NULL };
-    static const char *const coding_keys[] = {
-        "system", "version", "code", "display", "userSelected", NULL
-    };
-    json_object *codings;
-    size_t i, n;
-
-    if (first_code) {
-        *first_code = NULL;
-    }
-    if (!want_object(v, o, expr)) {
-        return;
-    }
-    only_keys(v, o, expr, cc_keys);
-    opt_string(v, o, "text", expr);
-    codings = opt_array(v, o, "coding", expr);
-    if (codings == NULL) {
-        return;
-    }
-    n = json_object_array_length(codings);
-    for (i = 0; i < n; i++) {
-        json_object *c = json_object_array_get_idx(codings, i);
-        const char *cp = pathi(v, expr, "coding", (int)i);
-        const char *code;
-        if (!want_object(v, c, cp)) {
-            continue;
-        }
-        only_keys(v, c, cp, coding_keys);
-        opt_string(v, c, "system", cp);
-        opt_string(v, c, "display", cp);
-        opt_string(v, c, "version", cp);
-        code = opt_string(v, c, "code", cp);
-        if (first_code && *first_code == NULL) {
-            *first_code = code;
-        }
-    }
-}
+#include "fhir/cr_fhir_check.h"
+#include "core/cr_text.h"
 
 cr_id_kind_e cr_fhir_identifier_kind(const char **source, apr_pool_t *pool,
                                      const char *system)
@@ -424,7 +89,7 @@ cr_id_kind_e cr_fhir_identifier_kind(const char **source, apr_pool_t *pool,
     return CR_IDK_UNKNOWN;
 }
 
-static void check_identifier(vctx_t *v, json_object *o, const char *ip,
+static void check_identifier(cr_fhir_check_t *v, json_object *o, const char *ip,
                              cr_patient_t *p)
 {
     static const char *const keys[] = {
@@ -436,46 +101,52 @@ static void check_identifier(vctx_t *v, json_object *o, const char *ip,
     json_object *type, *assigner;
 
     memset(&id, 0, sizeof(id));
-    if (!want_object(v, o, ip)) {
+    if (!cr_fhir_check_object(v, o, ip)) {
         return;
     }
     id.json = o;
-    only_keys(v, o, ip, keys);
-    check_extensions(v, o, ip);
-    id.use = opt_code(v, o, "use", ip, uses, "official | secondary");
-    id.system = opt_string(v, o, "system", ip);
-    id.value = opt_string(v, o, "value", ip);
-    check_primitive_ext(v, o, "_value", ip);
+    cr_fhir_check_only_keys(v, o, ip, keys);
+    cr_fhir_check_extensions(v, o, ip);
+    id.use = cr_fhir_check_opt_code(v, o, "use", ip, uses,
+                                    "official | secondary");
+    id.system = cr_fhir_check_opt_string(v, o, "system", ip);
+    id.value = cr_fhir_check_opt_string(v, o, "value", ip);
+    cr_fhir_check_primitive_ext(v, o, "_value", ip);
     type = cr_json_get(o, "type");
     if (type) {
-        check_codeable(v, type, path(v, ip, "type"), &id.type_code);
+        cr_fhir_check_codeable(v, type, cr_fhir_check_path(v, ip, "type"),
+                               &id.type_code);
     }
     assigner = cr_json_get(o, "assigner");
-    if (assigner && want_object(v, assigner, path(v, ip, "assigner"))) {
+    if (assigner
+        && cr_fhir_check_object(v, assigner,
+                                cr_fhir_check_path(v, ip, "assigner"))) {
         static const char *const rk[] = {
             "reference", "type", "identifier", "display", NULL
         };
-        only_keys(v, assigner, path(v, ip, "assigner"), rk);
+        cr_fhir_check_only_keys(v, assigner,
+                                cr_fhir_check_path(v, ip, "assigner"), rk);
     }
-    check_period(v, o, ip, &id.period);
+    cr_fhir_check_period(v, o, ip, &id.period);
     if (cr_json_get(o, "system") == NULL) {
-        verr(v, "required", path(v, ip, "system"),
-             "%s is required: the registry identifies records by "
-             "system and value", path(v, ip, "system"));
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, ip, "system"),
+                          "%s is required: the registry identifies records by "
+                          "system and value",
+                          cr_fhir_check_path(v, ip, "system"));
         return;
     }
     if (id.system == NULL) {
         return;
     }
     if (cr_json_get(o, "value") == NULL
-        && !has_absent_reason(cr_json_get(o, "_value"))) {
-        verr(v, "required", path(v, ip, "value"),
-             "%s is required (or a data-absent-reason on _value)",
-             path(v, ip, "value"));
+        && !cr_fhir_check_absent_reason(cr_json_get(o, "_value"))) {
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, ip, "value"),
+                          "%s is required (or a data-absent-reason on _value)",
+                          cr_fhir_check_path(v, ip, "value"));
     }
     id.kind = cr_fhir_identifier_kind(&id.source, v->pool, id.system);
     if (id.kind == CR_IDK_UNKNOWN) {
-        const char *expr = path(v, ip, "system");
+        const char *expr = cr_fhir_check_path(v, ip, "system");
         cr_outcome_add(v->oc, CR_SEV_ERROR, "code-invalid", NULL, expr,
                        "%s: '%.120s' is not an identifier system known to "
                        "the Client Registry", expr, id.system);
@@ -486,7 +157,7 @@ static void check_identifier(vctx_t *v, json_object *o, const char *ip,
         /* CR-PHN-001, CR-PHN-002: reject a PHN failing its check digit. */
         cr_phn_result_e r = cr_phn_validate(id.value);
         if (r != CR_PHN_OK) {
-            const char *expr = path(v, ip, "value");
+            const char *expr = cr_fhir_check_path(v, ip, "value");
             cr_outcome_add(v->oc, CR_SEV_ERROR, "business-rule", NULL, expr,
                            "%s: not a valid PHN: %s", expr,
                            cr_phn_result_text(r));
@@ -501,10 +172,11 @@ static void check_identifier(vctx_t *v, json_object *o, const char *ip,
             if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z')
                   || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.'
                   || *c == '_' || *c == ':' || *c == '/')) {
-                const char *expr = path(v, ip, "value");
-                verr(v, "business-rule", expr,
-                     "%s: a source record identifier may contain only "
-                     "letters, digits and - . _ : /", expr);
+                const char *expr = cr_fhir_check_path(v, ip, "value");
+                CR_FHIR_CHECK_ERR(v, "business-rule", expr,
+                                  "%s: a source record identifier may "
+                                  "contain only letters, digits and "
+                                  "- . _ : /", expr);
                 break;
             }
         }
@@ -530,25 +202,27 @@ int cr_fhir_name_chars_ok(const char *s)
     return 1;
 }
 
-static const char *name_string(vctx_t *v, json_object *o, const char *expr)
+static const char *name_string(cr_fhir_check_t *v, json_object *o,
+                               const char *expr)
 {
-    const char *s = want_string(v, o, expr);
+    const char *s = cr_fhir_check_string(v, o, expr);
 
     if (s && !cr_fhir_name_chars_ok(s)) {
         /* CR-ADD-016 / CR-REV-013: we reject rather than filter. */
-        verr(v, "business-rule", expr,
-             "%s contains characters not allowed in a name (digits, "
-             "wildcards, symbols or control characters)", expr);
+        CR_FHIR_CHECK_ERR(v, "business-rule", expr,
+                          "%s contains characters not allowed in a name "
+                          "(digits, wildcards, symbols or control "
+                          "characters)", expr);
         return NULL;
     }
     return s;
 }
 
-static apr_array_header_t *string_list(vctx_t *v, json_object *parent,
+static apr_array_header_t *string_list(cr_fhir_check_t *v, json_object *parent,
                                        const char *key, const char *base,
                                        int is_name)
 {
-    json_object *arr = opt_array(v, parent, key, base);
+    json_object *arr = cr_fhir_check_opt_array(v, parent, key, base);
     apr_array_header_t *out = apr_array_make(v->pool, 2, sizeof(char *));
     size_t i, n;
 
@@ -557,10 +231,10 @@ static apr_array_header_t *string_list(vctx_t *v, json_object *parent,
     }
     n = json_object_array_length(arr);
     for (i = 0; i < n; i++) {
-        const char *ep = pathi(v, base, key, (int)i);
+        const char *ep = cr_fhir_check_pathi(v, base, key, (int)i);
         json_object *o = json_object_array_get_idx(arr, i);
         const char *s = is_name ? name_string(v, o, ep)
-                                : want_string(v, o, ep);
+                                : cr_fhir_check_string(v, o, ep);
         if (s) {
             APR_ARRAY_PUSH(out, const char *) = s;
         }
@@ -568,7 +242,7 @@ static apr_array_header_t *string_list(vctx_t *v, json_object *parent,
     return out;
 }
 
-static void check_name(vctx_t *v, json_object *o, const char *np,
+static void check_name(cr_fhir_check_t *v, json_object *o, const char *np,
                        cr_patient_t *p)
 {
     static const char *const keys[] = {
@@ -582,27 +256,28 @@ static void check_name(vctx_t *v, json_object *o, const char *np,
     json_object *fam;
 
     memset(&nm, 0, sizeof(nm));
-    if (!want_object(v, o, np)) {
+    if (!cr_fhir_check_object(v, o, np)) {
         return;
     }
-    only_keys(v, o, np, keys);
-    check_extensions(v, o, np);
-    nm.masked = has_absent_reason(o);
-    nm.use = opt_code(v, o, "use", np, uses, "usual | official | nickname");
-    nm.text = opt_string(v, o, "text", np);
+    cr_fhir_check_only_keys(v, o, np, keys);
+    cr_fhir_check_extensions(v, o, np);
+    nm.masked = cr_fhir_check_absent_reason(o);
+    nm.use = cr_fhir_check_opt_code(v, o, "use", np, uses,
+                                    "usual | official | nickname");
+    nm.text = cr_fhir_check_opt_string(v, o, "text", np);
     fam = cr_json_get(o, "family");
     if (fam) {
-        nm.family = name_string(v, fam, path(v, np, "family"));
+        nm.family = name_string(v, fam, cr_fhir_check_path(v, np, "family"));
     }
-    check_primitive_ext(v, o, "_family", np);
+    cr_fhir_check_primitive_ext(v, o, "_family", np);
     nm.given = string_list(v, o, "given", np, 1);
     string_list(v, o, "prefix", np, 0);
     string_list(v, o, "suffix", np, 0);
-    check_period(v, o, np, &nm.period);
+    cr_fhir_check_period(v, o, np, &nm.period);
     if (!nm.masked && fam == NULL && cr_json_get(o, "given") == NULL
         && cr_json_get(o, "text") == NULL) {
-        verr(v, "required", np,
-             "%s needs a family name, a given name or text", np);
+        CR_FHIR_CHECK_ERR(v, "required", np,
+                          "%s needs a family name, a given name or text", np);
         return;
     }
     *(cr_name_t *)apr_array_push(p->names) = nm;
@@ -645,7 +320,7 @@ static int email_ok(const char *s)
     return 1;
 }
 
-static void check_telecom(vctx_t *v, json_object *o, const char *tp,
+static void check_telecom(cr_fhir_check_t *v, json_object *o, const char *tp,
                           cr_patient_t *p)
 {
     static const char *const keys[] = {
@@ -657,29 +332,32 @@ static void check_telecom(vctx_t *v, json_object *o, const char *tp,
     cr_telecom_t t;
 
     memset(&t, 0, sizeof(t));
-    if (!want_object(v, o, tp)) {
+    if (!cr_fhir_check_object(v, o, tp)) {
         return;
     }
-    only_keys(v, o, tp, keys);
-    check_extensions(v, o, tp);
-    check_primitive_ext(v, o, "_value", tp);
-    t.masked = has_absent_reason(o)
-               || has_absent_reason(cr_json_get(o, "_value"));
-    t.system = opt_code(v, o, "system", tp, systems, "phone | email");
-    t.use = opt_code(v, o, "use", tp, uses, "home | work | mobile");
-    t.value = opt_string(v, o, "value", tp);
-    check_period(v, o, tp, &t.period);
+    cr_fhir_check_only_keys(v, o, tp, keys);
+    cr_fhir_check_extensions(v, o, tp);
+    cr_fhir_check_primitive_ext(v, o, "_value", tp);
+    t.masked = cr_fhir_check_absent_reason(o)
+               || cr_fhir_check_absent_reason(cr_json_get(o, "_value"));
+    t.system = cr_fhir_check_opt_code(v, o, "system", tp, systems,
+                                      "phone | email");
+    t.use = cr_fhir_check_opt_code(v, o, "use", tp, uses,
+                                   "home | work | mobile");
+    t.value = cr_fhir_check_opt_string(v, o, "value", tp);
+    cr_fhir_check_period(v, o, tp, &t.period);
     if (cr_json_get(o, "rank")) {
         json_object *rank = cr_json_get(o, "rank");
         if (!json_object_is_type(rank, json_type_int)) {
-            verr(v, "structure", path(v, tp, "rank"),
-                 "%s must be a positive integer", path(v, tp, "rank"));
+            CR_FHIR_CHECK_ERR(v, "structure", cr_fhir_check_path(v, tp, "rank"),
+                              "%s must be a positive integer",
+                              cr_fhir_check_path(v, tp, "rank"));
         }
         else if (json_object_get_int64(rank) < 1
                  || json_object_get_int64(rank) > 2147483647) {
-            verr(v, "value", path(v, tp, "rank"),
-                 "%s must be a positive integer (1 to 2147483647)",
-                 path(v, tp, "rank"));
+            CR_FHIR_CHECK_ERR(v, "value", cr_fhir_check_path(v, tp, "rank"),
+                              "%s must be a positive integer (1 to 2147483647)",
+                              cr_fhir_check_path(v, tp, "rank"));
         }
     }
     if (t.masked) {
@@ -687,34 +365,35 @@ static void check_telecom(vctx_t *v, json_object *o, const char *tp,
         return;
     }
     if (cr_json_get(o, "system") == NULL) {
-        verr(v, "required", path(v, tp, "system"), "%s is required",
-             path(v, tp, "system"));
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, tp, "system"),
+                          "%s is required",
+                          cr_fhir_check_path(v, tp, "system"));
         return;
     }
     if (cr_json_get(o, "value") == NULL) {
-        verr(v, "required", path(v, tp, "value"), "%s is required",
-             path(v, tp, "value"));
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, tp, "value"),
+                          "%s is required", cr_fhir_check_path(v, tp, "value"));
         return;
     }
     if (t.system && t.value) {
         if (strcmp(t.system, "phone") == 0 && !phone_ok(t.value)) {
-            verr(v, "value", path(v, tp, "value"),
-                 "%s is not a telephone number (7 to 15 digits, an "
-                 "optional leading +, spaces or dashes)",
-                 path(v, tp, "value"));
+            CR_FHIR_CHECK_ERR(v, "value", cr_fhir_check_path(v, tp, "value"),
+                              "%s is not a telephone number (7 to 15 "
+                              "digits, an optional leading +, spaces or "
+                              "dashes)", cr_fhir_check_path(v, tp, "value"));
             return;
         }
         if (strcmp(t.system, "email") == 0 && !email_ok(t.value)) {
-            verr(v, "value", path(v, tp, "value"),
-                 "%s is not an e-mail address (name@domain)",
-                 path(v, tp, "value"));
+            CR_FHIR_CHECK_ERR(v, "value", cr_fhir_check_path(v, tp, "value"),
+                              "%s is not an e-mail address (name@domain)",
+                              cr_fhir_check_path(v, tp, "value"));
             return;
         }
     }
     *(cr_telecom_t *)apr_array_push(p->telecoms) = t;
 }
 
-static void check_address(vctx_t *v, json_object *o, const char *ap,
+static void check_address(cr_fhir_check_t *v, json_object *o, const char *ap,
                           cr_patient_t *p)
 {
     static const char *const keys[] = {
@@ -729,27 +408,28 @@ static void check_address(vctx_t *v, json_object *o, const char *ap,
     cr_address_t a;
 
     memset(&a, 0, sizeof(a));
-    if (!want_object(v, o, ap)) {
+    if (!cr_fhir_check_object(v, o, ap)) {
         return;
     }
-    only_keys(v, o, ap, keys);
-    check_extensions(v, o, ap);
-    a.masked = has_absent_reason(o);
-    a.use = opt_code(v, o, "use", ap, uses,
-                     "home | work | temp | old | billing");
-    a.type = opt_code(v, o, "type", ap, types, "postal | physical");
-    opt_string(v, o, "text", ap);
+    cr_fhir_check_only_keys(v, o, ap, keys);
+    cr_fhir_check_extensions(v, o, ap);
+    a.masked = cr_fhir_check_absent_reason(o);
+    a.use = cr_fhir_check_opt_code(v, o, "use", ap, uses,
+                                   "home | work | temp | old | billing");
+    a.type = cr_fhir_check_opt_code(v, o, "type", ap, types,
+                                    "postal | physical");
+    cr_fhir_check_opt_string(v, o, "text", ap);
     a.line = string_list(v, o, "line", ap, 0);
-    a.city = opt_string(v, o, "city", ap);
-    opt_string(v, o, "district", ap);
-    a.state = opt_string(v, o, "state", ap);
-    a.postal_code = opt_string(v, o, "postalCode", ap);
-    a.country = opt_string(v, o, "country", ap);
-    check_period(v, o, ap, &a.period);
+    a.city = cr_fhir_check_opt_string(v, o, "city", ap);
+    cr_fhir_check_opt_string(v, o, "district", ap);
+    a.state = cr_fhir_check_opt_string(v, o, "state", ap);
+    a.postal_code = cr_fhir_check_opt_string(v, o, "postalCode", ap);
+    a.country = cr_fhir_check_opt_string(v, o, "country", ap);
+    cr_fhir_check_period(v, o, ap, &a.period);
     *(cr_address_t *)apr_array_push(p->addresses) = a;
 }
 
-static void check_link(vctx_t *v, json_object *o, const char *lp)
+static void check_link(cr_fhir_check_t *v, json_object *o, const char *lp)
 {
     static const char *const keys[] = { "other", "type", NULL };
     static const char *const types[] = {
@@ -757,40 +437,25 @@ static void check_link(vctx_t *v, json_object *o, const char *lp)
     };
     json_object *other;
 
-    if (!want_object(v, o, lp)) {
+    if (!cr_fhir_check_object(v, o, lp)) {
         return;
     }
-    only_keys(v, o, lp, keys);
-    check_extensions(v, o, lp);
-    opt_code(v, o, "type", lp, types,
-             "replaced-by | replaces | refer | seealso");
+    cr_fhir_check_only_keys(v, o, lp, keys);
+    cr_fhir_check_extensions(v, o, lp);
+    cr_fhir_check_opt_code(v, o, "type", lp, types,
+                           "replaced-by | replaces | refer | seealso");
     other = cr_json_get(o, "other");
     if (other == NULL) {
-        verr(v, "required", path(v, lp, "other"), "%s is required",
-             path(v, lp, "other"));
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, lp, "other"),
+                          "%s is required", cr_fhir_check_path(v, lp, "other"));
     }
     else {
-        want_object(v, other, path(v, lp, "other"));
+        cr_fhir_check_object(v, other, cr_fhir_check_path(v, lp, "other"));
     }
     if (cr_json_get(o, "type") == NULL) {
-        verr(v, "required", path(v, lp, "type"), "%s is required",
-             path(v, lp, "type"));
+        CR_FHIR_CHECK_ERR(v, "required", cr_fhir_check_path(v, lp, "type"),
+                          "%s is required", cr_fhir_check_path(v, lp, "type"));
     }
-}
-
-static int valid_id(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')
-            || n >= 64) {
-            return 0;
-        }
-    }
-    return n > 0;
 }
 
 apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
@@ -813,7 +478,7 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
     static const char *const genders[] = {
         "male", "female", "other", "unknown", NULL
     };
-    vctx_t v;
+    cr_fhir_check_t v;
     cr_patient_t *p;
     const char *rt;
     json_object *arr, *o;
@@ -835,7 +500,8 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
     *out = p;
 
     if (!json_object_is_type(json, json_type_object)) {
-        verr(&v, "structure", root, "%s must be a JSON object", root);
+        CR_FHIR_CHECK_ERR(&v, "structure", root, "%s must be a JSON object",
+                          root);
         return APR_EINVAL;
     }
     rt = cr_json_get_string(json, "resourceType");
@@ -846,24 +512,27 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
                        rt ? rt : "(no resourceType)");
         return APR_EINVAL;
     }
-    only_keys(&v, json, root, keys);
-    check_extensions(&v, json, root);
-    check_modifier(&v, json, root);
+    cr_fhir_check_only_keys(&v, json, root, keys);
+    cr_fhir_check_extensions(&v, json, root);
+    cr_fhir_check_modifier(&v, json, root);
 
     o = cr_json_get(json, "id");
     if (o) {
-        const char *id = want_string(&v, o, path(&v, root, "id"));
-        if (id && !valid_id(id)) {
-            verr(&v, "value", path(&v, root, "id"),
-                 "%s must be 1 to 64 letters, digits, '-' or '.'",
-                 path(&v, root, "id"));
+        const char *id = cr_fhir_check_string(&v, o,
+                                              cr_fhir_check_path(&v, root,
+                                                                 "id"));
+        if (id && !cr_text_id_ok(id)) {
+            CR_FHIR_CHECK_ERR(&v, "value", cr_fhir_check_path(&v, root, "id"),
+                              "%s must be 1 to 64 letters, digits, '-' or '.'",
+                              cr_fhir_check_path(&v, root, "id"));
         }
         else {
             p->id = id;
         }
     }
     o = cr_json_get(json, "meta");
-    if (o && want_object(&v, o, path(&v, root, "meta"))) {
+    if (o
+        && cr_fhir_check_object(&v, o, cr_fhir_check_path(&v, root, "meta"))) {
         /* A restricted record (operations.md 0.7): the store keeps the
          * flag so that queries can mask it. */
         json_object *sec = cr_json_get_array(o, "security");
@@ -872,8 +541,7 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
             json_object *c = json_object_array_get_idx(sec, i);
             const char *sys = cr_json_get_string(c, "system");
             const char *code = cr_json_get_string(c, "code");
-            if (sys && code && strcmp(sys, "http://terminology.hl7.org/"
-                                      "CodeSystem/v3-Confidentiality") == 0
+            if (sys && code && strcmp(sys, CR_SYS_CONFIDENTIALITY) == 0
                 && (strcmp(code, "R") == 0 || strcmp(code, "V") == 0)) {
                 p->masked = 1;
             }
@@ -881,75 +549,80 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
     }
     o = cr_json_get(json, "text");
     if (o) {
-        want_object(&v, o, path(&v, root, "text"));
+        cr_fhir_check_object(&v, o, cr_fhir_check_path(&v, root, "text"));
     }
-    opt_string(&v, json, "language", root);
-    opt_string(&v, json, "implicitRules", root);
+    cr_fhir_check_opt_string(&v, json, "language", root);
+    cr_fhir_check_opt_string(&v, json, "implicitRules", root);
     o = cr_json_get(json, "active");
     if (o) {
         if (!json_object_is_type(o, json_type_boolean)) {
-            verr(&v, "structure", path(&v, root, "active"),
-                 "%s must be true or false", path(&v, root, "active"));
+            CR_FHIR_CHECK_ERR(&v, "structure",
+                              cr_fhir_check_path(&v, root, "active"),
+                              "%s must be true or false",
+                              cr_fhir_check_path(&v, root, "active"));
         }
         else {
             p->active = json_object_get_boolean(o) ? 1 : 0;
         }
     }
-    check_primitive_ext(&v, json, "_active", root);
+    cr_fhir_check_primitive_ext(&v, json, "_active", root);
 
-    if ((arr = opt_array(&v, json, "identifier", root)) != NULL) {
+    if ((arr = cr_fhir_check_opt_array(&v, json, "identifier", root)) != NULL) {
         n = json_object_array_length(arr);
         for (i = 0; i < n; i++) {
-            check_identifier(&v, json_object_array_get_idx(arr, i),
-                             pathi(&v, root, "identifier", (int)i), p);
+            const char *ip = cr_fhir_check_pathi(&v, root, "identifier",
+                                                 (int)i);
+            check_identifier(&v, json_object_array_get_idx(arr, i), ip, p);
         }
     }
-    if ((arr = opt_array(&v, json, "name", root)) != NULL) {
+    if ((arr = cr_fhir_check_opt_array(&v, json, "name", root)) != NULL) {
         n = json_object_array_length(arr);
         for (i = 0; i < n; i++) {
             check_name(&v, json_object_array_get_idx(arr, i),
-                       pathi(&v, root, "name", (int)i), p);
+                       cr_fhir_check_pathi(&v, root, "name", (int)i), p);
         }
     }
-    if ((arr = opt_array(&v, json, "telecom", root)) != NULL) {
+    if ((arr = cr_fhir_check_opt_array(&v, json, "telecom", root)) != NULL) {
         n = json_object_array_length(arr);
         for (i = 0; i < n; i++) {
             check_telecom(&v, json_object_array_get_idx(arr, i),
-                          pathi(&v, root, "telecom", (int)i), p);
+                          cr_fhir_check_pathi(&v, root, "telecom", (int)i), p);
         }
     }
-    if ((arr = opt_array(&v, json, "address", root)) != NULL) {
+    if ((arr = cr_fhir_check_opt_array(&v, json, "address", root)) != NULL) {
         n = json_object_array_length(arr);
         for (i = 0; i < n; i++) {
             check_address(&v, json_object_array_get_idx(arr, i),
-                          pathi(&v, root, "address", (int)i), p);
+                          cr_fhir_check_pathi(&v, root, "address", (int)i), p);
         }
     }
-    if ((arr = opt_array(&v, json, "link", root)) != NULL) {
+    if ((arr = cr_fhir_check_opt_array(&v, json, "link", root)) != NULL) {
         n = json_object_array_length(arr);
         for (i = 0; i < n; i++) {
             check_link(&v, json_object_array_get_idx(arr, i),
-                       pathi(&v, root, "link", (int)i));
+                       cr_fhir_check_pathi(&v, root, "link", (int)i));
         }
     }
-    opt_array(&v, json, "contained", root);
-    opt_array(&v, json, "photo", root);
-    opt_array(&v, json, "contact", root);
-    opt_array(&v, json, "communication", root);
-    opt_array(&v, json, "generalPractitioner", root);
+    cr_fhir_check_opt_array(&v, json, "contained", root);
+    cr_fhir_check_opt_array(&v, json, "photo", root);
+    cr_fhir_check_opt_array(&v, json, "contact", root);
+    cr_fhir_check_opt_array(&v, json, "communication", root);
+    cr_fhir_check_opt_array(&v, json, "generalPractitioner", root);
     o = cr_json_get(json, "maritalStatus");
     if (o) {
-        check_codeable(&v, o, path(&v, root, "maritalStatus"), NULL);
+        cr_fhir_check_codeable(&v, o,
+                               cr_fhir_check_path(&v, root, "maritalStatus"),
+                               NULL);
     }
 
-    p->gender = opt_code(&v, json, "gender", root, genders,
-                         "male | female | other | unknown");
-    check_primitive_ext(&v, json, "_gender", root);
+    p->gender = cr_fhir_check_opt_code(&v, json, "gender", root, genders,
+                                       "male | female | other | unknown");
+    cr_fhir_check_primitive_ext(&v, json, "_gender", root);
 
     o = cr_json_get(json, "birthDate");
     if (o) {
-        const char *expr = path(&v, root, "birthDate");
-        const char *s = want_string(&v, o, expr);
+        const char *expr = cr_fhir_check_path(&v, root, "birthDate");
+        const char *s = cr_fhir_check_string(&v, o, expr);
         cr_datetime_t dt;
         if (s && cr_datetime_parse_date(&dt, s) != APR_SUCCESS) {
             cr_outcome_add(oc, CR_SEV_ERROR, "value", NULL, expr,
@@ -961,19 +634,19 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
             char lo[11], hi[11];
             cr_datetime_day_range(&dt, lo, hi);
             if (now_day && strcmp(lo, now_day) > 0) {
-                verr(&v, "business-rule", expr, "%s is in the future",
-                     expr);
+                CR_FHIR_CHECK_ERR(&v, "business-rule", expr,
+                                  "%s is in the future", expr);
             }
             else {
                 p->birth_date = s;
             }
         }
     }
-    check_primitive_ext(&v, json, "_birthDate", root);
+    cr_fhir_check_primitive_ext(&v, json, "_birthDate", root);
 
     if (cr_json_get(json, "deceasedBoolean")) {
         /* CR-REV-019: the profile allows deceasedDateTime only. */
-        const char *expr = path(&v, root, "deceasedBoolean");
+        const char *expr = cr_fhir_check_path(&v, root, "deceasedBoolean");
         cr_outcome_add(oc, CR_SEV_ERROR, "code-invalid", NULL, expr,
                        "%s is not allowed by the Client Registry profile: "
                        "send deceasedDateTime", expr);
@@ -983,8 +656,9 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
         cr_datetime_t ddt, bdt;
         char dlo[11], dhi[11], blo[11], bhi[11];
         memset(&ddt, 0, sizeof(ddt));
-        p->deceased = opt_datetime(&v, json, "deceasedDateTime", root, &ddt);
-        check_primitive_ext(&v, json, "_deceasedDateTime", root);
+        p->deceased = cr_fhir_check_opt_datetime(&v, json, "deceasedDateTime",
+                                                 root, &ddt);
+        cr_fhir_check_primitive_ext(&v, json, "_deceasedDateTime", root);
         /* Compare day ranges: a death in "1980" is not before a birth on
          * 1980-05-05; only a death wholly before the birth is. */
         if (p->deceased && p->birth_date
@@ -992,38 +666,47 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
             cr_datetime_day_range(&ddt, dlo, dhi);
             cr_datetime_day_range(&bdt, blo, bhi);
             if (strcmp(dhi, blo) < 0) {
-                verr(&v, "business-rule", path(&v, root, "deceasedDateTime"),
-                     "%s is before the birth date",
-                     path(&v, root, "deceasedDateTime"));
+                CR_FHIR_CHECK_ERR(&v, "business-rule",
+                                  cr_fhir_check_path(&v, root,
+                                                     "deceasedDateTime"),
+                                  "%s is before the birth date",
+                                  cr_fhir_check_path(&v, root,
+                                                     "deceasedDateTime"));
             }
         }
     }
 
     if (cr_json_get(json, "multipleBirthBoolean")
         && cr_json_get(json, "multipleBirthInteger")) {
-        verr(&v, "structure", path(&v, root, "multipleBirth[x]"),
-             "%s may appear only once", path(&v, root, "multipleBirth[x]"));
+        CR_FHIR_CHECK_ERR(&v, "structure",
+                          cr_fhir_check_path(&v, root, "multipleBirth[x]"),
+                          "%s may appear only once",
+                          cr_fhir_check_path(&v, root, "multipleBirth[x]"));
     }
     o = cr_json_get(json, "multipleBirthBoolean");
     if (o && !json_object_is_type(o, json_type_boolean)) {
-        verr(&v, "structure", path(&v, root, "multipleBirthBoolean"),
-             "%s must be true or false",
-             path(&v, root, "multipleBirthBoolean"));
+        CR_FHIR_CHECK_ERR(&v, "structure",
+                          cr_fhir_check_path(&v, root, "multipleBirthBoolean"),
+                          "%s must be true or false",
+                          cr_fhir_check_path(&v, root, "multipleBirthBoolean"));
     }
     o = cr_json_get(json, "multipleBirthInteger");
     if (o && json_object_is_type(o, json_type_int)
         && (json_object_get_int64(o) < 0
             || json_object_get_int64(o) > 2147483647)) {
-        verr(&v, "value", path(&v, root, "multipleBirthInteger"),
-             "%s must be a whole number from 0 to 2147483647",
-             path(&v, root, "multipleBirthInteger"));
+        CR_FHIR_CHECK_ERR(&v, "value",
+                          cr_fhir_check_path(&v, root, "multipleBirthInteger"),
+                          "%s must be a whole number from 0 to 2147483647",
+                          cr_fhir_check_path(&v, root, "multipleBirthInteger"));
     }
     else if (o && !json_object_is_type(o, json_type_int)) {
-        verr(&v, "structure", path(&v, root, "multipleBirthInteger"),
-             "%s must be an integer", path(&v, root, "multipleBirthInteger"));
+        CR_FHIR_CHECK_ERR(&v, "structure",
+                          cr_fhir_check_path(&v, root, "multipleBirthInteger"),
+                          "%s must be an integer",
+                          cr_fhir_check_path(&v, root, "multipleBirthInteger"));
     }
-    check_primitive_ext(&v, json, "_multipleBirthBoolean", root);
-    check_primitive_ext(&v, json, "_multipleBirthInteger", root);
+    cr_fhir_check_primitive_ext(&v, json, "_multipleBirthBoolean", root);
+    cr_fhir_check_primitive_ext(&v, json, "_multipleBirthInteger", root);
 
     /* A patient holds at most one current PHN. */
     {
@@ -1036,27 +719,13 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
             }
         }
         if (phns > 1) {
-            verr(&v, "business-rule", path(&v, root, "identifier"),
-                 "%s: a client holds at most one current PHN",
-                 path(&v, root, "identifier"));
+            CR_FHIR_CHECK_ERR(&v, "business-rule",
+                              cr_fhir_check_path(&v, root, "identifier"),
+                              "%s: a client holds at most one current PHN",
+                              cr_fhir_check_path(&v, root, "identifier"));
         }
     }
     return v.errors ? APR_EINVAL : APR_SUCCESS;
-}
-
-const cr_identifier_t *cr_fhir_patient_find_identifier(const cr_patient_t *p,
-                                                       cr_id_kind_e k)
-{
-    int i;
-
-    for (i = 0; i < p->identifiers->nelts; i++) {
-        const cr_identifier_t *id = &APR_ARRAY_IDX(p->identifiers, i,
-                                                   cr_identifier_t);
-        if (id->kind == k && id->value && id->period.end == NULL) {
-            return id;
-        }
-    }
-    return NULL;
 }
 
 void cr_fhir_patient_add_phn(cr_patient_t *p, apr_pool_t *pool,
@@ -1078,7 +747,7 @@ void cr_fhir_patient_add_phn(cr_patient_t *p, apr_pool_t *pool,
     type = cr_json_set_new_object(id, "type");
     coding = cr_json_set_new_array(type, "coding");
     c = cr_json_array_add_object(coding);
-    cr_json_set_string(c, "system", CR_V2_0203);
+    cr_json_set_string(c, "system", CR_SYS_V2_0203);
     cr_json_set_string(c, "code", "JHN");
     cr_json_set_string(id, "system", CR_SYS_PHN);
     cr_json_set_string(id, "value", phn);

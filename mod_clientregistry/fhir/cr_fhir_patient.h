@@ -15,103 +15,10 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
+#include "core/cr_canon.h"
+#include "core/cr_model.h"
 #include "core/cr_outcome.h"
-
-#define CR_SYS_PHN \
-    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id"
-#define CR_SYS_PHN_ENCRYPTED \
-    "http://hlth.gov.bc.ca/fhir/client/id-issuer/BC-encrypted"
-#define CR_SYS_MSP \
-    "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-msp-eligibility-id"
-#define CR_SYS_INFOWAY_PREFIX "https://fhir.infoway-inforoute.ca/NamingSystem/"
-#define CR_SYS_SRI_PREFIX "https://health.gov.bc.ca/fhir/NamingSystem/ca-bc-"
-#define CR_SYS_SRI_SUFFIX "-source-patient-id"
-#define CR_SYS_LEGACY_PREFIX "http://hlth.gov.bc.ca/fhir/client/id-issuer/"
-#define CR_EXT_BASE "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/"
-#define CR_EXT_IDENTIFIER_STATUS CR_EXT_BASE "bc-identifier-status-extension"
-#define CR_EXT_DATA_ABSENT \
-    "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-#define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
-#define CR_V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203"
-#define CR_PHN_ASSIGNER "MOH Client Registry - MOH_CRS"
-
-/* What an identifier system denotes. */
-typedef enum {
-    CR_IDK_UNKNOWN = 0,
-    CR_IDK_PHN,            /* BC Personal Health Number */
-    CR_IDK_PHN_ENCRYPTED,  /* encrypted/encoded PHN */
-    CR_IDK_SRI,            /* a source system's record identifier */
-    CR_IDK_MSP,            /* HIBC MSP eligibility id */
-    CR_IDK_INFOWAY,        /* other Infoway naming system (jurisdictions) */
-    CR_IDK_LEGACY          /* G1-G3 id-issuer systems, accepted on input */
-} cr_id_kind_e;
-
-typedef struct cr_period_t {
-    const char *start;     /* FHIR dateTime or NULL */
-    const char *end;
-} cr_period_t;
-
-typedef struct cr_identifier_t {
-    const char *system;
-    const char *value;     /* NULL when absent with a data-absent-reason */
-    const char *use;
-    const char *type_code; /* v2-0203 code when given */
-    cr_id_kind_e kind;
-    const char *source;    /* SRI: the source-id part, e.g. "fha-mt" */
-    cr_period_t period;
-    json_object *json;
-} cr_identifier_t;
-
-typedef struct cr_name_t {
-    const char *use;
-    const char *family;
-    const char *text;
-    apr_array_header_t *given;   /* of const char * */
-    cr_period_t period;
-    int masked;
-} cr_name_t;
-
-typedef struct cr_telecom_t {
-    const char *system;
-    const char *value;
-    const char *use;
-    cr_period_t period;
-    int masked;
-} cr_telecom_t;
-
-typedef struct cr_address_t {
-    const char *use;
-    const char *type;
-    apr_array_header_t *line;    /* of const char * */
-    const char *city;
-    const char *state;
-    const char *postal_code;
-    const char *country;
-    cr_period_t period;
-    int masked;
-} cr_address_t;
-
-typedef struct cr_patient_t {
-    json_object *json;           /* the resource (borrowed, pool-owned) */
-    const char *id;
-    const char *gender;
-    const char *birth_date;
-    const char *deceased;        /* deceasedDateTime */
-    int active;                  /* -1 absent, else 0/1 */
-    apr_array_header_t *identifiers;  /* of cr_identifier_t */
-    apr_array_header_t *names;        /* of cr_name_t */
-    apr_array_header_t *telecoms;     /* of cr_telecom_t */
-    apr_array_header_t *addresses;    /* of cr_address_t */
-    int masked;                  /* meta.security v3-Confidentiality R or
-                                    V: demographics restricted (0.7) */
-} cr_patient_t;
-
-typedef struct cr_fhir_limits_t {
-    int max_repeats;             /* elements in one repeating element */
-    apr_size_t max_string;       /* bytes in one string element */
-} cr_fhir_limits_t;
-
-extern const cr_fhir_limits_t cr_fhir_default_limits;
+#include "fhir/cr_fhir_check.h"
 
 /* Classify an identifier system; *source (if not NULL) receives the
  * source-id of an SRI system (allocated from pool) or NULL. */
@@ -129,10 +36,6 @@ apr_status_t cr_fhir_patient_parse(cr_patient_t **out, apr_pool_t *pool,
                                    const char *now_day,
                                    const cr_fhir_limits_t *limits,
                                    cr_outcome_t *oc);
-
-/* The first current (no period.end) identifier of kind k, or NULL. */
-const cr_identifier_t *cr_fhir_patient_find_identifier(const cr_patient_t *p,
-                                                       cr_id_kind_e k);
 
 /* Add a registry-assigned PHN identifier to the JSON document (and model)
  * with use official, type JHN, period.start = assigned_at and the

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "core/cr_json.h"
+#include "core/cr_canon.h"
 #include "core/cr_phn.h"
 #include "fhir/cr_fhir_rules.h"
 
@@ -252,6 +253,6 @@ int cr_fhir_rules_phn_bound(const char *source)
 {
     return source && (strcmp(source, "HIBC") == 0
                       || strcmp(source, "MSP") == 0
-                      || strcmp(source, "MOH_CRS") == 0
+                      || strcmp(source, CR_REGISTRY_CODE) == 0
                       || strcmp(source, "MOH") == 0);
 }

@@ -15,6 +15,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "core/cr_canon.h"
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_patient.h"
 #include "fhir/cr_fhir_view.h"
@@ -28,7 +29,6 @@
 #define EXT_BIRTH_HIST CR_EXT_BASE "bc-birthdate-history-extension"
 #define EXT_DEATH_HIST CR_EXT_BASE "bc-death-date-history-extension"
 #define EXT_MBIRTH_HIST CR_EXT_BASE "bc-multiplebirth-history-extension"
-#define EXT_SOURCE_ID CR_EXT_BASE "bc-sourceId-extension"
 
 /* Repeats considered per element per version: far above what writes
  * accept (cr_fhir_limits_t), a fence against a corrupt stored row. */
@@ -120,7 +120,7 @@ int cr_fhir_view_restricted(json_object *resource)
         json_object *c = json_object_array_get_idx(sec, i);
         const char *sys = cr_json_get_string(c, "system");
         const char *code = cr_json_get_string(c, "code");
-        if (sys && code && strcmp(sys, CR_VIEW_CONFIDENTIALITY) == 0
+        if (sys && code && strcmp(sys, CR_SYS_CONFIDENTIALITY) == 0
             && (strcmp(code, "R") == 0 || strcmp(code, "V") == 0)) {
             return 1;
         }
@@ -160,7 +160,7 @@ static json_object *business_period(const char *start, const char *end)
 {
     json_object *e = json_object_new_object();
 
-    cr_json_set_string(e, "url", CR_VIEW_EXT_BUSINESS_PERIOD);
+    cr_json_set_string(e, "url", CR_EXT_BUSINESS_PERIOD);
     json_object_object_add(e, "valuePeriod", period_obj(start, end));
     return e;
 }
@@ -736,7 +736,7 @@ static json_object *primitive_ext(vw_t *w, json_object *stored_under,
 
     for (i = 0; i < n && i < MAX_REPEATS; i++) {
         has_bp |= ext_is(json_object_array_get_idx(ext, i),
-                         CR_VIEW_EXT_BUSINESS_PERIOD);
+                         CR_EXT_BUSINESS_PERIOD);
     }
     if (current && !has_bp && runs->nelts > 0) {
         /* CR-GD-025: when the current value took effect. */
@@ -842,13 +842,13 @@ static void strip_source_ids(json_object *o, int depth)
             int found = 0;
             for (i = 0; i < n && i < MAX_REPEATS; i++) {
                 found |= ext_is(json_object_array_get_idx(ext, i),
-                                EXT_SOURCE_ID);
+                                CR_EXT_SOURCE_ID);
             }
             if (found) {
                 json_object *keep = json_object_new_array();
                 for (i = 0; i < n && i < MAX_REPEATS; i++) {
                     json_object *e = json_object_array_get_idx(ext, i);
-                    if (!ext_is(e, EXT_SOURCE_ID)) {
+                    if (!ext_is(e, CR_EXT_SOURCE_ID)) {
                         json_object_array_add(keep, json_object_get(e));
                     }
                 }

@@ -33,12 +33,6 @@
 #include <apr_time.h>
 #include <json-c/json.h>
 
-#define CR_VIEW_EXT_BUSINESS_PERIOD \
-    "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" \
-    "bc-business-period-extension"
-#define CR_VIEW_CONFIDENTIALITY \
-    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-
 /* One stored version. */
 typedef struct cr_view_version_t {
     apr_int64_t version;

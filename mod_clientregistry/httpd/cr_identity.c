@@ -16,6 +16,8 @@
 #include "httpd/cr_config.h"
 #include "httpd/cr_identity.h"
 #include "httpd/cr_req.h"
+#include "core/cr_text.h"
+#include "httpd/cr_private.h"
 
 APR_DECLARE_OPTIONAL_FN(char *, ssl_var_lookup,
                         (apr_pool_t *, server_rec *, conn_rec *,
@@ -77,7 +79,7 @@ const cr_caller_t *cr_identity_caller(request_rec *r)
     }
     user = apr_table_get(r->headers_in, "UserId");
     if (user && *user && strlen(user) <= 256
-        && cr_search_utf8_ok(user, strlen(user))) {
+        && cr_text_utf8_ok(user, strlen(user))) {
         c->user_id = user;
     }
     q->caller = c;

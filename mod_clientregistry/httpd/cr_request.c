@@ -16,6 +16,8 @@
 #include "httpd/cr_config.h"
 #include "httpd/cr_req.h"
 #include "httpd/cr_request.h"
+#include "core/cr_text.h"
+#include "httpd/cr_private.h"
 
 #define CT_FHIR "application/fhir+json"
 #define CT_JSON "application/json"
@@ -46,7 +48,7 @@ static const char *format_param(request_rec *r)
             const char *raw = end ? apr_pstrmemdup(r->pool, v, end - v)
                                   : v;
             const char *dec = NULL;
-            if (cr_search_decode(&dec, r->pool, raw, strlen(raw))
+            if (cr_text_url_decode(&dec, r->pool, raw, strlen(raw))
                 != APR_SUCCESS) {
                 return "";
             }

@@ -2,23 +2,10 @@
  * cr_route.h).  The one place that knows the registry's URL shapes. */
 #include <string.h>
 
+#include "core/cr_text.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_req.h"
 #include "httpd/cr_route.h"
-
-static int valid_id(const char *s)
-{
-    apr_size_t n;
-
-    for (n = 0; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-            return 0;
-        }
-    }
-    return n > 0 && n <= 64;
-}
 
 static cr_route_kind_e kind_of(const char *const *seg, int n)
 {
@@ -128,7 +115,7 @@ const cr_route_t *cr_route_get(request_rec *r)
     if (rt->kind == CR_ROUTE_TYPE_OP) {
         rt->op = cr_ops_find(rt->seg[1] + 1);
     }
-    rt->id_ok = rt->n >= 2 && valid_id(rt->seg[1]);
+    rt->id_ok = rt->n >= 2 && cr_text_id_ok(rt->seg[1]);
     rt->permission = permission_of(rt, r->method_number);
     q->route = rt;
     return rt;

@@ -74,8 +74,7 @@ static void add_name(builder_t *b, const char *kind, const char *raw)
  * still gets them. */
 static void add_match_keys(builder_t *b, const cr_patient_t *p)
 {
-    const cr_identifier_t *phn = cr_fhir_patient_find_identifier(p,
-                                                                 CR_IDK_PHN);
+    const cr_identifier_t *phn = cr_model_find_identifier(p, CR_IDK_PHN);
     const char *text = cr_match_record_build(b->pool, p);
     apr_array_header_t *keys = NULL;
     cr_match_record_t rec;

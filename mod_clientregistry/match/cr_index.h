@@ -9,7 +9,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "fhir/cr_fhir_patient.h"
+#include "core/cr_model.h"
 
 /* Kinds of key (cr_search_index.kind). */
 #define CR_IDX_FAMILY "family"

@@ -24,6 +24,12 @@
  * ids, PHNs and other identifiers never contribute to a score (a PHN is
  * only a blocking key: it finds a candidate, the demographics judge it).
  *
+ * The stages live in one file each, with this header as their shared
+ * types: cr_match_record.c (field and level names, record build and
+ * parse), cr_match_keys.c (blocking keys and their order for a query),
+ * cr_match_compare.c (comparison vectors), cr_match_weight.c (m/u
+ * parameters, weights, scores, grades) and cr_match_em.c (EM).
+ *
  * Everything here is pure computation on APR pools: no SQL, no logging,
  * no globals written, so it is thread-safe.  Every loop is bounded by the
  * CR_MATCH_MAX_* limits below.
@@ -35,7 +41,7 @@
 #include <apr_tables.h>
 #include <apr_hash.h>
 
-#include "fhir/cr_fhir_patient.h"
+#include "core/cr_model.h"
 #include "match/cr_phonetic.h"
 
 /* ------------------------------------------------------------------ */
@@ -170,6 +176,9 @@ int cr_match_level_from_name(int f, const char *name);
 /* Longest name, city or street text kept (bytes, after normalization). */
 #define CR_MATCH_MAX_TEXT 64
 #define CR_MATCH_MAX_STREET 96
+/* Most words of an address compared (and scanned for a key) word by
+ * word. */
+#define CR_MATCH_MAX_WORDS 16
 /* Longest record text cr_match_record_build can produce, with the NUL. */
 #define CR_MATCH_RECORD_MAX 2048
 
@@ -350,6 +359,14 @@ typedef struct cr_match_params_t {
 /* The defaults used before any estimation: values chosen from the record
  * linkage literature for person records, not fitted to any data set. */
 void cr_match_params_default(cr_match_params_t *p);
+
+/* Bounds of every probability in cr_match_params_t. */
+#define CR_MATCH_P_MIN 1e-6
+#define CR_MATCH_P_MAX (1.0 - 1e-6)
+
+/* x clamped into [CR_MATCH_P_MIN, CR_MATCH_P_MAX]; NaN gives
+ * CR_MATCH_P_MIN. */
+double cr_match_params_clamp(double x);
 
 /*
  * Make p usable: clamp every probability into [1e-6, 1 - 1e-6], rescale

@@ -753,3 +753,76 @@ apr_status_t cr_normalize_given_selfcheck(void)
     }
     return APR_SUCCESS;
 }
+
+/* ------------------------------------------------------------------ */
+/* Bounded text and street types                                       */
+/* ------------------------------------------------------------------ */
+
+void cr_normalize_text(char *out, const char *raw, apr_size_t max)
+{
+    apr_size_t len = 0;
+
+    if (raw == NULL
+        || cr_normalize_name(out, &len, raw, CR_NORM_ZTERM) != APR_SUCCESS) {
+        out[0] = '\0';
+        return;
+    }
+    if (len > max) {
+        apr_size_t cut = max;
+        while (cut > 0 && out[cut] != ' ') {
+            cut--;
+        }
+        out[cut > 0 ? cut : max] = '\0';
+        len = strlen(out);
+        while (len > 0 && out[len - 1] == ' ') {
+            out[--len] = '\0';
+        }
+    }
+}
+
+/* Street-type words and their spelled-out forms (see cr_normalize.h). */
+static const char *const street_types[][2] = {
+    { "av", "avenue" }, { "ave", "avenue" }, { "avenue", "avenue" },
+    { "bv", "boulevard" }, { "blvd", "boulevard" },
+    { "boulevard", "boulevard" },
+    { "cct", "circuit" }, { "circuit", "circuit" },
+    { "cl", "close" }, { "close", "close" },
+    { "cr", "crescent" }, { "cres", "crescent" },
+    { "crescent", "crescent" },
+    { "ct", "court" }, { "court", "court" },
+    { "dr", "drive" }, { "drive", "drive" },
+    { "hwy", "highway" }, { "highway", "highway" },
+    { "la", "lane" }, { "ln", "lane" }, { "lane", "lane" },
+    { "pde", "parade" }, { "parade", "parade" },
+    { "pkwy", "parkway" }, { "parkway", "parkway" },
+    { "pl", "place" }, { "place", "place" },
+    { "rd", "road" }, { "road", "road" },
+    { "sq", "square" }, { "square", "square" },
+    { "st", "street" }, { "str", "street" }, { "street", "street" },
+    { "tce", "terrace" }, { "ter", "terrace" }, { "terrace", "terrace" },
+    { "way", "way" }
+};
+
+const char *cr_normalize_street_type(const char *w)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(street_types) / sizeof(street_types[0]); i++) {
+        if (strcmp(street_types[i][0], w) == 0) {
+            return street_types[i][1];
+        }
+    }
+    return NULL;
+}
+
+int cr_normalize_is_street_type(const char *w)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(street_types) / sizeof(street_types[0]); i++) {
+        if (strcmp(street_types[i][1], w) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}

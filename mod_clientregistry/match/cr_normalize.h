@@ -7,7 +7,8 @@
  * blocking keys stored in SQL work on: names folded to lower-case ASCII,
  * multi-part surnames split into parts, phone numbers reduced to their
  * last ten digits, postal codes reduced to upper-case letters and digits,
- * and English nicknames mapped to one canonical given name.
+ * street-type words spelled out, and English nicknames mapped to one
+ * canonical given name.
  *
  * Every function writes into a caller-supplied buffer of a documented
  * fixed size, so nothing allocates and the functions can run once per
@@ -145,6 +146,34 @@ apr_size_t cr_normalize_compact(char *out, const char *norm);
  */
 apr_status_t cr_normalize_split(cr_normalize_parts_t *parts,
                                 const char *norm);
+
+/*
+ * Normalize a name-like text (a name, a city, an address line) with
+ * cr_normalize_name() and cut it to at most max bytes, at a word boundary
+ * when there is one (trailing spaces dropped).
+ *
+ * out: buffer of CR_NORM_BUF_SIZE bytes; "" when raw is NULL or not valid
+ *      UTF-8.
+ * max: at most CR_NORM_MAX_LEN.
+ *
+ * Cannot fail.
+ */
+void cr_normalize_text(char *out, const char *raw, apr_size_t max);
+
+/*
+ * Street-type words ("st", "ave", "blvd", ...) and their spelled-out
+ * forms, so that "12 Main St" and "12 main street" agree.  Such words say
+ * little about who lives there, so comparisons word by word skip them.
+ *
+ * cr_normalize_street_type: the spelled-out form ("street") of a
+ * normalized word that is a street type, abbreviated or not; NULL for any
+ * other word.  The result is a static string.
+ *
+ * cr_normalize_is_street_type: 1 when word is a spelled-out street type
+ * (a value cr_normalize_street_type returns), else 0.
+ */
+const char *cr_normalize_street_type(const char *word);
+int cr_normalize_is_street_type(const char *word);
 
 /*
  * Reduce a phone number to the digits that identify the line.

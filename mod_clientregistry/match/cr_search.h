@@ -106,15 +106,4 @@ int cr_search_clause_matches(const cr_search_clause_t *c,
 void cr_search_birth_driver_range(char lo[11], char hi[11],
                                   const cr_search_value_t *v);
 
-/* Decode one application/x-www-form-urlencoded component.  APR_EINVAL on
- * a bad escape, a NUL or invalid UTF-8. */
-apr_status_t cr_search_decode(const char **out, apr_pool_t *pool,
-                              const char *s, apr_size_t len);
-
-/* Percent-encode a value for a URL query. */
-const char *cr_search_encode(apr_pool_t *pool, const char *s);
-
-/* 1 if s[0..len) is valid UTF-8 without NUL. */
-int cr_search_utf8_ok(const char *s, apr_size_t len);
-
 #endif /* CR_SEARCH_H */

@@ -15,15 +15,12 @@
 #include <apr_strings.h>
 
 #include "ops/cr_audit.h"
+#include "core/cr_canon.h"
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_bundle.h"
-#include "match/cr_search.h"
+#include "core/cr_text.h"
 #include "store/cr_store_audit.h"
 
-#define EXT_SEQ "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" \
-                "cr-audit-sequence"
-#define EXT_HASH "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" \
-                 "cr-audit-hash"
 #define AUDIT_MAX_PAGE 100
 
 void cr_audit_fill(cr_audit_rec_t *rec, const cr_ctx_t *ctx,
@@ -97,10 +94,10 @@ static json_object *audit_event(apr_pool_t *pool, const cr_audit_rec_t *a)
                                               a->seq));
     arr = cr_json_set_new_array(ev, "extension");
     o = cr_json_array_add_object(arr);
-    cr_json_set_string(o, "url", EXT_SEQ);
+    cr_json_set_string(o, "url", CR_EXT_AUDIT_SEQUENCE);
     cr_json_set_int(o, "valueInteger", a->seq);
     o = cr_json_array_add_object(arr);
-    cr_json_set_string(o, "url", EXT_HASH);
+    cr_json_set_string(o, "url", CR_EXT_AUDIT_HASH);
     cr_json_set_string(o, "valueString", a->hash);
     json_object_object_add(ev, "type", coding(
         "http://terminology.hl7.org/CodeSystem/audit-event-type", "rest"));
@@ -126,8 +123,7 @@ static json_object *audit_event(apr_pool_t *pool, const cr_audit_rec_t *a)
     if (a->org_id) {
         o = cr_json_set_new_object(agent, "who");
         o = cr_json_set_new_object(o, "identifier");
-        cr_json_set_string(o, "system",
-                           "http://hlth.gov.bc.ca/fhir/client/bc-org");
+        cr_json_set_string(o, "system", CR_SYS_BC_ORG);
         cr_json_set_string(o, "value", a->org_id);
     }
     if (a->user_id) {
@@ -241,9 +237,9 @@ void cr_audit_search(cr_ctx_t *ctx, const char *query)
         const char *eq = memchr(p, '=', len);
         const char *name = NULL, *value = NULL;
         if (len > 0 && (eq == NULL
-            || cr_search_decode(&name, ctx->pool, p, eq - p) != APR_SUCCESS
-            || cr_search_decode(&value, ctx->pool, eq + 1,
-                                len - (eq - p) - 1) != APR_SUCCESS)) {
+            || cr_text_url_decode(&name, ctx->pool, p, eq - p) != APR_SUCCESS
+            || cr_text_url_decode(&value, ctx->pool, eq + 1,
+                                  len - (eq - p) - 1) != APR_SUCCESS)) {
             ctx->resp.status = 400;
             cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
                            "malformed query string");

@@ -10,6 +10,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "core/cr_text.h"
 #include "match/cr_search.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_op_demographics.h"
@@ -51,10 +52,12 @@ static int rest_params(apr_array_header_t **out, cr_bcop_t *q,
             return 0;
         }
         r = apr_array_push(list);
-        if (cr_search_decode(&r->name, ctx->pool, p,
-                             eq ? (apr_size_t)(eq - p) : len) != APR_SUCCESS
-            || cr_search_decode(&r->value, ctx->pool, eq ? eq + 1 : p + len,
-                                eq ? len - (apr_size_t)(eq - p) - 1 : 0)
+        if (cr_text_url_decode(&r->name, ctx->pool, p,
+                               eq ? (apr_size_t)(eq - p) : len)
+                != APR_SUCCESS
+            || cr_text_url_decode(&r->value, ctx->pool,
+                                  eq ? eq + 1 : p + len,
+                                  eq ? len - (apr_size_t)(eq - p) - 1 : 0)
                != APR_SUCCESS) {
             /* CR-REST-012: well-formed %-escapes only. */
             cr_bc_add(ctx->oc, q->txn, CR_BC_INVALID, NULL,

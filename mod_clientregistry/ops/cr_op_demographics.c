@@ -17,6 +17,7 @@
 #include "fhir/cr_fhir_rules.h"
 #include "fhir/cr_fhir_view.h"
 #include "ops/cr_bcop.h"
+#include "core/cr_text.h"
 #include "ops/cr_op_demographics.h"
 #include "ops/cr_ops_query.h"
 #include "store/cr_store_query.h"
@@ -99,18 +100,6 @@ apr_status_t cr_op_demographics_render(json_object **out, cr_bcop_t *q,
 
 /* ---- GetDemographics ---------------------------------------------------- */
 
-static int looks_like_phn(const char *s)
-{
-    int i;
-
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return i == CR_PHN_LEN;
-}
-
 void cr_op_demographics_run(cr_bcop_t *q,
                             const cr_op_demographics_key_t *lk)
 {
@@ -130,7 +119,7 @@ void cr_op_demographics_run(cr_bcop_t *q,
         rv = cr_store_query_identifier(&pid, &status, ctx->db, ctx->pool,
                                        system, lk->value);
     }
-    else if (looks_like_phn(lk->id)) {
+    else if (cr_phn_looks_like(lk->id)) {
         /* DECISION-02: an id of ten digits is a PHN. */
         system = CR_SYS_PHN;
         if (!cr_fhir_rules_gd_key(ctx->oc, q->txn, &system, lk->id,
@@ -179,20 +168,6 @@ void cr_op_demographics_run(cr_bcop_t *q,
     cr_bcop_finish(q, 200);
 }
 
-static int valid_id(const char *s)
-{
-    apr_size_t n;
-
-    for (n = 0; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-            return 0;
-        }
-    }
-    return n > 0 && n <= 64;
-}
-
 static void get_demographics(cr_ctx_t *ctx, json_object *body,
                              int force_history, const char *op)
 {
@@ -233,7 +208,7 @@ static void get_demographics(cr_ctx_t *ctx, json_object *body,
     }
     if (idv) {
         if (!json_object_is_type(idv, json_type_string)
-            || !valid_id(json_object_get_string(idv))) {
+            || !cr_text_id_ok(json_object_get_string(idv))) {
             cr_bc_add(ctx->oc, q.txn, CR_BC_INVALID,
                       apr_pstrcat(ctx->pool, e->expr, ".id", NULL),
                       "an id is 1 to 64 letters, digits, '-' or '.'");

@@ -12,6 +12,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "core/cr_canon.h"
 #include "core/cr_phn.h"
 #include "fhir/cr_fhir_rules.h"
 #include "match/cr_index.h"
@@ -24,7 +25,7 @@
 
 /* Babies returned for one mother. */
 #define MAX_CHILDREN 50
-#define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define ROLE_CODE_SYSTEM CR_SYS_ROLE_CODE
 
 /* ---- the raw score (D-13) ----------------------------------------------- */
 

@@ -32,7 +32,7 @@
 
 #define MAX_LINKS 20
 #define MAX_IDENTIFIER_ROWS 200
-#define ROLE_SYS "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define ROLE_SYS CR_SYS_ROLE_CODE
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
 
 /* ---- validation ------------------------------------------------------- */
@@ -74,7 +74,7 @@ static cr_patient_t *check_patient(cr_bcop_t *m, const cr_envelope_entry_t *e,
         cr_bcop_finish(m, cr_service_status_for_errors(ctx->oc));
         return NULL;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (!cr_fhir_rules_names_ok(p)) {
         cr_bcop_reject(m, CR_BC_RP_NAME,
                        apr_pstrcat(ctx->pool, e->expr, ".name", NULL), 422);
@@ -275,7 +275,7 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     if (p == NULL) {
         return;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn && phn->value == NULL) {
         phn = NULL;
     }
@@ -457,7 +457,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     if (p == NULL) {
         return;
     }
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn && phn->value == NULL) {
         phn = NULL;
     }

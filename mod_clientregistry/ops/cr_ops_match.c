@@ -62,7 +62,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
         != APR_SUCCESS) {
         return CR_OPS_MATCH_NOT_ENOUGH;
     }
-    phn = cr_fhir_patient_find_identifier(query, CR_IDK_PHN);
+    phn = cr_model_find_identifier(query, CR_IDK_PHN);
     cr_match_keys(&keys, ctx->pool, &q, phn ? phn->value : NULL);
     cr_match_keys_for_query(keys);
     if (keys->nelts == 0 || cr_match_record_fields(&q) < 2

@@ -35,18 +35,6 @@ static const char *patient_url(cr_ctx_t *ctx, const char *id)
                        NULL);
 }
 
-static int looks_like_phn(const char *id)
-{
-    int i;
-
-    for (i = 0; id[i]; i++) {
-        if (id[i] < '0' || id[i] > '9') {
-            return 0;
-        }
-    }
-    return i == 10;
-}
-
 /* Validate a request body as a Patient; NULL after recording the
  * rejection. */
 static cr_patient_t *parse_patient(cr_ctx_t *ctx, json_object *body)
@@ -196,7 +184,7 @@ void cr_rest_read(cr_ctx_t *ctx, const char *id)
     cr_stored_t *s = NULL;
     apr_status_t rv;
 
-    if (looks_like_phn(id)) {
+    if (cr_phn_looks_like(id)) {
         if (cr_phn_validate(id) != CR_PHN_OK) {
             ctx->resp.status = 422;
             cr_outcome_add(ctx->oc, CR_SEV_ERROR, "business-rule", NULL,
@@ -264,7 +252,7 @@ void cr_rest_vread(cr_ctx_t *ctx, const char *id, const char *vid)
  * the stored PHN identifier back; one that changes it is refused. */
 static int keep_phn(cr_ctx_t *ctx, cr_patient_t *p, const cr_stored_t *cur)
 {
-    const cr_identifier_t *sent = cr_fhir_patient_find_identifier(
+    const cr_identifier_t *sent = cr_model_find_identifier(
         p, CR_IDK_PHN);
     json_object *old = NULL, *ids;
     size_t i, n;

@@ -313,8 +313,7 @@ static apr_status_t write_version(cr_db_t *db, apr_pool_t *pool,
 
 static const char *current_phn(const cr_patient_t *p)
 {
-    const cr_identifier_t *id = cr_fhir_patient_find_identifier(p,
-                                                                CR_IDK_PHN);
+    const cr_identifier_t *id = cr_model_find_identifier(p, CR_IDK_PHN);
     return id ? id->value : NULL;
 }
 

@@ -4,7 +4,7 @@
 
 #include <apr_strings.h>
 
-#include "match/cr_search.h"
+#include "core/cr_text.h"
 #include "store/cr_store_audit.h"
 
 #define VERIFY_PAGE 1000
@@ -24,7 +24,7 @@ static const char *audit_text(apr_pool_t *pool, const char *s)
     apr_size_t n, i = 0, o = 0;
     char *out;
 
-    if (s == NULL || cr_search_utf8_ok(s, n = strlen(s))) {
+    if (s == NULL || cr_text_utf8_ok(s, n = strlen(s))) {
         return s;
     }
     out = apr_palloc(pool, 3 * n + 1);
@@ -33,7 +33,7 @@ static const char *audit_text(apr_pool_t *pool, const char *s)
         apr_size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
                          : c >= 0xE0 && c <= 0xEF ? 3
                          : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (len && i + len <= n && cr_search_utf8_ok(s + i, len)) {
+        if (len && i + len <= n && cr_text_utf8_ok(s + i, len)) {
             memcpy(out + o, s + i, len);
             o += len;
             i += len;

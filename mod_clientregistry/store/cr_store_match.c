@@ -6,6 +6,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "fhir/cr_fhir_patient.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "store/cr_store_match.h"

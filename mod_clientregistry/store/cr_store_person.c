@@ -34,7 +34,7 @@ apr_status_t cr_store_person_assign_phn(cr_db_t *db, apr_pool_t *pool,
     char phn[CR_PHN_LEN + 1];
     apr_status_t rv;
 
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) != NULL) {
+    if (cr_model_find_identifier(p, CR_IDK_PHN) != NULL) {
         return APR_SUCCESS;
     }
     rv = cr_store_phn_allocate(phn, db, pool, range);

@@ -5,11 +5,11 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "core/cr_canon.h"
 #include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
 #include "store/cr_store_query.h"
 
-#define ROLE_CODE_SYSTEM "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
 static int is_nmth(json_object *rp)
 {
@@ -24,7 +24,7 @@ static int is_nmth(json_object *rp)
             json_object *c = json_object_array_get_idx(cod, j);
             const char *sys = cr_json_get_string(c, "system");
             const char *code = cr_json_get_string(c, "code");
-            if (sys && code && strcmp(sys, ROLE_CODE_SYSTEM) == 0
+            if (sys && code && strcmp(sys, CR_SYS_ROLE_CODE) == 0
                 && strcmp(code, "NMTH") == 0) {
                 return 1;
             }

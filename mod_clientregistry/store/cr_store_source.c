@@ -261,7 +261,7 @@ apr_status_t cr_store_source_attrs(apr_array_header_t **out, cr_db_t *db,
         a->user_id = cr_db_cell(rows, r, 4);
         a->merged = status && strcmp(status, "merged") == 0;
         a->registry = rec_source
-                      && strcmp(rec_source, CR_SOURCE_REGISTRY) == 0;
+                      && strcmp(rec_source, CR_REGISTRY_CODE) == 0;
     }
     *out = list;
     return APR_SUCCESS;

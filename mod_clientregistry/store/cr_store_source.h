@@ -11,11 +11,13 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "core/cr_canon.h"
 #include "fhir/cr_composite.h"
 #include "store/cr_db.h"
 
-/* The registry's own source system code. */
-#define CR_SOURCE_REGISTRY "MOH_CRS"
+/* The registry's own source system code (core/cr_canon.h), under the
+ * name the services use. */
+#define CR_SOURCE_REGISTRY CR_REGISTRY_CODE
 /* Bound on source records of one person. */
 #define CR_SOURCE_MAX_RECORDS 200
 

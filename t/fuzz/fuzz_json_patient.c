@@ -50,9 +50,9 @@ static void patient(apr_pool_t *pool, json_object *res, const char *root)
     if (idx) {
         CR_FUZZ_ASSERT(idx->rows->nelts <= CR_INDEX_MAX_ROWS);
     }
-    cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
-    cr_fhir_patient_find_identifier(p, CR_IDK_SRI);
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+    cr_model_find_identifier(p, CR_IDK_PHN);
+    cr_model_find_identifier(p, CR_IDK_SRI);
+    if (cr_model_find_identifier(p, CR_IDK_PHN) == NULL) {
         cr_fhir_patient_add_phn(p, pool, "9253484802",
                                 "2026-01-15T10:00:00.000Z");
     }

@@ -3,8 +3,8 @@
  * cr_search_parse (strict, and lenient as _history uses it), then every
  * parsed specification is matched against a fixed candidate and its
  * birthdate look-up ranges computed.  The input is also taken whole as
- * one form-encoded component (cr_search_decode), and a decoded value is
- * re-encoded (cr_search_encode) and must decode to itself.  Invariants:
+ * one form-encoded component (cr_text_url_decode), and a decoded value is
+ * re-encoded (cr_text_url_encode) and must decode to itself.  Invariants:
  * a query that parsed has a canonical form that parses again, to the
  * same canonical form.
  */
@@ -20,6 +20,7 @@
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
+#include "core/cr_text.h"
 #include "match/cr_search.h"
 #include "fuzz_common.h"
 
@@ -119,11 +120,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     query = apr_pstrmemdup(pool, (const char *)data, size);
     search(pool, query, 0);
     search(pool, query, 1);
-    if (cr_search_decode(&decoded, pool, (const char *)data, size)
+    if (cr_text_url_decode(&decoded, pool, (const char *)data, size)
         == APR_SUCCESS) {
-        CR_FUZZ_ASSERT(cr_search_utf8_ok(decoded, strlen(decoded)));
-        back = cr_search_encode(pool, decoded);
-        CR_FUZZ_ASSERT(cr_search_decode(&query, pool, back, strlen(back))
+        CR_FUZZ_ASSERT(cr_text_utf8_ok(decoded, strlen(decoded)));
+        back = cr_text_url_encode(pool, decoded);
+        CR_FUZZ_ASSERT(cr_text_url_decode(&query, pool, back, strlen(back))
                        == APR_SUCCESS);
         CR_FUZZ_ASSERT(strcmp(query, decoded) == 0);
     }

@@ -167,8 +167,8 @@ static void test_ig_revise_max(void **state)
     assert_string_equal(id->value, "54X3KSPOCH235SDF42WQK6");
     assert_string_equal(id->type_code, "JHN");
     assert_null(id->source);
-    assert_null(cr_fhir_patient_find_identifier(p, CR_IDK_PHN));
-    assert_ptr_equal(cr_fhir_patient_find_identifier(p, CR_IDK_SRI),
+    assert_null(cr_model_find_identifier(p, CR_IDK_PHN));
+    assert_ptr_equal(cr_model_find_identifier(p, CR_IDK_SRI),
                      ident(p, 0));
 
     assert_int_equal(p->names->nelts, 3);
@@ -230,13 +230,13 @@ static void test_ig_add(void **state)
                         INFOWAY("ca-veterans-affairs-health-id"));
     assert_int_equal(ident(p, 2)->kind, CR_IDK_PHN);
     assert_null(ident(p, 2)->type_code);
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     assert_ptr_equal(phn, ident(p, 2));
     assert_string_equal(phn->value, "9253484802");
     assert_string_equal(phn->use, "official");
-    assert_ptr_equal(cr_fhir_patient_find_identifier(p, CR_IDK_MSP),
+    assert_ptr_equal(cr_model_find_identifier(p, CR_IDK_MSP),
                      ident(p, 0));
-    assert_null(cr_fhir_patient_find_identifier(p, CR_IDK_SRI));
+    assert_null(cr_model_find_identifier(p, CR_IDK_SRI));
     assert_string_equal(p->birth_date, "1971-01-09");
     assert_string_equal(p->deceased, "1974-05-08");
     assert_string_equal(name_at(p, 0)->family, "Gillette");
@@ -691,13 +691,12 @@ static void test_legacy_phn(void **state)
                             LEGACY("BC") "\",\"value\":\"9698658215\"},"
                             "{\"system\":\"" SRI("fha-mt") "\",\"value\":"
                             "\"M1\"}]}");
-    const cr_identifier_t *phn = cr_fhir_patient_find_identifier(p,
-                                                                 CR_IDK_PHN);
+    const cr_identifier_t *phn = cr_model_find_identifier(p, CR_IDK_PHN);
 
     assert_non_null(phn);
     assert_string_equal(phn->value, "9698658215");
     assert_string_equal(phn->system, LEGACY("BC"));
-    assert_string_equal(cr_fhir_patient_find_identifier(p, CR_IDK_SRI)
+    assert_string_equal(cr_model_find_identifier(p, CR_IDK_SRI)
                             ->source, "fha-mt");
 }
 
@@ -778,7 +777,7 @@ static void test_add_phn(void **state)
                         "54X3KSPOCH235SDF42WQK6");
 
     assert_int_equal(p->identifiers->nelts, 10);
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     assert_non_null(phn);
     assert_string_equal(phn->value, "9698658215");
     assert_string_equal(phn->system, CR_SYS_PHN);
@@ -804,7 +803,7 @@ static void test_add_phn_no_identifiers(void **state)
                         PT "\"gender\":\"male\",\"identifier\":["
                         PHN_JSON("9253484802", "2026-01-15T00:00:00Z") "]}");
     assert_int_equal(p->identifiers->nelts, 1);
-    assert_string_equal(cr_fhir_patient_find_identifier(p, CR_IDK_PHN)
+    assert_string_equal(cr_model_find_identifier(p, CR_IDK_PHN)
                             ->value, "9253484802");
 }
 

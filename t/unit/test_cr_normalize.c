@@ -571,6 +571,38 @@ static void test_given_after_normalize(void **state)
     assert_string_equal(cr_normalize_given_canonical(out), "robert");
 }
 
+/* Bounded text: folded like a name, cut at a word boundary. */
+static void test_text(void **state)
+{
+    char out[CR_NORM_BUF_SIZE];
+
+    (void)state;
+    cr_normalize_text(out, "  \xc3\x89lise  MARIE ", 64);
+    assert_string_equal(out, "elise marie");
+    cr_normalize_text(out, "Mary Ann Smith", 10);
+    assert_string_equal(out, "mary ann");
+    cr_normalize_text(out, "Maximiliana", 4);
+    assert_string_equal(out, "maxi");
+    cr_normalize_text(out, NULL, 64);
+    assert_string_equal(out, "");
+    cr_normalize_text(out, "\xc3", 64);
+    assert_string_equal(out, "");
+}
+
+/* Street types spelled out; only spelled-out forms count as types. */
+static void test_street_type(void **state)
+{
+    (void)state;
+    assert_string_equal(cr_normalize_street_type("st"), "street");
+    assert_string_equal(cr_normalize_street_type("street"), "street");
+    assert_string_equal(cr_normalize_street_type("blvd"), "boulevard");
+    assert_string_equal(cr_normalize_street_type("way"), "way");
+    assert_null(cr_normalize_street_type("main"));
+    assert_true(cr_normalize_is_street_type("avenue"));
+    assert_false(cr_normalize_is_street_type("ave"));
+    assert_false(cr_normalize_is_street_type("main"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_given_returns_input),
         cmocka_unit_test(test_given_selfcheck),
         cmocka_unit_test(test_given_after_normalize),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_street_type),
     };
 
     return cmocka_run_group_tests_name("cr_normalize", tests, NULL, NULL);

@@ -450,6 +450,17 @@ static void test_result_text(void **state)
     assert_true(strlen(unknown) > 0);
 }
 
+static void test_looks_like(void **state)
+{
+    (void)state;
+    assert_true(cr_phn_looks_like("9123456780"));    /* check digit off */
+    assert_true(cr_phn_looks_like("0000000000"));
+    assert_false(cr_phn_looks_like("912345678"));
+    assert_false(cr_phn_looks_like("91234567801"));
+    assert_false(cr_phn_looks_like("912345678a"));
+    assert_false(cr_phn_looks_like(""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +486,7 @@ int main(void)
         CR_TEST("CR-PHN-001: body of a valid PHN", test_body),
         CR_TEST("CR-PHN: result texts for OperationOutcome",
                 test_result_text),
+        CR_TEST("CR-PHN: a PHN-shaped id (ten digits)", test_looks_like),
     };
 
     return cmocka_run_group_tests_name("cr_phn", tests, NULL, NULL);

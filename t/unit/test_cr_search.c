@@ -22,6 +22,7 @@
 
 #include "match/cr_index.h"
 #include "core/cr_outcome.h"
+#include "core/cr_text.h"
 #include "match/cr_search.h"
 
 #define CR_TEST(name, fn) \
@@ -682,7 +683,7 @@ static void test_identifier_forms(void **state)
     for (i = 0; i < ARRAY_LEN(v); i++) {
         cr_search_spec_t *s = ok(pool, apr_pstrcat(
                                            pool, "identifier=",
-                                           cr_search_encode(pool, v[i].q),
+                                           cr_text_url_encode(pool, v[i].q),
                                            NULL));
         const cr_search_value_t *sv = value(clause(s, 0), 0);
         if ((v[i].system == NULL ? sv->system != NULL
@@ -776,7 +777,7 @@ static void test_canonical_query(void **state)
     assert_int_equal(s->clauses->nelts, 0);
 }
 
-/* cr_search_decode / cr_search_encode. */
+/* cr_text_url_decode / cr_text_url_encode. */
 static void test_decode_encode(void **state)
 {
     static const struct {
@@ -808,24 +809,24 @@ static void test_decode_encode(void **state)
 
     for (i = 0; i < ARRAY_LEN(dec); i++) {
         out = NULL;
-        assert_int_equal(cr_search_decode(&out, pool, dec[i].in,
-                                          strlen(dec[i].in)), APR_SUCCESS);
+        assert_int_equal(cr_text_url_decode(&out, pool, dec[i].in,
+                                            strlen(dec[i].in)), APR_SUCCESS);
         assert_string_equal(out, dec[i].out);
     }
     for (i = 0; i < ARRAY_LEN(dec_bad); i++) {
         out = "unset";
-        if (cr_search_decode(&out, pool, dec_bad[i], strlen(dec_bad[i]))
+        if (cr_text_url_decode(&out, pool, dec_bad[i], strlen(dec_bad[i]))
             != APR_EINVAL || out != NULL) {
             fail_msg("decode '%s' should fail", dec_bad[i]);
         }
     }
     /* Only len bytes are read. */
-    assert_int_equal(cr_search_decode(&out, pool, "%41%42", 3), APR_SUCCESS);
+    assert_int_equal(cr_text_url_decode(&out, pool, "%41%42", 3), APR_SUCCESS);
     assert_string_equal(out, "A");
-    assert_int_equal(cr_search_decode(&out, pool, "%41%42", 4), APR_EINVAL);
+    assert_int_equal(cr_text_url_decode(&out, pool, "%41%42", 4), APR_EINVAL);
 
     for (i = 0; i < ARRAY_LEN(enc); i++) {
-        assert_string_equal(cr_search_encode(pool, enc[i].in), enc[i].out);
+        assert_string_equal(cr_text_url_encode(pool, enc[i].in), enc[i].out);
     }
 
     /* Round trip: every ASCII byte except NUL, and some UTF-8. */
@@ -839,16 +840,16 @@ static void test_decode_encode(void **state)
             "https://x/y|9253484802", "a\\,b",
         };
         for (i = 0; i < ARRAY_LEN(samples); i++) {
-            const char *e = cr_search_encode(pool, samples[i]);
+            const char *e = cr_text_url_encode(pool, samples[i]);
             assert_null(strpbrk(e, "+&=|, /"));
-            assert_int_equal(cr_search_decode(&out, pool, e, strlen(e)),
+            assert_int_equal(cr_text_url_decode(&out, pool, e, strlen(e)),
                              APR_SUCCESS);
             assert_string_equal(out, samples[i]);
         }
     }
 }
 
-/* cr_search_utf8_ok. */
+/* cr_text_utf8_ok. */
 static void test_utf8_ok(void **state)
 {
     static const struct {
@@ -871,10 +872,31 @@ static void test_utf8_ok(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_LEN(v); i++) {
-        if (cr_search_utf8_ok(v[i].s, v[i].len) != v[i].ok) {
+        if (cr_text_utf8_ok(v[i].s, v[i].len) != v[i].ok) {
             fail_msg("vector %lu: expected %d", (unsigned long)i, v[i].ok);
         }
     }
+}
+
+/* cr_text_id_ok: the FHIR id datatype, [A-Za-z0-9\-\.]{1,64}. */
+static void test_id_ok(void **state)
+{
+    char max[CR_TEXT_ID_MAX + 2];
+
+    (void)state;
+    assert_true(cr_text_id_ok("a"));
+    assert_true(cr_text_id_ok("Patient-1.2"));
+    assert_false(cr_text_id_ok(""));
+    assert_false(cr_text_id_ok("a_b"));
+    assert_false(cr_text_id_ok("a b"));
+    assert_false(cr_text_id_ok("a/b"));
+    assert_false(cr_text_id_ok("\xc3\xa9"));
+    memset(max, 'x', CR_TEXT_ID_MAX);
+    max[CR_TEXT_ID_MAX] = '\0';
+    assert_true(cr_text_id_ok(max));
+    max[CR_TEXT_ID_MAX] = 'x';
+    max[CR_TEXT_ID_MAX + 1] = '\0';
+    assert_false(cr_text_id_ok(max));
 }
 
 int main(void)
@@ -903,6 +925,7 @@ int main(void)
         CR_TEST("canonical query", test_canonical_query),
         CR_TEST("decode/encode round trip", test_decode_encode),
         CR_TEST("UTF-8 check", test_utf8_ok),
+        CR_TEST("FHIR id check", test_id_ok),
     };
 
     return cmocka_run_group_tests_name("cr_search", tests, group_setup,

@@ -34,6 +34,7 @@
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "core/cr_outcome.h"
+#include "core/cr_text.h"
 #include "core/cr_phn.h"
 #include "match/cr_search.h"
 #include "store/cr_sql.h"
@@ -436,7 +437,7 @@ static apr_status_t create(fixture_t *fx, const char *id, const char *text,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (cr_fhir_patient_find_identifier(p, CR_IDK_PHN) == NULL) {
+    if (cr_model_find_identifier(p, CR_IDK_PHN) == NULL) {
         char phn[CR_PHN_LEN + 1];
         rv = cr_store_phn_allocate(phn, fx->db, pool,
                                    range ? range : &full_range);
@@ -456,7 +457,7 @@ static apr_status_t create(fixture_t *fx, const char *id, const char *text,
         return rv;
     }
     rv = cr_db_commit(fx->db);
-    phn_id = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn_id = cr_model_find_identifier(p, CR_IDK_PHN);
     if (phn_out) {
         *phn_out = phn_id ? phn_id->value : NULL;
     }
@@ -732,7 +733,7 @@ static void test_update(void **state)
     /* Read, change the family name and one SRI, write version 2. */
     p = parse_patient(pool, s->resource);
     assert_string_equal(p->id, "p-1");
-    assert_string_equal(cr_fhir_patient_find_identifier(p, CR_IDK_PHN)->value,
+    assert_string_equal(cr_model_find_identifier(p, CR_IDK_PHN)->value,
                         phn);
     name0 = json_object_array_get_idx(cr_json_get_array(p->json, "name"), 0);
     cr_json_set_string(name0, "family", "Smithson");
@@ -1181,8 +1182,8 @@ static void test_search(void **state)
         cr_search_result_t *res = NULL;
         assert_int_equal(run_search(&res, fx,
                                     apr_pstrcat(pool, "identifier=",
-                                                cr_search_encode(pool,
-                                                                 CR_SYS_PHN),
+                                                cr_text_url_encode(pool,
+                                                                   CR_SYS_PHN),
                                                 "%7C", phn5, NULL), 100),
                          APR_SUCCESS);
         assert_int_equal(res->total, 1);

@@ -296,7 +296,7 @@ static void test_write(void **state)
     cr_write_t w = writer("update", LATER);
     int taken = 0;
 
-    phn = cr_fhir_patient_find_identifier(p, CR_IDK_PHN);
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
     assert_non_null(phn);
     assert_string_equal(p->id, "a");
     assert_int_equal(count(fx, "SELECT COUNT(*) FROM cr_identifier"
@@ -312,7 +312,7 @@ static void test_write(void **state)
     assert_int_equal(cr_store_person_assign_phn(fx->db, fx->pool, p,
                                                 &full_range, NOW),
                      APR_SUCCESS);
-    assert_string_equal(cr_fhir_patient_find_identifier(p, CR_IDK_PHN)
+    assert_string_equal(cr_model_find_identifier(p, CR_IDK_PHN)
                         ->value, phn->value);
 
     /* M1 is a's: taken for anybody else, free for a itself. */

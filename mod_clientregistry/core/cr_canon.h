@@ -1,0 +1,85 @@
+/* cr_canon: every canonical URL and fixed code the registry reads or
+ * writes (identifier and code systems, extension and profile URLs, the
+ * registry's own organisation code), each defined once.
+ *
+ * These strings are the contract with the BC Client Registry
+ * implementation guide: a typo in one copy of a URL is an element that
+ * silently stops matching.  So every file takes them from here, and
+ * composite names are built from the bases below by literal
+ * concatenation (sizeof() of any of them is the string's length + 1).
+ */
+#ifndef CR_CANON_H
+#define CR_CANON_H
+
+/* ------------------------------------------------------------------ */
+/* Bases                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The BC Ministry of Health client namespace. */
+#define CR_CANON_HLTH_BASE "http://hlth.gov.bc.ca/fhir/client/"
+/* StructureDefinitions of the IG: its extensions and profiles. */
+#define CR_EXT_BASE CR_CANON_HLTH_BASE "StructureDefinition/"
+/* HL7 terminology code systems. */
+#define CR_CANON_HL7_CS_BASE "http://terminology.hl7.org/CodeSystem/"
+
+/* ------------------------------------------------------------------ */
+/* Identifier systems                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Infoway naming systems (jurisdictions' identifiers). */
+#define CR_SYS_INFOWAY_PREFIX "https://fhir.infoway-inforoute.ca/NamingSystem/"
+/* The BC Personal Health Number. */
+#define CR_SYS_PHN CR_SYS_INFOWAY_PREFIX "ca-bc-patient-healthcare-id"
+/* The HIBC MSP eligibility id. */
+#define CR_SYS_MSP CR_SYS_INFOWAY_PREFIX "ca-bc-msp-eligibility-id"
+/* A source system's record id: prefix, source code, suffix. */
+#define CR_SYS_SRI_PREFIX "https://health.gov.bc.ca/fhir/NamingSystem/ca-bc-"
+#define CR_SYS_SRI_SUFFIX "-source-patient-id"
+/* The G1-G3 id-issuer systems, accepted on input. */
+#define CR_SYS_LEGACY_PREFIX CR_CANON_HLTH_BASE "id-issuer/"
+/* An encrypted or encoded PHN. */
+#define CR_SYS_PHN_ENCRYPTED CR_SYS_LEGACY_PREFIX "BC-encrypted"
+/* Organisation codes (the envelope's sender, an audit agent). */
+#define CR_SYS_BC_ORG CR_CANON_HLTH_BASE "bc-org"
+/* End-user ids (the envelope's enterer). */
+#define CR_SYS_BC_USER CR_CANON_HLTH_BASE "bc-userid"
+
+/* ------------------------------------------------------------------ */
+/* Code systems                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Identifier types (JHN for a PHN). */
+#define CR_SYS_V2_0203 CR_CANON_HL7_CS_BASE "v2-0203"
+/* meta.security confidentiality (R and V restrict demographics). */
+#define CR_SYS_CONFIDENTIALITY CR_CANON_HL7_CS_BASE "v3-Confidentiality"
+/* RelatedPerson.relationship (NMTH, the natural mother). */
+#define CR_SYS_ROLE_CODE CR_CANON_HL7_CS_BASE "v3-RoleCode"
+/* BCHCIM detail codes of OperationOutcome issues. */
+#define CR_OO_CODE_SYSTEM \
+    "https://terminology.hlth.gov.bc.ca/ClientRegistry/CodeSystem/bc-oo-codes"
+
+/* ------------------------------------------------------------------ */
+/* Extensions and profiles                                             */
+/* ------------------------------------------------------------------ */
+
+#define CR_EXT_DATA_ABSENT \
+    "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+#define CR_EXT_IDENTIFIER_STATUS CR_EXT_BASE "bc-identifier-status-extension"
+#define CR_EXT_BUSINESS_PERIOD CR_EXT_BASE "bc-business-period-extension"
+#define CR_EXT_SOURCE_ID CR_EXT_BASE "bc-sourceId-extension"
+/* The registry's own audit-chain extensions on AuditEvent. */
+#define CR_EXT_AUDIT_SEQUENCE CR_EXT_BASE "cr-audit-sequence"
+#define CR_EXT_AUDIT_HASH CR_EXT_BASE "cr-audit-hash"
+#define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
+
+/* ------------------------------------------------------------------ */
+/* Codes                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The registry's own organisation and source system code: the sender of
+ * last resort and the source of what the registry writes itself. */
+#define CR_REGISTRY_CODE "MOH_CRS"
+/* Identifier.assigner.display of a PHN the registry assigned. */
+#define CR_PHN_ASSIGNER "MOH Client Registry - " CR_REGISTRY_CODE
+
+#endif /* CR_CANON_H */
