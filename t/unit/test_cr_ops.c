@@ -589,8 +589,11 @@ static void verify_chain(fixture_t *fx, apr_int64_t want_checked,
 
     assert_int_equal(cr_store_audit_verify(&checked, &bad, fx->db,
                                            fx->pool), APR_SUCCESS);
-    assert_int_equal(checked, want_checked);
-    assert_int_equal(bad, want_bad);
+    if (checked != want_checked || bad != want_bad) {
+        fail_msg("audit chain: want %" APR_INT64_T_FMT " checked, first "
+                 "broken %" APR_INT64_T_FMT "; got %" APR_INT64_T_FMT ", %"
+                 APR_INT64_T_FMT, want_checked, want_bad, checked, bad);
+    }
 }
 
 /* ---- $AddPatient ----------------------------------------------------------- */
@@ -635,7 +638,7 @@ static void test_add_ig_example(void **state)
         CR_SYS_PHN " 9253484802 active\n"
         "https://fhir.infoway-inforoute.ca/NamingSystem/"
         "ca-bc-msp-eligibility-id 9455882493 active");
-    /* The registry's own record and HIBC's (no SRI: HIBC is PHN-bound). */
+    /* The registry's own record and HIBC's (the example has no SRI). */
     assert_string_equal(Q(fx, "SELECT source_system || ' ' || "
                               "COALESCE(sri_value, '-') || ' ' || status "
                               "FROM cr_source_record WHERE patient_id = "
@@ -698,8 +701,8 @@ static void test_add_new_phn(void **state)
                               "cr_identifier ORDER BY value"),
                         apr_pstrcat(fx->pool, phn, " active\nADD1 active",
                                     NULL));
-    /* Without a sender or a certificate the source is named by its SRI
-     * ... or not at all: today the record is "UNKNOWN". */
+    /* The registry's record and the request's, keyed by its SRI; with
+     * neither a sender nor a certificate its source is "UNKNOWN". */
     assert_string_equal(Q(fx, "SELECT source_system || ' ' || "
                               "COALESCE(sri_system, '-') || ' ' || "
                               "COALESCE(sri_value, '-') FROM "
@@ -789,6 +792,90 @@ static void test_add_rejected(void **state)
     assert_string_equal(Q(fx, "SELECT COUNT(*) || ' ' || MAX(version_id) "
                               "FROM cr_patient"), "1 1");
     assert_string_equal(Q(fx, "SELECT COUNT(*) FROM cr_audit"), "1");
+    /* The comparison sees writes: an accepted add changes the dump. */
+    expect(fx, run(fx, "AddPatient", bundle(fx, NULL, add_person(
+                   fx, NULL, "1980-02-03", NULL))), 201,
+           "information business-rule BCHCIM.RP.0.0000");
+    assert_string_not_equal(dump(fx), before);
+}
+
+/* ---- the asynchronous worker's hook ------------------------------------ */
+
+typedef struct hook_t {
+    int calls;
+    int in_txn;
+    const char *audit_rows;     /* cr_audit rows seen from inside */
+    apr_status_t rv;
+    fixture_t *fx;
+} hook_t;
+
+static apr_status_t before_commit(cr_ctx_t *ctx, void *baton)
+{
+    hook_t *h = baton;
+
+    h->calls++;
+    h->in_txn = ctx->db->txn != NULL;
+    h->audit_rows = Q(h->fx, "SELECT COUNT(*) FROM cr_audit");
+    return h->rv;
+}
+
+/* The worker marks its job executed in the operation's own transaction
+ * (ctx->before_commit): called once, after the audit record, before the
+ * commit; when it fails, the whole write is rolled back. */
+static void test_before_commit(void **state)
+{
+    fixture_t *fx = *state;
+    hook_t h;
+    cr_ctx_t *ctx = apr_pcalloc(fx->pool, sizeof(*ctx));
+    const cr_op_t *op = cr_ops_find("AddPatient");
+    const char *before;
+
+    memset(&h, 0, sizeof(h));
+    h.fx = fx;
+    assert_non_null(op);
+    assert_int_equal(op->permission, CR_PERM_WRITE);
+    cr_service_ctx_init(ctx, fx->pool, apr_time_now());
+    ctx->db = fx->db;
+    ctx->settings = &fx->settings;
+    ctx->caller = &fx->caller;
+    ctx->message_id = "job-1";
+    ctx->if_match = -1;
+    ctx->trace = trace_cb;
+    ctx->trace_baton = fx;
+    ctx->before_commit = before_commit;
+    ctx->before_commit_baton = &h;
+    op->run(ctx, bundle(fx, NULL, add_person(fx, NULL, "1980-02-03",
+                                             NULL)));
+    expect(fx, ctx, 201, "information business-rule BCHCIM.RP.0.0000");
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.in_txn, 1);
+    assert_string_equal(h.audit_rows, "1");
+    /* The worker's records have no HTTP request behind them. */
+    assert_string_equal(Q(fx, "SELECT method || ' ' || path || ' ' || "
+                              "message_id FROM cr_audit"), "- - job-1");
+
+    /* The hook fails: 500, nothing of the add is kept. */
+    before = dump(fx);
+    memset(ctx, 0, sizeof(*ctx));
+    cr_service_ctx_init(ctx, fx->pool, apr_time_now());
+    ctx->db = fx->db;
+    ctx->settings = &fx->settings;
+    ctx->caller = &fx->caller;
+    ctx->message_id = "job-2";
+    ctx->if_match = -1;
+    ctx->trace = trace_cb;
+    ctx->trace_baton = fx;
+    ctx->before_commit = before_commit;
+    ctx->before_commit_baton = &h;
+    h.rv = APR_EGENERAL;
+    op->run(ctx, bundle(fx, NULL, add_person(fx, NULL, "1980-02-03",
+                                             NULL)));
+    /* The envelope gives the bare store failure the BC code of an
+     * internal error. */
+    expect(fx, ctx, 500, "fatal exception BCHCIM.RP.2.0114");
+    assert_null(fx->db->txn);
+    assert_int_equal(h.calls, 2);
+    assert_string_equal(dump(fx), before);
 }
 
 /* ---- $RevisePatient --------------------------------------------------------- */
@@ -1164,6 +1251,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_add_new_phn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_before_commit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_revise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revise_rejected, setup,
                                         teardown),
