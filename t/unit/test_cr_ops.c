@@ -95,7 +95,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* ---- the database ----------------------------------------------------- */
+/* ---- the database ------------------------------------------------------- */
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -551,7 +551,7 @@ static json_object *merge_request(fixture_t *fx, const char *surv,
         ns ? "\"}},\"type\":\"replaces\"}]" : ""));
 }
 
-/* ---- stored state -------------------------------------------------------- */
+/* ---- stored state ------------------------------------------------------- */
 
 /* A client as t/api/merge.t's state() sees it: the current resource
  * without meta, active, replaced_by, PHN, version, identifiers with
@@ -596,7 +596,7 @@ static void verify_chain(fixture_t *fx, apr_int64_t want_checked,
     }
 }
 
-/* ---- $AddPatient ----------------------------------------------------------- */
+/* ---- $AddPatient -------------------------------------------------------- */
 
 /* The IG's Bundle-AddPatient-Request: a force create with a purported
  * PHN, kept (BCHCIM.RP.0.0021, as Bundle-AddPatient-Response). */
@@ -799,7 +799,7 @@ static void test_add_rejected(void **state)
     assert_string_not_equal(dump(fx), before);
 }
 
-/* ---- the asynchronous worker's hook ------------------------------------ */
+/* ---- the asynchronous worker's hook ------------------------------------- */
 
 typedef struct hook_t {
     int calls;
@@ -878,7 +878,7 @@ static void test_before_commit(void **state)
     assert_string_equal(dump(fx), before);
 }
 
-/* ---- $RevisePatient --------------------------------------------------------- */
+/* ---- $RevisePatient ----------------------------------------------------- */
 
 /* The IG's Bundle-Revise-withMaxData-Request (with the effective date G5
  * requires, as t/ig/maintain_add.t): an unknown SRI creates a client; a
@@ -913,7 +913,8 @@ static void test_revise(void **state)
                               "source_system"),
                         apr_pstrcat(fx->pool, "MOH_CRS - 1\nVPP ", sri,
                                     " 1", NULL));
-    /* The SRIs of all the request's sources are the client's. */
+    /* Every identifier of the request (eight SRIs, the New Brunswick
+     * number) and the new PHN are the client's. */
     assert_string_equal(Q(fx, "SELECT COUNT(*) FROM cr_identifier WHERE "
                               "patient_id = '%s' AND status = 'active'",
                               id), "10");
@@ -1019,7 +1020,7 @@ static void test_revise_rejected(void **state)
     assert_string_equal(Q(fx, "SELECT version_id FROM cr_patient"), "2");
 }
 
-/* ---- $MergePatient and $UnmergePatient ------------------------------------ */
+/* ---- $MergePatient and $UnmergePatient ---------------------------------- */
 
 /* Two clients of FHA (person() of t/api/merge.t); *a, *b their ids. */
 static void two_clients(fixture_t *fx, const char **a, const char **b)
@@ -1162,7 +1163,7 @@ static void test_merge_unmerge(void **state)
     assert_string_equal(dump(fx), snap);
 }
 
-/* ---- the audit chain --------------------------------------------------------- */
+/* ---- the audit chain ---------------------------------------------------- */
 
 /* After adds, revises, a merge and an unmerge the chain verifies; a row
  * changed behind the registry's back breaks it at that row. */
