@@ -3,8 +3,12 @@
  * It owns what every BC operation shares: the MetadataParametersOut of
  * the answer (D-05, D-20), reading the request envelope with the sender
  * and user checks, the response Bundle sent with its HTTP status also on
- * errors, and the end of a maintenance transaction (audit, commit).  The
- * operations keep only their own rules and store calls.
+ * errors, and the end of a maintenance transaction (audit, commit).  For
+ * the maintenance operations it also holds what more than one of them
+ * does: the checks of the request Patient, the current version and the
+ * identifier check inside the transaction, writing a person through
+ * ops/cr_person and the committed Patient of the answer.  The operations
+ * keep only their own rules and store calls.
  */
 #include <string.h>
 
@@ -13,7 +17,15 @@
 #include "ops/cr_audit.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_person.h"
+#include "core/cr_phn.h"
+#include "fhir/cr_fhir_rules.h"
+#include "fhir/cr_fhir_view.h"
 #include "store/cr_db.h"
+#include "store/cr_store.h"
+#include "store/cr_store_query.h"
+
+/* At most this many identifier rows in an answer's Patient. */
+#define MAX_IDENTIFIER_ROWS 200
 
 static void frame_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
                        const char *op)
@@ -276,4 +288,180 @@ const char *cr_bcop_source_system(apr_pool_t *pool, const char *source)
         *c = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? *c - 32 : *c;
     }
     return u;
+}
+
+/* ---- the request Patient (Add, Revise) --------------------------------- */
+
+/* Shared checks of Add and Revise on the request Patient. */
+cr_patient_t *cr_bcop_check_patient(cr_bcop_t *f,
+                                    const cr_envelope_entry_t *e,
+                                    const char *mother_phn)
+{
+    cr_ctx_t *ctx = f->ctx;
+    cr_patient_t *p = NULL;
+    const cr_identifier_t *phn;
+    json_object *ids = cr_json_get_array(e->resource, "identifier");
+    size_t i, n = ids ? json_object_array_length(ids) : 0;
+
+    /* Rule 3 before the profile checks, with its own code. */
+    for (i = 0; i < n && i < 100; i++) {
+        json_object *id = json_object_array_get_idx(ids, i);
+        const char *sys = cr_json_get_string(id, "system");
+        const char *val = cr_json_get_string(id, "value");
+        if (sys && val && strcmp(sys, CR_SYS_PHN) == 0
+            && cr_phn_validate(val) != CR_PHN_OK) {
+            cr_bcop_reject(f, CR_BC_RP_PHN,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
+            return NULL;
+        }
+        if (sys && val && cr_fhir_rules_is_sri_system(sys)
+            && !cr_fhir_rules_sri_chars_ok(val)) {
+            /* Rule 1: forbidden characters in the SRI. */
+            cr_bcop_reject(f, CR_BC_RP_SRI_CHARS,
+                           apr_psprintf(ctx->pool, "%s.identifier[%d]",
+                                        e->expr, (int)i), 422);
+            return NULL;
+        }
+    }
+    if (cr_fhir_patient_parse(&p, ctx->pool, e->resource, e->expr,
+                              ctx->today, &ctx->settings->fhir, ctx->oc)
+        != APR_SUCCESS) {
+        cr_bcop_finish(f, cr_service_status_for_errors(ctx->oc));
+        return NULL;
+    }
+    phn = cr_model_find_identifier(p, CR_IDK_PHN);
+    if (!cr_fhir_rules_names_ok(p)) {
+        cr_bcop_reject(f, CR_BC_RP_NAME,
+                       apr_pstrcat(ctx->pool, e->expr, ".name", NULL), 422);
+        return NULL;
+    }
+    if (!cr_fhir_rules_minimum_ok(p, (phn && phn->value) || mother_phn)) {
+        cr_bcop_reject(f, CR_BC_RP_MINIMUM, e->expr, 422);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- inside the transaction: reading and checking ---------------------- */
+
+/* The current version of person pid (0 when there is none). */
+apr_status_t cr_bcop_current_version(apr_int64_t *v, cr_bcop_t *f,
+                                     const char *pid)
+{
+    cr_stored_t *s = NULL;
+    apr_status_t rv = cr_store_patient_get(&s, f->ctx->db, f->ctx->pool,
+                                           pid);
+
+    *v = s ? s->version : 0;
+    return rv;
+}
+
+/* Every identifier of p is free or already self's (NULL: nobody's). */
+int cr_bcop_identifiers_free(cr_bcop_t *f, const cr_patient_t *p,
+                             const char *self, apr_status_t *rv)
+{
+    int taken = -1;
+
+    *rv = cr_person_identifier_taken(&taken, f->ctx, p, self, 0);
+    return *rv == APR_SUCCESS && taken < 0;
+}
+
+/* ---- writing a person (ops/cr_person.c) -------------------------------- */
+
+/* A version written by this operation: its message id, no duplicate
+ * detection (only a RevisePatient that creates asks for it). */
+static cr_person_how_t how_of(const cr_bcop_t *f, const char *operation)
+{
+    cr_person_how_t how;
+
+    memset(&how, 0, sizeof(how));
+    how.operation = operation;
+    how.message_id = f->prov.message_id;
+    return how;
+}
+
+/* Store resource json as version `version` of person id (1 = new); when
+ * keep_ids is 0 its identifiers are not registered (a merged-away
+ * record). */
+apr_status_t cr_bcop_store(cr_bcop_t *f, json_object *json, const char *id,
+                           apr_int64_t version, const char *operation,
+                           int keep_ids, cr_patient_t **out)
+{
+    cr_person_how_t how = how_of(f, operation);
+    apr_status_t rv = cr_person_write_json(out, f->ctx, json, id, version,
+                                           keep_ids, &how);
+
+    cr_bcop_note_patient(f, id);
+    return rv;
+}
+
+/* Rebuild person id from its current attributes as version `version`. */
+apr_status_t cr_bcop_rebuild(cr_bcop_t *f, const char *id, apr_int64_t version,
+                             const char *operation, cr_patient_t **out)
+{
+    cr_person_how_t how = how_of(f, operation);
+    apr_status_t rv = cr_person_rebuild(out, f->ctx, id, version, &how);
+
+    cr_bcop_note_patient(f, id);
+    return rv;
+}
+
+/* Inside the transaction: create person id with a new (or the purported)
+ * PHN, its registry record and the source record of the request;
+ * duplicates names the operation recording potential duplicates (NULL:
+ * none), *review how many were recorded. */
+apr_status_t cr_bcop_create_person(cr_bcop_t *f, const char *id,
+                                   const char *purported,
+                                   const char *sri_system,
+                                   const char *sri_value,
+                                   apr_array_header_t *snap,
+                                   const char *snapshot,
+                                   const char *duplicates, int *review,
+                                   cr_patient_t **out)
+{
+    cr_person_how_t how = how_of(f, "add");
+    cr_person_record_t rec;
+    apr_status_t rv;
+
+    how.duplicates = duplicates;
+    rec.sri_system = sri_system;
+    rec.sri_value = sri_value;
+    rec.snap = snap;
+    rec.snapshot = snapshot;
+    rv = cr_person_create(review, out, f->ctx, id, purported, &rec,
+                          &f->prov, &how);
+    cr_bcop_note_patient(f, id);
+    return rv;
+}
+
+/* A person written before source records existed (the RESTful create
+ * and update) gets its registry record (cr_person_ensure_records). */
+apr_status_t cr_bcop_ensure_records(cr_bcop_t *f, const char *pid)
+{
+    return cr_person_ensure_records(f->ctx, pid, &f->prov);
+}
+
+/* ---- the answer -------------------------------------------------------- */
+
+/* The response Patient: the composite view of what was committed. */
+void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p)
+{
+    cr_ctx_t *ctx = f->ctx;
+    cr_view_input_t in;
+    cr_view_options_t opt;
+
+    memset(&in, 0, sizeof(in));
+    memset(&opt, 0, sizeof(opt));
+    in.current = cr_json_copy(ctx->pool, p->json);
+    in.id = p->id;
+    in.last_updated = ctx->now_instant;
+    in.masked = p->masked;
+    if (cr_store_query_identifiers(&in.identifiers, ctx->db, ctx->pool,
+                                   p->id, MAX_IDENTIFIER_ROWS)
+        != APR_SUCCESS) {
+        in.identifiers = NULL;
+    }
+    opt.now = ctx->now;
+    f->patient = cr_fhir_view_patient(ctx->pool, &in, &opt);
 }

@@ -16,8 +16,13 @@
  *   ...
  *   cr_bcop_finish(&f, 201);
  *
- * Nothing here runs SQL; cr_bcop_commit ends a maintenance transaction
- * with its audit record.
+ * It is also the frame a BC maintenance operation (ops/cr_op_add.c,
+ * cr_op_revise.c, cr_op_merge.c, cr_op_partial.c) is written in: open,
+ * check (cr_bcop_check_patient), write through ops/cr_person
+ * (cr_bcop_create_person, cr_bcop_rebuild, cr_bcop_store), answer
+ * (cr_bcop_respond_patient, cr_bcop_finish).  Nothing here holds SQL; it
+ * reads through store verbs, and cr_bcop_commit ends a maintenance
+ * transaction with its audit record.
  */
 #ifndef CR_BCOP_H
 #define CR_BCOP_H
@@ -119,5 +124,66 @@ apr_status_t cr_bcop_commit(cr_bcop_t *f, const char *op,
 /* A source system code from an identifier's source ("moh-crs" ->
  * "MOH_CRS"). */
 const char *cr_bcop_source_system(apr_pool_t *pool, const char *source);
+
+/* ---- the frame of a maintenance operation ------------------------------ */
+
+/* The checks Add and Revise share on the request Patient e, before the
+ * transaction: PHN check digits and SRI characters of its identifiers
+ * (rules 3 and 1), the Patient profile, the names and the minimum data
+ * set (a PHN, or the mother's mother_phn, may stand in).  The parsed
+ * Patient, or NULL when the request was answered (422, or the profile's
+ * errors). */
+cr_patient_t *cr_bcop_check_patient(cr_bcop_t *f,
+                                    const cr_envelope_entry_t *e,
+                                    const char *mother_phn);
+
+/* Inside the transaction: *v the current version of person pid (0 when
+ * there is none). */
+apr_status_t cr_bcop_current_version(apr_int64_t *v, cr_bcop_t *f,
+                                     const char *pid);
+
+/* Inside the transaction: true when every identifier of p is free or
+ * already self's (self NULL: nobody's); *rv a store failure (then
+ * false). */
+int cr_bcop_identifiers_free(cr_bcop_t *f, const cr_patient_t *p,
+                             const char *self, apr_status_t *rv);
+
+/* The writes below go through ops/cr_person.c as versions of operation
+ * ("add", "revise", "merge", ...) with the request's message id, and
+ * record the person written (cr_bcop_note_patient). */
+
+/* Store resource json as version `version` of person id (1 = new); when
+ * keep_ids is 0 its identifiers are not registered (a merged-away
+ * record).  *out (out may be NULL) the person written. */
+apr_status_t cr_bcop_store(cr_bcop_t *f, json_object *json, const char *id,
+                           apr_int64_t version, const char *operation,
+                           int keep_ids, cr_patient_t **out);
+
+/* Rebuild person id from its current attributes as version `version`. */
+apr_status_t cr_bcop_rebuild(cr_bcop_t *f, const char *id,
+                             apr_int64_t version, const char *operation,
+                             cr_patient_t **out);
+
+/* Create person id with a new (or the purported) PHN, its registry
+ * record and the source record of the request (sri_system/sri_value,
+ * the attributes snap, the request Patient snapshot); duplicates names
+ * the operation recording potential duplicates (NULL: none), *review
+ * how many were recorded (review may be NULL). */
+apr_status_t cr_bcop_create_person(cr_bcop_t *f, const char *id,
+                                   const char *purported,
+                                   const char *sri_system,
+                                   const char *sri_value,
+                                   apr_array_header_t *snap,
+                                   const char *snapshot,
+                                   const char *duplicates, int *review,
+                                   cr_patient_t **out);
+
+/* A person written before source records existed (the RESTful create
+ * and update) gets its registry record (cr_person_ensure_records). */
+apr_status_t cr_bcop_ensure_records(cr_bcop_t *f, const char *pid);
+
+/* After the commit: the answer's Patient (f->patient), the composite
+ * view of p as committed, with its identifiers. */
+void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p);
 
 #endif /* CR_BCOP_H */

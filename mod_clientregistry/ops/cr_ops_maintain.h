@@ -1,7 +1,16 @@
 /* cr_ops_maintain: the BC Client Registry's maintenance operations
- * (operations.md sections 3, 4, 5.2): $AddPatient, $RevisePatient,
- * $MergePatient and $UnmergePatient (the registry's own inverse of a
- * merge, same request Bundle as $MergePatient).
+ * (operations.md sections 3, 4, 5.2, 6 and 9.4), one file each on the
+ * frame of ops/cr_bcop.c:
+ *
+ *   $AddPatient                              ops/cr_op_add.c
+ *   $RevisePatient                           ops/cr_op_revise.c
+ *   $MergePatient, $UnmergePatient           ops/cr_op_merge.c
+ *   $PartialUpdatePatient, $PartialRevise... ops/cr_op_partial.c
+ *   the .Async forms of Add, Revise,
+ *     PartialUpdate and Merge                ops/cr_op_async.c
+ *
+ * $UnmergePatient is the registry's own inverse of a merge, same request
+ * Bundle as $MergePatient.
  *
  * Data model: a person (cr_patient, the composite) is built from the
  * source records of the systems that sent it (cr_store_source,
@@ -38,8 +47,9 @@ void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body);
 /* $AddPatient.Async, $RevisePatient.Async, $PartialUpdatePatient.Async,
  * $MergePatient.Async (operations.md 6): checks the envelope, the sender
  * and the user, queues the request in cr_async_job in one transaction and
- * answers 202 with the acknowledgement Bundle.  The worker (cr_async.c)
- * runs the synchronous operation later and POSTs its response. */
+ * answers 202 with the acknowledgement Bundle.  The worker
+ * (httpd/cr_async_worker.c) runs the synchronous operation later and
+ * POSTs its response. */
 void cr_ops_maintain_add_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_revise_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body);

@@ -26,7 +26,7 @@
 static const cr_json_limits_t json_limits = { 32, 65536, 1000 };
 static const cr_fhir_limits_t fhir_limits = { 100, 65536 };
 
-/* As the operations declare them (cr_ops_query.c, cr_ops_maintain.c). */
+/* As the operations declare them (ops/cr_op_*.c). */
 static const cr_envelope_rules_t rules[] = {
     { CR_BC_TXN_FC, 2, 3, 0, 1, 0, 1 },
     { CR_BC_TXN_GD, 2, 2, 1, 1, 0, 0 },

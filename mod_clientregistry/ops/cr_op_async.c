@@ -1,0 +1,139 @@
+/* cr_op_async: the .Async forms of AddPatient, RevisePatient,
+ * PartialUpdatePatient and MergePatient (operations.md 6).
+ *
+ * Only the envelope, the sender and the user are checked here; the
+ * request is queued in cr_async_job (with the settings it is to run
+ * under) in one transaction with its audit record and acknowledged with
+ * 202 and the acknowledgement Bundle.  The worker
+ * (httpd/cr_async_worker.c) runs the synchronous operation later and
+ * POSTs its response to the callback.  Declared in cr_ops_maintain.h.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "fhir/cr_bc_codes.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "ops/cr_audit.h"
+#include "ops/cr_bcop.h"
+#include "ops/cr_ops_maintain.h"
+#include "store/cr_db.h"
+#include "store/cr_store_async.h"
+
+static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
+{
+    static const cr_envelope_rules_t rp_rules = {
+        .txn = CR_BC_TXN_RP, .min_entries = 2, .max_entries = 3,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 1
+    };
+    static const cr_envelope_rules_t pm_rules = {
+        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+        .min_patients = 1, .max_patients = 1,
+        .min_related = 0, .max_related = 0
+    };
+    const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
+    const cr_envelope_rules_t *rules;
+    const char *settings;
+    cr_async_job_t job;
+    json_object *st;
+    cr_bcop_t m;
+    apr_status_t rv;
+
+    rules = strcmp(op, "MergePatient") == 0 ? &pm_rules : &rp_rules;
+    cr_bcop_init(&m, ctx, rules->txn, opname,
+              CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle");
+    /* The shape, the sender and the user are checked now; the rules of
+     * the operation itself when it runs (its response goes to the
+     * callback). */
+    if (!cr_bcop_open(&m, body, rules, 1)) {
+        return;
+    }
+    st = json_object_new_object();
+    json_object_object_add(st, "base",
+                           json_object_new_string(ctx->settings->base_url));
+    json_object_object_add(st, "phnFirst", json_object_new_int64(
+        ctx->settings->phn_range.first));
+    json_object_object_add(st, "phnLast", json_object_new_int64(
+        ctx->settings->phn_range.last));
+    json_object_object_add(st, "maxRepeats", json_object_new_int(
+        ctx->settings->fhir.max_repeats));
+    json_object_object_add(st, "maxString", json_object_new_int64(
+        (apr_int64_t)ctx->settings->fhir.max_string));
+    json_object_object_add(st, "certain", json_object_new_double(
+        ctx->settings->match.certain));
+    json_object_object_add(st, "probable", json_object_new_double(
+        ctx->settings->match.probable));
+    json_object_object_add(st, "possible", json_object_new_double(
+        ctx->settings->match.possible));
+    settings = apr_pstrdup(ctx->pool, json_object_to_json_string_ext(
+        st, JSON_C_TO_STRING_PLAIN));
+    json_object_put(st);
+    memset(&job, 0, sizeof(job));
+    job.id = cr_service_uuid(ctx->pool);
+    job.operation = op;
+    job.body = cr_json_serialize(ctx->pool, body, NULL);
+    job.settings = settings;
+    job.message_id = m.in->message_id;
+    job.org_id = m.meta.sender;
+    job.source_system = ctx->caller ? ctx->caller->source_system : NULL;
+    job.user_id = m.meta.enterer;
+    job.client_dn = ctx->caller ? ctx->caller->client_dn : NULL;
+    job.if_match = ctx->if_match > 0 ? ctx->if_match : 0;
+    rv = cr_db_begin(ctx->db, ctx->pool);
+    if (rv == APR_SUCCESS) {
+        rv = cr_store_async_insert(ctx->db, ctx->pool, &job,
+                                   ctx->now_instant);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_audit_in_txn(ctx, opname, "E", 202, NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(ctx->db);
+    }
+    if (rv != APR_SUCCESS) {
+        cr_bcop_db_fail(&m, rv, "queueing the request");
+        return;
+    }
+    ctx->resp.audited = 1;
+    /* Durably queued: acknowledge (Bundle-Revise-Async-ACK.json). */
+    cr_bc_add(ctx->oc, m.txn, CR_BC_RP_ACCEPTED, NULL, NULL);
+    m.profile = CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle";
+    {
+        cr_envelope_reply_t r;
+        memset(&r, 0, sizeof(r));
+        r.txn = m.txn;
+        r.type = "collection";
+        r.profile = m.profile;
+        r.params_profile = CR_ENV_PROFILE_PARAMS_ASYNC;
+        r.timestamp = ctx->now_instant;
+        r.total = -1;
+        r.link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
+                                       "/Patient/$", opname, NULL);
+        r.meta = m.meta;
+        r.oc = ctx->oc;
+        ctx->resp.status = 202;
+        ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
+        ctx->resp.body_on_error = 1;
+    }
+}
+
+void cr_ops_maintain_add_async(cr_ctx_t *ctx, json_object *body)
+{
+    enqueue(ctx, body, "AddPatient");
+}
+
+void cr_ops_maintain_revise_async(cr_ctx_t *ctx, json_object *body)
+{
+    enqueue(ctx, body, "RevisePatient");
+}
+
+void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body)
+{
+    enqueue(ctx, body, "PartialUpdatePatient");
+}
+
+void cr_ops_maintain_merge_async(cr_ctx_t *ctx, json_object *body)
+{
+    enqueue(ctx, body, "MergePatient");
+}
