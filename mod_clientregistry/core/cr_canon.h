@@ -73,6 +73,19 @@
 #define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
 
 /* ------------------------------------------------------------------ */
+/* OperationDefinitions (the operation table, the CapabilityStatement) */
+/* ------------------------------------------------------------------ */
+
+#define CR_OPDEF_BASE CR_CANON_HLTH_BASE "OperationDefinition/"
+#define CR_OPDEF_FIND_CANDIDATES CR_OPDEF_BASE "bc-patient-find-candidates"
+#define CR_OPDEF_GET_DEMOGRAPHICS CR_OPDEF_BASE "bc-patient-get-demographics"
+#define CR_OPDEF_HISTORY_PATIENT CR_OPDEF_BASE "bc-patient-history"
+#define CR_OPDEF_ADD CR_OPDEF_BASE "bc-patient-add"
+#define CR_OPDEF_REVISE CR_OPDEF_BASE "bc-patient-revise"
+#define CR_OPDEF_UPDATE CR_OPDEF_BASE "bc-patient-update"
+#define CR_OPDEF_MERGE CR_OPDEF_BASE "bc-patient-merge"
+
+/* ------------------------------------------------------------------ */
 /* Codes                                                               */
 /* ------------------------------------------------------------------ */
 

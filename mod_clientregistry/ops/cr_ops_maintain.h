@@ -10,7 +10,8 @@
  *     PartialUpdate and Merge                ops/cr_op_async.c
  *
  * $UnmergePatient is the registry's own inverse of a merge, same request
- * Bundle as $MergePatient.
+ * Bundle as $MergePatient.  Their OperationDefinition canonicals
+ * (CR_OPDEF_*) are in core/cr_canon.h.
  *
  * Data model: a person (cr_patient, the composite) is built from the
  * source records of the systems that sent it (cr_store_source,
@@ -23,16 +24,8 @@
 #ifndef CR_OPS_MAINTAIN_H
 #define CR_OPS_MAINTAIN_H
 
+#include "core/cr_canon.h"     /* CR_OPDEF_* */
 #include "ops/cr_service.h"
-
-#define CR_OPDEF_ADD "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/" \
-    "bc-patient-add"
-#define CR_OPDEF_REVISE \
-    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-revise"
-#define CR_OPDEF_UPDATE \
-    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-update"
-#define CR_OPDEF_MERGE \
-    "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/bc-patient-merge"
 
 void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body);

@@ -13,13 +13,9 @@
 #ifndef CR_OPS_QUERY_H
 #define CR_OPS_QUERY_H
 
+#include "core/cr_canon.h"     /* CR_OPDEF_* */
 #include "fhir/cr_fhir_patient.h"
 #include "ops/cr_service.h"
-
-#define CR_OPDEF_BASE "http://hlth.gov.bc.ca/fhir/client/OperationDefinition/"
-#define CR_OPDEF_FIND_CANDIDATES CR_OPDEF_BASE "bc-patient-find-candidates"
-#define CR_OPDEF_GET_DEMOGRAPHICS CR_OPDEF_BASE "bc-patient-get-demographics"
-#define CR_OPDEF_HISTORY_PATIENT CR_OPDEF_BASE "bc-patient-history"
 
 /* The raw score scale (DECISION-13): search.score of a FindCandidates
  * Patient entry is an integer, the matching engine's Fellegi-Sunter
