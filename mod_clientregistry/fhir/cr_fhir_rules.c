@@ -66,6 +66,28 @@ static int wildcards(cr_outcome_t *oc, cr_bc_txn_e txn, json_object *o,
     return found;
 }
 
+int cr_fhir_rules_is_mother(json_object *related)
+{
+    json_object *rels = cr_json_get_array(related, "relationship");
+    size_t i, j, n = rels ? json_object_array_length(rels) : 0;
+
+    for (i = 0; i < n && i < 20; i++) {
+        json_object *cod = cr_json_get_array(
+            json_object_array_get_idx(rels, i), "coding");
+        size_t m = cod ? json_object_array_length(cod) : 0;
+        for (j = 0; j < m && j < 20; j++) {
+            json_object *c = json_object_array_get_idx(cod, j);
+            const char *sys = cr_json_get_string(c, "system");
+            const char *code = cr_json_get_string(c, "code");
+            if (sys && code && strcmp(sys, CR_SYS_ROLE_CODE) == 0
+                && strcmp(code, "NMTH") == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 int cr_fhir_rules_fc_wildcards(cr_outcome_t *oc, cr_bc_txn_e txn,
                                json_object *json, const char *path)
 {

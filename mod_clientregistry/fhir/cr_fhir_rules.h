@@ -21,6 +21,14 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_fhir_patient.h"
 
+/* ---- RelatedPerson ------------------------------------------------------ */
+
+/* A RelatedPerson (JSON) whose relationship codes the natural mother
+ * (v3-RoleCode NMTH): the newborn's mother of AddPatient and of a
+ * mother's-PHN search (D-14).  At most 20 relationships of 20 codings are
+ * looked at. */
+int cr_fhir_rules_is_mother(json_object *related);
+
 /* ---- FindCandidates ----------------------------------------------------- */
 
 /* CR-FC-018: every search value of a FindCandidates Patient (json, at

@@ -22,16 +22,15 @@
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_store.h"
 
-#define ROLE_SYS CR_SYS_ROLE_CODE
 
 /* The newborn's mother: RelatedPerson NMTH with a valid PHN of a known
  * client.  *mother_phn NULL when there is no RelatedPerson. */
 static int mother_of(cr_bcop_t *m, const char **mother_phn, json_object **rp)
 {
     const cr_envelope_entry_t *e;
-    json_object *ids, *rels;
-    size_t i, j, n;
-    int nmth = 0;
+    json_object *ids;
+    size_t i, n;
+    int nmth;
 
     *mother_phn = NULL;
     *rp = NULL;
@@ -39,20 +38,7 @@ static int mother_of(cr_bcop_t *m, const char **mother_phn, json_object **rp)
         return 1;
     }
     e = &APR_ARRAY_IDX(m->in->related, 0, cr_envelope_entry_t);
-    rels = cr_json_get_array(e->resource, "relationship");
-    n = rels ? json_object_array_length(rels) : 0;
-    for (i = 0; i < n && i < 20; i++) {
-        json_object *cod = cr_json_get_array(
-            json_object_array_get_idx(rels, i), "coding");
-        size_t k = cod ? json_object_array_length(cod) : 0;
-        for (j = 0; j < k && j < 20; j++) {
-            json_object *c = json_object_array_get_idx(cod, j);
-            const char *s = cr_json_get_string(c, "system");
-            const char *code = cr_json_get_string(c, "code");
-            nmth |= s && code && strcmp(s, ROLE_SYS) == 0
-                    && strcmp(code, "NMTH") == 0;
-        }
-    }
+    nmth = cr_fhir_rules_is_mother(e->resource);
     ids = cr_json_get_array(e->resource, "identifier");
     n = ids ? json_object_array_length(ids) : 0;
     for (i = 0; i < n && i < 20; i++) {
@@ -135,7 +121,8 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
         coding = json_object_new_array();
         json_object_array_add(coding, json_object_new_object());
         json_object_object_add(json_object_array_get_idx(coding, 0),
-                               "system", json_object_new_string(ROLE_SYS));
+                               "system",
+                               json_object_new_string(CR_SYS_ROLE_CODE));
         json_object_object_add(json_object_array_get_idx(coding, 0),
                                "code", json_object_new_string("NMTH"));
         json_object_object_add(cod, "coding", coding);

@@ -25,7 +25,6 @@
 
 /* Babies returned for one mother. */
 #define MAX_CHILDREN 50
-#define ROLE_CODE_SYSTEM CR_SYS_ROLE_CODE
 
 /* ---- the raw score (D-13) ----------------------------------------------- */
 
@@ -129,28 +128,6 @@ void cr_op_find_candidates_run(cr_bcop_t *q, json_object *json,
     cr_bcop_finish(q, 200);
 }
 
-static int is_nmth(json_object *rp)
-{
-    json_object *rels = cr_json_get_array(rp, "relationship");
-    size_t i, j, n = rels ? json_object_array_length(rels) : 0;
-
-    for (i = 0; i < n && i < 20; i++) {
-        json_object *cod = cr_json_get_array(
-            json_object_array_get_idx(rels, i), "coding");
-        size_t m = cod ? json_object_array_length(cod) : 0;
-        for (j = 0; j < m && j < 20; j++) {
-            json_object *c = json_object_array_get_idx(cod, j);
-            const char *sys = cr_json_get_string(c, "system");
-            const char *code = cr_json_get_string(c, "code");
-            if (sys && code && strcmp(sys, ROLE_CODE_SYSTEM) == 0
-                && strcmp(code, "NMTH") == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 /* The RelatedPerson of a newborn's mother in a mother's-PHN response
  * (D-14: with the mother's PHN and a resolvable patient reference). */
 static json_object *related_person(apr_pool_t *pool, const char *phn,
@@ -175,7 +152,7 @@ static json_object *related_person(apr_pool_t *pool, const char *phn,
     o = cr_json_array_add_object(arr);
     coding = cr_json_set_new_array(o, "coding");
     o = cr_json_array_add_object(coding);
-    cr_json_set_string(o, "system", ROLE_CODE_SYSTEM);
+    cr_json_set_string(o, "system", CR_SYS_ROLE_CODE);
     cr_json_set_string(o, "code", "NMTH");
     return rp;
 }
@@ -209,7 +186,7 @@ static void fc_mother(cr_bcop_t *q, const cr_envelope_entry_t *e)
                   apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
                   "one identifier with the PHN system");
     }
-    if (!is_nmth(e->resource)) {
+    if (!cr_fhir_rules_is_mother(e->resource)) {
         cr_bc_add(ctx->oc, q->txn, CR_BC_FC_MOTHER_SHAPE,
                   apr_pstrcat(ctx->pool, e->expr, ".relationship", NULL),
                   "relationship v3-RoleCode#NMTH");

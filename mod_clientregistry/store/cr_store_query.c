@@ -6,32 +6,11 @@
 #include <apr_strings.h>
 
 #include "core/cr_canon.h"
+#include "fhir/cr_fhir_rules.h"
 #include "fhir/cr_fhir_view.h"
 #include "core/cr_json.h"
 #include "store/cr_store_query.h"
 
-
-static int is_nmth(json_object *rp)
-{
-    json_object *rels = cr_json_get_array(rp, "relationship");
-    size_t i, j, n = rels ? json_object_array_length(rels) : 0;
-
-    for (i = 0; i < n && i < 20; i++) {
-        json_object *cod = cr_json_get_array(
-            json_object_array_get_idx(rels, i), "coding");
-        size_t m = cod ? json_object_array_length(cod) : 0;
-        for (j = 0; j < m && j < 20; j++) {
-            json_object *c = json_object_array_get_idx(cod, j);
-            const char *sys = cr_json_get_string(c, "system");
-            const char *code = cr_json_get_string(c, "code");
-            if (sys && code && strcmp(sys, CR_SYS_ROLE_CODE) == 0
-                && strcmp(code, "NMTH") == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
 
 const char *cr_store_query_mother_phn(const cr_patient_t *p)
 {
@@ -43,7 +22,7 @@ const char *cr_store_query_mother_phn(const cr_patient_t *p)
         const char *rt = cr_json_get_string(rp, "resourceType");
         json_object *ids;
         size_t m;
-        if (rt == NULL || strcmp(rt, "RelatedPerson") != 0 || !is_nmth(rp)) {
+        if (rt == NULL || strcmp(rt, "RelatedPerson") != 0 || !cr_fhir_rules_is_mother(rp)) {
             continue;
         }
         ids = cr_json_get_array(rp, "identifier");

@@ -346,6 +346,28 @@ static void test_sri_and_sources(void **state)
     assert_false(cr_fhir_rules_phn_bound(NULL));
 }
 
+/* D-14: the newborn's mother is the RelatedPerson coded NMTH in the
+ * v3-RoleCode system; another code or system is not her. */
+static void test_is_mother(void **state)
+{
+    apr_pool_t *pool = *state;
+    const char *mother = "{\"resourceType\":\"RelatedPerson\","
+        "\"relationship\":[{\"coding\":[{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/v3-RoleCode\",\"code\":\"MTH\"},"
+        "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-RoleCode\","
+        "\"code\":\"NMTH\"}]}]}";
+    const char *other_system = "{\"relationship\":[{\"coding\":[{"
+        "\"system\":\"http://example.org/roles\",\"code\":\"NMTH\"}]}]}";
+    const char *father = "{\"relationship\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-RoleCode\","
+        "\"code\":\"NFTH\"}]}]}";
+
+    assert_true(cr_fhir_rules_is_mother(json(pool, mother)));
+    assert_false(cr_fhir_rules_is_mother(json(pool, other_system)));
+    assert_false(cr_fhir_rules_is_mother(json(pool, father)));
+    assert_false(cr_fhir_rules_is_mother(json(pool, "{}")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +380,7 @@ int main(void)
                 test_minimum),
         CR_TEST("rule 6: a death needs a PHN", test_death),
         CR_TEST("the SRI and PHN-bound sources", test_sri_and_sources),
+        CR_TEST("D-14: the newborn's mother (NMTH)", test_is_mother),
     };
 
     return cmocka_run_group_tests_name("cr_fhir_rules", tests, group_setup,
