@@ -1,7 +1,7 @@
 /* cr_async_worker: the per-child worker of the asynchronous operations
  * (operations.md 6, DECISION-10).
  *
- * $<Op>.Async requests are queued in cr_async_job by cr_ops_maintain
+ * $<Op>.Async requests are queued in cr_async_job by ops/cr_op_async.c
  * before the 202.  One thread per child polls the queue: it claims a due
  * job (an UPDATE that only one worker of all children can win), runs the
  * synchronous operation on a cr_ctx_t built from the stored request,

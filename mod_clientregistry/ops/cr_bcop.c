@@ -24,9 +24,6 @@
 #include "store/cr_store.h"
 #include "store/cr_store_query.h"
 
-/* At most this many identifier rows in an answer's Patient. */
-#define MAX_IDENTIFIER_ROWS 200
-
 static void frame_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
                        const char *op)
 {
@@ -357,14 +354,23 @@ apr_status_t cr_bcop_current_version(apr_int64_t *v, cr_bcop_t *f,
     return rv;
 }
 
-/* Every identifier of p is free or already self's (NULL: nobody's). */
 int cr_bcop_identifiers_free(cr_bcop_t *f, const cr_patient_t *p,
-                             const char *self, apr_status_t *rv)
+                             const char *self, const char *expr)
 {
     int taken = -1;
+    apr_status_t rv = cr_person_identifier_taken(&taken, f->ctx, p, self, 0);
 
-    *rv = cr_person_identifier_taken(&taken, f->ctx, p, self, 0);
-    return *rv == APR_SUCCESS && taken < 0;
+    if (rv != APR_SUCCESS) {
+        cr_bcop_db_fail(f, rv, "checking identifiers");
+        return 0;
+    }
+    if (taken >= 0) {
+        cr_bcop_abort(f, CR_BC_RP_DUPLICATE,
+                      apr_pstrcat(f->ctx->pool, expr, ".identifier", NULL),
+                      422);
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- writing a person (ops/cr_person.c) -------------------------------- */
@@ -458,7 +464,7 @@ void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p)
     in.last_updated = ctx->now_instant;
     in.masked = p->masked;
     if (cr_store_query_identifiers(&in.identifiers, ctx->db, ctx->pool,
-                                   p->id, MAX_IDENTIFIER_ROWS)
+                                   p->id, CR_BCOP_MAX_IDENTIFIER_ROWS)
         != APR_SUCCESS) {
         in.identifiers = NULL;
     }

@@ -32,6 +32,9 @@
 #include "ops/cr_service.h"
 #include "store/cr_store_source.h"
 
+/* At most this many identifier rows in an answered Patient. */
+#define CR_BCOP_MAX_IDENTIFIER_ROWS 200
+
 typedef struct cr_bcop_t {
     cr_ctx_t *ctx;
     cr_bc_txn_e txn;
@@ -142,11 +145,12 @@ cr_patient_t *cr_bcop_check_patient(cr_bcop_t *f,
 apr_status_t cr_bcop_current_version(apr_int64_t *v, cr_bcop_t *f,
                                      const char *pid);
 
-/* Inside the transaction: true when every identifier of p is free or
- * already self's (self NULL: nobody's); *rv a store failure (then
- * false). */
+/* Inside the transaction: 1 when every identifier of p is free or
+ * already self's (self NULL: nobody's); else 0 after answering and
+ * rolling back: the store failure, or CR_BC_RP_DUPLICATE at
+ * expr.identifier (CR-ADD-006: an identifier belongs to one client). */
 int cr_bcop_identifiers_free(cr_bcop_t *f, const cr_patient_t *p,
-                             const char *self, apr_status_t *rv);
+                             const char *self, const char *expr);
 
 /* The writes below go through ops/cr_person.c as versions of operation
  * ("add", "revise", "merge", ...) with the request's message id, and

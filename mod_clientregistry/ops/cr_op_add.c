@@ -159,14 +159,7 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
             return;
         }
     }
-    if (!cr_bcop_identifiers_free(&m, p, NULL, &rv)) {
-        if (rv != APR_SUCCESS) {
-            cr_bcop_db_fail(&m, rv, "checking identifiers");
-            return;
-        }
-        cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
-                      apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
-                      422);
+    if (!cr_bcop_identifiers_free(&m, p, NULL, e->expr)) {
         return;
     }
     /* A force create: no duplicate matching (operations.md 3: the user

@@ -7,7 +7,7 @@
  * MetadataParametersOut, the OperationOutcome and the results, sent with
  * its HTTP status also when that is an error (CR-GEN-009).  Nothing here
  * opens a transaction or writes: the reads run on the request's
- * connection without one (STYLE.md section 6).
+ * connection without one.
  */
 #include <string.h>
 
@@ -22,10 +22,9 @@
 #include "ops/cr_ops_query.h"
 #include "store/cr_store_query.h"
 
-/* Versions read to build history (the newest ones), identifier rows read
- * per patient, merge hops followed. */
+/* Versions read to build history (the newest ones) and merge hops
+ * followed (identifier rows: CR_BCOP_MAX_IDENTIFIER_ROWS). */
 #define MAX_VERSIONS 100
-#define MAX_IDENTIFIER_ROWS 200
 #define MAX_MERGE_HOPS 8
 
 /* ---- loading and rendering ------------------------------------------- */
@@ -70,7 +69,7 @@ apr_status_t cr_op_demographics_render(json_object **out, cr_bcop_t *q,
         return rv;
     }
     rv = cr_store_query_identifiers(&ids, ctx->db, ctx->pool, row->s.id,
-                                    MAX_IDENTIFIER_ROWS);
+                                    CR_BCOP_MAX_IDENTIFIER_ROWS);
     if (rv != APR_SUCCESS) {
         return rv;
     }

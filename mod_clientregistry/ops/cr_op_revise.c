@@ -171,14 +171,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
-        if (!cr_bcop_identifiers_free(&m, p, pid, &rv)) {
-            if (rv != APR_SUCCESS) {
-                cr_bcop_db_fail(&m, rv, "checking identifiers");
-                return;
-            }
-            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
-                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
-                          422);
+        if (!cr_bcop_identifiers_free(&m, p, pid, e->expr)) {
             return;
         }
         rv = revise_existing(&m, pid, cur, rec_id ? rec_id
@@ -200,14 +193,7 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             cr_bcop_abort(&m, CR_BC_RP_VERSION, NULL, 412);
             return;
         }
-        if (!cr_bcop_identifiers_free(&m, p, NULL, &rv)) {
-            if (rv != APR_SUCCESS) {
-                cr_bcop_db_fail(&m, rv, "checking identifiers");
-                return;
-            }
-            cr_bcop_abort(&m, CR_BC_RP_DUPLICATE,
-                          apr_pstrcat(ctx->pool, e->expr, ".identifier", NULL),
-                          422);
+        if (!cr_bcop_identifiers_free(&m, p, NULL, e->expr)) {
             return;
         }
         pid = cr_service_uuid(ctx->pool);

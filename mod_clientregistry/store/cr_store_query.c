@@ -22,7 +22,8 @@ const char *cr_store_query_mother_phn(const cr_patient_t *p)
         const char *rt = cr_json_get_string(rp, "resourceType");
         json_object *ids;
         size_t m;
-        if (rt == NULL || strcmp(rt, "RelatedPerson") != 0 || !cr_fhir_rules_is_mother(rp)) {
+        if (rt == NULL || strcmp(rt, "RelatedPerson") != 0
+            || !cr_fhir_rules_is_mother(rp)) {
             continue;
         }
         ids = cr_json_get_array(rp, "identifier");
