@@ -70,6 +70,7 @@ void *cr_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->max_page_size = PICK(max_page_size, -1);
     d->max_candidates = PICK(max_candidates, -1);
     d->client_ids = PICK(client_ids, -1);
+    d->access = cr_identity_merge(p, base->access, add->access);
     /* The three thresholds are set together, so they merge together. */
     if (add->match_certain >= 0.0) {
         d->match_certain = add->match_certain;
@@ -361,6 +362,23 @@ const command_rec cr_config_cmds[] = {
                   RSRC_CONF,
                   "A client identity (value of ClientRegistryIdentityField), "
                   "its organisation code and its source-system code"),
+    AP_INIT_RAW_ARGS("ClientRegistryPrivileged", cr_identity_set_privileged,
+                     NULL, RSRC_CONF | ACCESS_CONF,
+                     "Who sees restricted clients unmasked and source "
+                     "details: source CODE..., scope SCOPE... or expr "
+                     "EXPR (any line that matches)"),
+    AP_INIT_TAKE12("ClientRegistryTokenClaims", cr_identity_set_token_claims,
+                   NULL, RSRC_CONF | ACCESS_CONF,
+                   "The bearer token claims naming the client (mapped by "
+                   "ClientRegistrySource) and holding its scopes (default "
+                   "client_id scope)"),
+    AP_INIT_TAKE1("ClientRegistryTokenAudience",
+                  cr_identity_set_token_audience, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The aud a bearer token must carry"),
+    AP_INIT_TAKE1("ClientRegistryTokenIssuer", cr_identity_set_token_issuer,
+                  NULL, RSRC_CONF | ACCESS_CONF,
+                  "The iss a bearer token must carry"),
     AP_INIT_TAKE3("ClientRegistryMatchThresholds", set_match_thresholds,
                   NULL, RSRC_CONF | ACCESS_CONF,
                   "Lowest match scores (0 to 1) graded certain, probable "

@@ -59,6 +59,8 @@ typedef struct cr_dir_conf_t {
     double match_certain;     /* ClientRegistryMatchThresholds, -1 unset */
     double match_probable;
     double match_possible;
+    struct cr_access_conf_t *access;  /* privilege and bearer tokens
+                                         (cr_identity.c), or NULL */
 } cr_dir_conf_t;
 
 /* One client identity mapping (ClientRegistrySource). */
@@ -121,8 +123,27 @@ int cr_handler(request_rec *r);
  * permission it needs, or -1 when r is not for the registry. */
 int cr_handler_permission(request_rec *r, int *permission);
 
-/* cr_identity.c: the verified client certificate -> caller identity. */
+/* cr_identity.c: the verified client certificate or bearer token ->
+ * caller identity and privilege. */
 const cr_caller_t *cr_identity_caller(request_rec *r);
+/* The scopes of the request's bearer token (space-separated), or NULL. */
+const char *cr_identity_scopes(request_rec *r);
+/* NULL when the request carries no bearer token or one whose claims pass
+ * ClientRegistryToken*; else why it does not. */
+const char *cr_identity_token_problem(request_rec *r);
+/* 1 when r was authenticated by a bearer token (AuthType oauth20). */
+int cr_identity_is_token(request_rec *r);
+struct cr_access_conf_t *cr_identity_merge(apr_pool_t *p,
+                                           struct cr_access_conf_t *base,
+                                           struct cr_access_conf_t *add);
+const char *cr_identity_set_privileged(cmd_parms *cmd, void *dv,
+                                       const char *args);
+const char *cr_identity_set_token_claims(cmd_parms *cmd, void *dv,
+                                         const char *id, const char *scope);
+const char *cr_identity_set_token_audience(cmd_parms *cmd, void *dv,
+                                           const char *aud);
+const char *cr_identity_set_token_issuer(cmd_parms *cmd, void *dv,
+                                         const char *iss);
 const char *cr_identity_set_field(cmd_parms *cmd, void *dv, const char *a);
 const char *cr_identity_add_source(cmd_parms *cmd, void *dv, const char *v,
                                    const char *org, const char *source);

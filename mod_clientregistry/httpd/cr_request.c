@@ -10,6 +10,7 @@
 #include <apr_date.h>
 
 #include "core/cr_datetime.h"
+#include "ops/cr_privacy.h"
 #include "httpd/cr_private.h"
 
 #define CT_FHIR "application/fhir+json"
@@ -376,8 +377,20 @@ static const char *etag(request_rec *r, apr_int64_t v)
 int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
 {
     cr_response_t *resp = &ctx->resp;
-    int status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
-    int prefer;
+    int status, prefer;
+    const char *unmasked;
+
+    /* The output policy (operations.md 0.7), on everything that leaves:
+     * restricted clients masked and provenance removed unless the caller
+     * is privileged; restricted clients shown unmasked are audited. */
+    if (ctx->caller == NULL) {
+        ctx->caller = cr_identity_caller(r);
+    }
+    unmasked = cr_privacy_apply(ctx);
+    if (unmasked) {
+        apr_table_setn(r->notes, "cr-unmasked", unmasked);
+    }
+    status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
 
     if (status >= 400 || (resp->body == NULL && resp->raw_body == NULL)) {
         if (status == HTTP_SERVICE_UNAVAILABLE && resp->retry_after > 0) {

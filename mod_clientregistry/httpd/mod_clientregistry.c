@@ -120,11 +120,16 @@ static int log_transaction(request_rec *r)
                                             &clientregistry_module);
     const cr_caller_t *c;
     cr_audit_rec_t rec;
-    const char *op;
+    const char *op, *unmasked;
     char now[32];
 
-    if (d == NULL || d->enabled != 1 || r->main || r->prev
-        || apr_table_get(r->notes, "cr-audited")) {
+    if (d == NULL || d->enabled != 1 || r->main || r->prev) {
+        return DECLINED;
+    }
+    unmasked = apr_table_get(r->notes, "cr-unmasked");
+    /* Writes were audited with their transaction; a response that showed
+     * restricted clients unmasked gets its own record all the same. */
+    if (apr_table_get(r->notes, "cr-audited") && unmasked == NULL) {
         return DECLINED;
     }
     c = cr_identity_caller(r);
@@ -139,7 +144,12 @@ static int log_transaction(request_rec *r)
     if (rec.action == NULL) {
         rec.action = r->method_number == M_GET ? "R" : "E";
     }
-    rec.operation = op;
+    /* The audit record of a response that showed restricted clients to a
+     * privileged caller: "<operation>+unmasked=<ids>" (operations.md 0.7;
+     * docs/security.md). */
+    rec.operation = unmasked
+                    ? apr_pstrcat(r->pool, op, "+unmasked=", unmasked, NULL)
+                    : op;
     rec.method = r->method;
     rec.path = r->uri;
     rec.query = r->args;

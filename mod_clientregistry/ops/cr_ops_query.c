@@ -212,6 +212,7 @@ static apr_status_t render_patient(json_object **out, qreq_t *q,
     in.versions = versions;
     in.identifiers = ids;
     in.masked = row->masked;
+    in.full = 1;   /* the output policy masks (ops/cr_privacy) */
     opt.history = q->history;
     opt.identifiers_only = q->identifiers_only;
     opt.now = ctx->now;
