@@ -6,7 +6,9 @@
  * identifier (repeating kinds), or gender, birthDate, deceased,
  * multipleBirth (single-valued kinds, kept as the Patient members that
  * carry them, e.g. {"deceasedDateTime": ..., "_deceasedDateTime": ...}),
- * the mother of a newborn (a RelatedPerson) or a merge link.  Values are
+ * the mother of a newborn (a RelatedPerson), a merge link, or the
+ * security labels of meta.security (single-valued: the newest snapshot's
+ * labels, so that R/V restrict a client and N lifts that).  Values are
  * stored as JSON text without their period: the business period is kept
  * beside them, so that two snapshots sending the same value compare equal.
  *

@@ -1799,6 +1799,27 @@ static int read_updates(mreq_t *m, json_object *patient,
         u->value = NULL;
         json_object_put(one);
     }
+    {
+        /* meta.security replaces the client's labels (operations.md 0.7:
+         * R or V restrict, N lifts a restriction). */
+        json_object *sec = cr_json_get_array(cr_json_get(work, "meta"),
+                                             "security");
+        if (sec && json_object_array_length(sec) > 0) {
+            json_object *one = json_object_new_object();
+            json_object *meta = cr_json_set_new_object(one, "meta");
+            apr_array_header_t *sa;
+            upd_t *u;
+            json_object_object_add(meta, "security", json_object_get(sec));
+            sa = cr_composite_extract(pool, one, start);
+            json_object_put(one);
+            if (sa->nelts > 0) {
+                u = apr_array_push(out);
+                u->op = "replace";
+                u->attr = APR_ARRAY_IDX(sa, 0, cr_snapattr_t);
+                u->value = NULL;
+            }
+        }
+    }
     return 1;
 }
 
