@@ -1383,6 +1383,9 @@ static int begin_on_survivor(mreq_t *m, side_t *surv, apr_int64_t *cur,
     return 1;
 }
 
+static apr_status_t merge_security(mreq_t *m, const char *rec_id,
+                                  const char *pid, json_object *patient);
+
 void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
@@ -1487,6 +1490,10 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                                        eff ? eff : ctx->now_instant,
                                        &m.prov);
         }
+    }
+    else if (rv == APR_SUCCESS && surv.rec) {
+        /* Only meta.security with the merge: the survivor's labels. */
+        rv = merge_security(&m, surv.rec->id, surv.pid, patient);
     }
     if (rv == APR_SUCCESS) {
         rv = rebuild(&m, surv.pid, cur + 1, "merge", NULL);
@@ -1885,6 +1892,30 @@ static apr_status_t apply_updates(mreq_t *m, const char *rec_id,
             rv = cr_store_source_current(&cur, ctx->db, ctx->pool, rec_id);
         }
     }
+    return rv;
+}
+
+/* A merge whose Patient carries meta.security and no demographics:
+ * replace the survivor's security labels (operations.md 0.7), as a
+ * partial update of its source record would. */
+static apr_status_t merge_security(mreq_t *m, const char *rec_id,
+                                   const char *pid, json_object *patient)
+{
+    apr_array_header_t *ups = apr_array_make(m->ctx->pool, 1, sizeof(upd_t));
+    const char *eff = cr_composite_effective(patient);
+    json_object *only = json_object_new_object();
+    json_object *meta = cr_json_get(patient, "meta");
+    apr_status_t rv = APR_SUCCESS;
+
+    if (meta && cr_json_get_array(meta, "security")) {
+        json_object_object_add(only, "meta", json_object_get(meta));
+        if (read_updates(m, only, ups, eff ? eff : m->ctx->today)
+            && ups->nelts > 0) {
+            rv = apply_updates(m, rec_id, pid, ups,
+                               eff ? eff : m->ctx->today);
+        }
+    }
+    json_object_put(only);
     return rv;
 }
 
