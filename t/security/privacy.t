@@ -31,7 +31,7 @@ if ($have_oauth) {
                      'privileged' ], priv => 1 ];
 }
 my $PATHS = 12;
-plan tests => 4 + @callers * $PATHS * 2 + 4;
+plan tests => 4 + @callers * $PATHS * 2 + 5;
 
 my $top = "$FindBin::Bin/../..";
 sub token {
@@ -201,3 +201,12 @@ is(db_row('SELECT COUNT(*) AS n FROM cr_audit WHERE operation LIKE ? AND '
           . 'org_id = ?', "%unmasked=$id%", 'VIHA')->{n}, 0,
    'audit: nothing is recorded as unmasked for a caller that is not '
    . 'privileged');
+my $ae = json_of(fhir_get("/fhir-secure/AuditEvent?patient=$id&_count=50",
+                          module => 'mod_ssl', cert => 'client_admin'));
+my @un = grep { my $ev = $_->{resource};
+                grep { ($_->{url} // '') =~ /cr-audit-unmasked$/
+                       && index($_->{valueString} // '', $id) >= 0 }
+                     @{ $ev->{extension} || [] } } @{ $ae->{entry} || [] };
+ok(@un && !grep({ ($_->{resource}{subtype}[0]{code} // '') =~ /\+/ } @un),
+   'AuditEvent: those records carry the ids in cr-audit-unmasked, the '
+   . 'subtype is the operation');
