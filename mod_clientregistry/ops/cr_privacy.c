@@ -38,7 +38,9 @@ static const char *resource_type(json_object *o)
 static void add_secret(walk_t *w, const char *s)
 {
     if (s && strlen(s) >= MIN_SECRET && w->secrets->nelts < MAX_ITEMS) {
-        APR_ARRAY_PUSH(w->secrets, const char *) = s;
+        /* A copy: masking frees the JSON strings. */
+        APR_ARRAY_PUSH(w->secrets, const char *) = apr_pstrdup(w->ctx->pool,
+                                                               s);
     }
 }
 
