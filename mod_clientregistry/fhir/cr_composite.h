@@ -17,7 +17,8 @@
  * newest business start (later recorded wins a tie); the registry's own
  * identifiers (the PHN it assigned) come first.  Each element carries its
  * period.start and the bc-sourceId-extension of its supplier (removed by
- * cr_fhir_view for callers).  Identifiers of merged source records are
+ * the output policy, ops/cr_privacy, for callers that are not
+ * privileged).  Identifiers of merged source records are
  * listed (the store marks them merged); their other values are not.
  */
 #ifndef CR_COMPOSITE_H

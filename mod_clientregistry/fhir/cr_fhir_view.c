@@ -823,8 +823,9 @@ static json_object *death_ext(vw_t *w, json_object *cur)
 }
 
 /* CR-GD-024: bc-sourceId-extension (which source and user supplied a
- * value) is for callers authorised for source details; the registry has
- * no such role yet, so it is removed everywhere.  Bounded by depth. */
+ * value) is for callers authorised for source details; a view that is not
+ * full has it removed everywhere (the full view leaves that to the output
+ * policy, ops/cr_privacy).  Bounded by depth. */
 static void strip_source_ids(json_object *o, int depth)
 {
     if (depth > 12 || o == NULL) {

@@ -76,9 +76,9 @@ typedef struct cr_view_options_t {
 } cr_view_options_t;
 
 /* The composite Patient (pool-owned).  It shares unchanged elements with
- * in's JSON, from which bc-sourceId-extensions are removed (CR-GD-024:
- * no caller is authorised for source details yet): in's documents must
- * not be used for anything else afterwards. */
+ * in's JSON, from which bc-sourceId-extensions are removed (CR-GD-024)
+ * unless in->full: in's documents must not be used for anything else
+ * afterwards. */
 json_object *cr_fhir_view_patient(apr_pool_t *pool,
                                   const cr_view_input_t *in,
                                   const cr_view_options_t *opt);

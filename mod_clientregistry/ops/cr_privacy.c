@@ -3,8 +3,9 @@
  * finds the Patients and which clients are restricted (their own
  * meta.security, or -- for versions that do not say so themselves, as a
  * vread or a history entry of a client restricted later -- the store's
- * current flag), the second masks, strips and scrubs.  Both walks are
- * bounded in depth and breadth; they never log.
+ * current flag), the second masks, strips and scrubs.  Both walks cover
+ * the whole document (the registry's own, bounded by its page sizes) to
+ * a depth far beyond any response's; they never log.
  */
 #include <string.h>
 
@@ -15,8 +16,8 @@
 #include "store/cr_store_query.h"
 
 #define EXT_SOURCE_ID CR_EXT_BASE "bc-sourceId-extension"
-#define MAX_DEPTH 24
-#define MAX_ITEMS 2000
+#define MAX_DEPTH 64
+#define MAX_SECRETS 2000
 #define MAX_LOOKUPS 200
 #define MIN_SECRET 3
 #define SCRUBBED "***"
@@ -37,7 +38,7 @@ static const char *resource_type(json_object *o)
 
 static void add_secret(walk_t *w, const char *s)
 {
-    if (s && strlen(s) >= MIN_SECRET && w->secrets->nelts < MAX_ITEMS) {
+    if (s && strlen(s) >= MIN_SECRET && w->secrets->nelts < MAX_SECRETS) {
         /* A copy: masking frees the JSON strings. */
         APR_ARRAY_PUSH(w->secrets, const char *) = apr_pstrdup(w->ctx->pool,
                                                                s);
@@ -103,17 +104,17 @@ static void mark_restricted(walk_t *w, const char *id)
 /* First walk: which Patients are restricted.  Versions that do not say
  * so themselves are looked up when they may be older than the client's
  * current state (a top-level Patient, a history Bundle's entries). */
-static void find(walk_t *w, json_object *o, int depth, int ask, int *items)
+static void find(walk_t *w, json_object *o, int depth, int ask)
 {
     const char *rt;
 
-    if (o == NULL || depth > MAX_DEPTH || ++*items > MAX_ITEMS) {
+    if (o == NULL || depth > MAX_DEPTH) {
         return;
     }
     if (json_object_is_type(o, json_type_array)) {
         size_t i, n = json_object_array_length(o);
-        for (i = 0; i < n && *items <= MAX_ITEMS; i++) {
-            find(w, json_object_array_get_idx(o, i), depth + 1, ask, items);
+        for (i = 0; i < n; i++) {
+            find(w, json_object_array_get_idx(o, i), depth + 1, ask);
         }
         return;
     }
@@ -140,7 +141,7 @@ static void find(walk_t *w, json_object *o, int depth, int ask, int *items)
             (void)k;
             if (json_object_is_type(v, json_type_object)
                 || json_object_is_type(v, json_type_array)) {
-                find(w, v, depth + 1, ask, items);
+                find(w, v, depth + 1, ask);
             }
         }
     }
@@ -267,17 +268,17 @@ static void scrub_outcome(walk_t *w, json_object *oo)
 }
 
 /* Second walk (callers that are not privileged). */
-static void apply(walk_t *w, json_object *o, int depth, int *items)
+static void apply(walk_t *w, json_object *o, int depth)
 {
     const char *rt;
 
-    if (o == NULL || depth > MAX_DEPTH || ++*items > MAX_ITEMS) {
+    if (o == NULL || depth > MAX_DEPTH) {
         return;
     }
     if (json_object_is_type(o, json_type_array)) {
         size_t i, n = json_object_array_length(o);
-        for (i = 0; i < n && *items <= MAX_ITEMS; i++) {
-            apply(w, json_object_array_get_idx(o, i), depth + 1, items);
+        for (i = 0; i < n; i++) {
+            apply(w, json_object_array_get_idx(o, i), depth + 1);
         }
         return;
     }
@@ -304,7 +305,7 @@ static void apply(walk_t *w, json_object *o, int depth, int *items)
             (void)k;
             if (json_object_is_type(v, json_type_object)
                 || json_object_is_type(v, json_type_array)) {
-                apply(w, v, depth + 1, items);
+                apply(w, v, depth + 1);
             }
         }
     }
@@ -313,7 +314,7 @@ static void apply(walk_t *w, json_object *o, int depth, int *items)
 static const char *run(cr_ctx_t *ctx, json_object *doc, int *changed)
 {
     walk_t w;
-    int items = 0, privileged = ctx->caller && ctx->caller->privileged;
+    int privileged = ctx->caller && ctx->caller->privileged;
     const char *rt = resource_type(doc);
     int i;
     char *ids = NULL;
@@ -328,7 +329,7 @@ static const char *run(cr_ctx_t *ctx, json_object *doc, int *changed)
     w.unknown = apr_hash_make(ctx->pool);
     w.secrets = apr_array_make(ctx->pool, 8, sizeof(const char *));
     w.order = apr_array_make(ctx->pool, 4, sizeof(const char *));
-    find(&w, doc, 0, rt && strcmp(rt, "Patient") == 0, &items);
+    find(&w, doc, 0, rt && strcmp(rt, "Patient") == 0);
     if (privileged) {
         for (i = 0; i < w.order->nelts && i < 100; i++) {
             const char *id = APR_ARRAY_IDX(w.order, i, const char *);
@@ -338,8 +339,7 @@ static const char *run(cr_ctx_t *ctx, json_object *doc, int *changed)
         return ids;
     }
     ask_store(&w);
-    items = 0;
-    apply(&w, doc, 0, &items);
+    apply(&w, doc, 0);
     *changed = w.changed;
     return NULL;
 }

@@ -31,7 +31,7 @@ if ($have_oauth) {
                      'privileged' ], priv => 1 ];
 }
 my $PATHS = 12;
-plan tests => 4 + @callers * $PATHS * 2 + 5;
+plan tests => 4 + @callers * $PATHS * 2 + 7;
 
 my $top = "$FindBin::Bin/../..";
 sub token {
@@ -210,3 +210,45 @@ my @un = grep { my $ev = $_->{resource};
 ok(@un && !grep({ ($_->{resource}{subtype}[0]{code} // '') =~ /\+/ } @un),
    'AuditEvent: those records carry the ids in cr-audit-unmasked, the '
    . 'subtype is the operation');
+
+# Asynchronous results delivered to the sender's callback (CBTEST, the
+# test receiver t/cgi/cb.cgi) go through the same policy: the job keeps no
+# privilege.
+my $mid = "priv-async-$tok";
+my $afam = "Asyncpriv$tok";
+$res = fhir_post('/fhir/Patient/$AddPatient.Async', bc_request(
+    params => [ { name => 'messageId', valueString => $mid },
+                { name => 'sender', valueIdentifier => {
+                    system => 'http://hlth.gov.bc.ca/fhir/client/bc-org',
+                    value => 'CBTEST' } } ],
+    patient => { resourceType => 'Patient',
+        meta => { security => [ { system => $CONF, code => 'R' } ] },
+        extension => [ { url => 'http://hlth.gov.bc.ca/fhir/client/'
+                             . 'StructureDefinition/bc-business-period-'
+                             . 'extension',
+                         valuePeriod => { start => '2024-01-01' } } ],
+        identifier => [ { use => 'official',
+                          system => sprintf(SRI_SYS, 'fha-mt'),
+                          value => "PA$tok" } ],
+        name => [ { use => 'official', family => $afam,
+                    given => ['Asha'] } ],
+        gender => 'female', birthDate => '1979-09-19',
+        address => [ { type => 'physical', line => ['3 Quiet Lane'],
+                       city => 'Surrey', state => 'BC',
+                       country => 'CA' } ] }),
+    UserId => 'tester@privacy');
+is($res->code, 202, '$AddPatient.Async of a restricted client: 202');
+my $cb;
+for (1 .. 200) {
+    for my $f (glob(Apache::Test::vars('t_dir') . '/var/callbacks/*.txt')) {
+        open my $fh, '<', $f or next;
+        my $text = do { local $/; <$fh> };
+        close $fh;
+        $cb = $text if index($text, qq{"$mid"}) >= 0;
+    }
+    last if $cb;
+    select(undef, undef, undef, 0.1);
+}
+ok($cb && index($cb, '"masked"') >= 0 && index($cb, $afam) < 0
+   && index($cb, 'Quiet Lane') < 0,
+   'the callback carries the client masked, none of its values');

@@ -156,6 +156,27 @@ static void test_history_versions(void **state)
     assert_null(strstr(ser(pool, b), "Secretfam"));
 }
 
+/* The whole of a large page is covered, not just its beginning. */
+static void test_large(void **state)
+{
+    apr_pool_t *pool = *state;
+    cr_ctx_t *ctx = make_ctx(pool, 0);
+    json_object *b = parse(pool, "{\"resourceType\":\"Bundle\","
+                           "\"type\":\"searchset\",\"entry\":[]}");
+    json_object *entries = cr_json_get(b, "entry");
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "resource", json_object_get(parse(pool,
+            i == 299 ? RESTRICTED("last") : OPEN("o"))));
+        json_object_array_add(entries, e);
+    }
+    assert_null(cr_privacy_apply_json(ctx, b));
+    assert_null(strstr(ser(pool, b), "Secretfam"));
+    assert_null(strstr(ser(pool, b), "bc-sourceId-extension"));
+}
+
 static void test_privileged(void **state)
 {
     apr_pool_t *pool = *state;
@@ -195,6 +216,7 @@ int main(void)
         CR_TEST("privacy: Parameters and contained", test_nested),
         CR_TEST("privacy: older versions of a restricted client",
                 test_history_versions),
+        CR_TEST("privacy: a large page", test_large),
         CR_TEST("privacy: privileged", test_privileged),
         CR_TEST("privacy: stored text", test_raw_body),
     };
