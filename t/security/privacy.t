@@ -31,7 +31,7 @@ if ($have_oauth) {
                      'privileged' ], priv => 1 ];
 }
 my $PATHS = 12;
-plan tests => 4 + @callers * $PATHS * 2 + 7;
+plan tests => 4 + @callers * ($PATHS * 2 + 3) + 7;
 
 my $top = "$FindBin::Bin/../..";
 sub token {
@@ -172,6 +172,24 @@ for my $c (@callers) {
         ok(index($body, 'bc-sourceId-extension') < 0,
            "$cname, $pname: no bc-sourceId-extension");
         diag(substr($body, 0, 800)) unless $ok;
+    }
+    # The open client: its values for everyone, its provenance only for
+    # privileged callers.
+    for my $p ([ 'read', GET => "Patient/$oid" ],
+               [ 'search', GET => "Patient?given=Opengiv$tok" ],
+               [ '$GetDemographics', POST => 'Patient/$GetDemographics',
+                 body => bc_body(patient => { resourceType => 'Patient',
+                     identifier => [ { system => PHN_SYS,
+                                       value => $ophn } ] }) ]) {
+        my ($pname, $method, $path, %o) = @$p;
+        my $r = fhir_request($method, "$c{base}/$path", $o{body}, %h);
+        my $body = $r->content;
+        ok($r->code == 200 && index($body, "Opengiv$tok") >= 0
+           && index($body, '2505550111') >= 0
+           && index($body, '"masked"') < 0
+           && (index($body, 'bc-sourceId-extension') >= 0) == $c{priv},
+           "$cname, $pname of an open client: its values, bc-sourceId-"
+           . 'extension ' . ($c{priv} ? 'shown' : 'removed'));
     }
 }
 
