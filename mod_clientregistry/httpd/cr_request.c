@@ -389,6 +389,8 @@ int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
     unmasked = cr_privacy_apply(ctx);
     if (unmasked) {
         apr_table_setn(r->notes, "cr-unmasked", unmasked);
+        /* Not for shared caches: others get this client masked. */
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     }
     status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
 

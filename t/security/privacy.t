@@ -31,7 +31,7 @@ if ($have_oauth) {
                      'privileged' ], priv => 1 ];
 }
 my $PATHS = 12;
-plan tests => 4 + @callers * ($PATHS * 2 + 3) + 7;
+plan tests => 4 + @callers * ($PATHS * 2 + 3) + 8;
 
 my $top = "$FindBin::Bin/../..";
 sub token {
@@ -192,6 +192,12 @@ for my $c (@callers) {
            . 'extension ' . ($c{priv} ? 'shown' : 'removed'));
     }
 }
+
+$res = fhir_get("/fhir-secure/Patient/$id", module => 'mod_ssl',
+               cert => 'client_admin');
+is($res->header('Cache-Control'), 'no-store',
+   'a response that shows a restricted client unmasked: Cache-Control '
+   . 'no-store');
 
 # The open client is not masked for anyone.
 $res = fhir_get("/fhir/Patient/$oid");
