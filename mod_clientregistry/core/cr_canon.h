@@ -70,6 +70,8 @@
 /* The registry's own audit-chain extensions on AuditEvent. */
 #define CR_EXT_AUDIT_SEQUENCE CR_EXT_BASE "cr-audit-sequence"
 #define CR_EXT_AUDIT_HASH CR_EXT_BASE "cr-audit-hash"
+/* The restricted clients a response showed unmasked (ops/cr_privacy). */
+#define CR_EXT_AUDIT_UNMASKED CR_EXT_BASE "cr-audit-unmasked"
 #define CR_PROFILE_PATIENT CR_EXT_BASE "bc-patient"
 
 /* ------------------------------------------------------------------ */

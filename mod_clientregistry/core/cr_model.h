@@ -22,7 +22,11 @@ typedef struct cr_caller_t {
     const char *source_system;  /* HCIM source code, e.g. "FHA_MT" */
     const char *org_id;         /* organisation code (the IG's sender) */
     const char *user_id;        /* end user, "<userid>@<idp>" */
-    const char *client_dn;      /* verified certificate subject, or NULL */
+    const char *client_dn;      /* verified certificate subject, or the
+                                   bearer token's client, or NULL */
+    int privileged;             /* sees restricted clients unmasked and
+                                   bc-sourceId-extension (httpd decides:
+                                   ClientRegistryPrivileged) */
 } cr_caller_t;
 
 /* PHN bodies (the 8 digits between the leading 9 and the check digit) the

@@ -227,6 +227,20 @@ apr_array_header_t *cr_composite_extract(apr_pool_t *pool,
     single(pool, out, patient, "birthDate", birth, default_start);
     single(pool, out, patient, "deceased", deceased, default_start);
     single(pool, out, patient, "multipleBirth", multiple, default_start);
+    {
+        /* meta.security (operations.md 0.7: a restricted client) is one
+         * single-valued attribute: the newest snapshot's labels win, so a
+         * source restricts with R or V and lifts it with N. */
+        json_object *sec = cr_json_get_array(cr_json_get(patient, "meta"),
+                                             "security");
+        if (sec && json_object_array_length(sec) > 0) {
+            json_object *v = json_object_new_object();
+            json_object_object_add(v, "security", json_object_get(sec));
+            push(out, "security", cr_composite_canonical(pool, v),
+                 default_start, NULL);
+            json_object_put(v);
+        }
+    }
     cont = cr_json_get_array(patient, "contained");
     n = cont ? json_object_array_length(cont) : 0;
     for (i = 0; i < n && i < 20; i++) {
@@ -356,14 +370,15 @@ json_object *cr_composite_build(apr_pool_t *pool,
                                 const char *id, int active)
 {
     static const char *const singles[] = {
-        "gender", "birthDate", "deceased", "multipleBirth", NULL };
+        "gender", "birthDate", "deceased", "multipleBirth", "security",
+        NULL };
     static const char *const repeats[][2] = {
         { "name", "name" }, { "telecom", "telecom" },
         { "address", "address" }, { NULL, NULL } };
     json_object *p = cr_json_own(pool, json_object_new_object());
     json_object *meta, *prof;
     apr_hash_t *seen = apr_hash_make(pool);
-    const cr_compattr_t *best[4] = { NULL, NULL, NULL, NULL };
+    const cr_compattr_t *best[5] = { NULL, NULL, NULL, NULL, NULL };
     int i, k, pass;
 
     json_object_object_add(p, "resourceType",
@@ -414,8 +429,11 @@ json_object *cr_composite_build(apr_pool_t *pool,
             continue;
         }
         {
+            /* "security" belongs in meta. */
+            json_object *into = strcmp(singles[k], "security") == 0 ? meta
+                                                                   : p;
             json_object_object_foreach(v, key, val) {
-                json_object_object_add(p, key, json_object_get(val));
+                json_object_object_add(into, key, json_object_get(val));
             }
         }
     }

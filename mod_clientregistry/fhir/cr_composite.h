@@ -6,7 +6,9 @@
  * identifier (repeating kinds), or gender, birthDate, deceased,
  * multipleBirth (single-valued kinds, kept as the Patient members that
  * carry them, e.g. {"deceasedDateTime": ..., "_deceasedDateTime": ...}),
- * the mother of a newborn (a RelatedPerson) or a merge link.  Values are
+ * the mother of a newborn (a RelatedPerson), a merge link, or the
+ * security labels of meta.security (single-valued: the newest snapshot's
+ * labels, so that R/V restrict a client and N lifts that).  Values are
  * stored as JSON text without their period: the business period is kept
  * beside them, so that two snapshots sending the same value compare equal.
  *
@@ -15,7 +17,8 @@
  * newest business start (later recorded wins a tie); the registry's own
  * identifiers (the PHN it assigned) come first.  Each element carries its
  * period.start and the bc-sourceId-extension of its supplier (removed by
- * cr_fhir_view for callers).  Identifiers of merged source records are
+ * the output policy, ops/cr_privacy, for callers that are not
+ * privileged).  Identifiers of merged source records are
  * listed (the store marks them merged); their other values are not.
  */
 #ifndef CR_COMPOSITE_H

@@ -473,6 +473,25 @@ static const char *identifier_status(vw_t *w, json_object *elem)
     return row && row->status ? row->status : "active";
 }
 
+/* operations.md 0.7: a masked repeat keeps only what says which kind of
+ * value it was (use; a telecom's system, an address's type). */
+static json_object *masked_elem(json_object *e, kind_e kind)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "extension", masked_ext_array());
+    if (kind == K_TELECOM && cr_json_get(e, "system")) {
+        cr_json_set_string(o, "system", cr_json_get_string(e, "system"));
+    }
+    if (cr_json_get_string(e, "use")) {
+        cr_json_set_string(o, "use", cr_json_get_string(e, "use"));
+    }
+    if (kind == K_ADDRESS && cr_json_get_string(e, "type")) {
+        cr_json_set_string(o, "type", cr_json_get_string(e, "type"));
+    }
+    return o;
+}
+
 /* The array for a repeating element, current values first within each
  * group, then (history) the ended ones; NULL when there is none. */
 static json_object *render_repeats(vw_t *w, json_object *cur, kind_e kind,
@@ -510,21 +529,7 @@ static json_object *render_repeats(vw_t *w, json_object *cur, kind_e kind,
             continue;
         }
         if (masked) {
-            /* operations.md 0.7: the element, its value masked. */
-            o.elem = json_object_new_object();
-            json_object_object_add(o.elem, "extension", masked_ext_array());
-            if (kind == K_TELECOM && cr_json_get(e, "system")) {
-                cr_json_set_string(o.elem, "system",
-                                   cr_json_get_string(e, "system"));
-            }
-            if (cr_json_get_string(e, "use")) {
-                cr_json_set_string(o.elem, "use",
-                                   cr_json_get_string(e, "use"));
-            }
-            if (kind == K_ADDRESS && cr_json_get_string(e, "type")) {
-                cr_json_set_string(o.elem, "type",
-                                   cr_json_get_string(e, "type"));
-            }
+            o.elem = masked_elem(e, kind);
         }
         else if (kind == K_IDENTIFIER) {
             o.elem = decorate_identifier(w, e, status,
@@ -818,8 +823,9 @@ static json_object *death_ext(vw_t *w, json_object *cur)
 }
 
 /* CR-GD-024: bc-sourceId-extension (which source and user supplied a
- * value) is for callers authorised for source details; the registry has
- * no such role yet, so it is removed everywhere.  Bounded by depth. */
+ * value) is for callers authorised for source details; a view that is not
+ * full has it removed everywhere (the full view leaves that to the output
+ * policy, ops/cr_privacy).  Bounded by depth. */
 static void strip_source_ids(json_object *o, int depth)
 {
     if (depth > 12 || o == NULL) {
@@ -979,7 +985,7 @@ json_object *cr_fhir_view_patient(apr_pool_t *pool,
                                              NULL), APR_HASH_KEY_STRING, r);
         }
     }
-    masked = in->masked || cr_fhir_view_restricted(cur);
+    masked = !in->full && (in->masked || cr_fhir_view_restricted(cur));
 
     cr_json_set_string(out, "resourceType", "Patient");
     cr_json_set_string(out, "id", in->id ? in->id
@@ -1018,7 +1024,9 @@ json_object *cr_fhir_view_patient(apr_pool_t *pool,
     }
     if (opt->identifiers_only) {
         /* CR-FC-022, CR-GD-020: identifiers only. */
-        strip_source_ids(out, 0);
+        if (!in->full) {
+            strip_source_ids(out, 0);
+        }
         return out;
     }
 
@@ -1082,6 +1090,72 @@ json_object *cr_fhir_view_patient(apr_pool_t *pool,
             }
         }
     }
-    strip_source_ids(out, 0);
+    if (!in->full) {
+        strip_source_ids(out, 0);
+    }
     return out;
+}
+
+/* A repeating element of a restricted Patient: its current values masked,
+ * its ended ones (history) dropped. */
+static void mask_repeats(json_object *p, kind_e kind, apr_time_t now)
+{
+    json_object *arr = cr_json_get(p, field_of(kind));
+    json_object *keep;
+    size_t i, n;
+
+    if (arr == NULL) {
+        return;
+    }
+    if (!json_object_is_type(arr, json_type_array)) {
+        json_object_object_del(p, field_of(kind));
+        return;
+    }
+    keep = json_object_new_array();
+    n = json_object_array_length(arr);
+    for (i = 0; i < n && i < MAX_REPEATS; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_object)
+            || cr_fhir_view_in_past(period_end(e), now)) {
+            continue;
+        }
+        json_object_array_add(keep, masked_elem(e, kind));
+    }
+    if (json_object_array_length(keep) > 0) {
+        json_object_object_add(p, field_of(kind), keep);
+    }
+    else {
+        json_object_put(keep);
+        json_object_object_del(p, field_of(kind));
+    }
+}
+
+static void mask_primitive(json_object *p, const char *key,
+                           const char *ext_key)
+{
+    int had = cr_json_get(p, key) != NULL || cr_json_get(p, ext_key) != NULL;
+
+    json_object_object_del(p, key);
+    json_object_object_del(p, ext_key);
+    if (had) {
+        json_object_object_add(p, ext_key, masked_primitive());
+    }
+}
+
+void cr_fhir_view_mask(json_object *patient, apr_time_t now)
+{
+    if (patient == NULL || !json_object_is_type(patient, json_type_object)) {
+        return;
+    }
+    /* CR-GD-022, CR-GD-023: the same masked elements as the view's own
+     * rendering; no history (ended repeats, bc-*-history-extensions). */
+    mask_repeats(patient, K_NAME, now);
+    mask_repeats(patient, K_TELECOM, now);
+    mask_repeats(patient, K_ADDRESS, now);
+    mask_primitive(patient, "gender", "_gender");
+    mask_primitive(patient, "birthDate", "_birthDate");
+    json_object_object_del(patient, "photo");
+    json_object_object_del(patient, "contact");
+    /* The narrative would repeat what was masked. */
+    json_object_object_del(patient, "text");
 }

@@ -23,7 +23,10 @@
  *    place of its names, telecoms, addresses, gender and birth date, and
  *    no history for them (operations.md 0.7).
  * The source's narrative (text) is never returned: it describes the
- * source's record, not the composite; nor is bc-sourceId-extension.
+ * source's record, not the composite; nor is bc-sourceId-extension --
+ * unless the input asks for the full view (in->full), which the services
+ * render and the output policy (ops/cr_privacy) then masks and strips for
+ * each caller (cr_fhir_view_mask).
  */
 #ifndef CR_FHIR_VIEW_H
 #define CR_FHIR_VIEW_H
@@ -56,6 +59,8 @@ typedef struct cr_view_input_t {
                                          first, or NULL (current only) */
     apr_array_header_t *identifiers;  /* of cr_view_identifier_t or NULL */
     int masked;                /* the store's masked flag */
+    int full;                  /* no masking, bc-sourceId-extensions kept:
+                                  the output policy applies them later */
 } cr_view_input_t;
 
 typedef struct cr_view_options_t {
@@ -65,12 +70,21 @@ typedef struct cr_view_options_t {
 } cr_view_options_t;
 
 /* The composite Patient (pool-owned).  It shares unchanged elements with
- * in's JSON, from which bc-sourceId-extensions are removed (CR-GD-024:
- * no caller is authorised for source details yet): in's documents must
- * not be used for anything else afterwards. */
+ * in's JSON, from which bc-sourceId-extensions are removed (CR-GD-024)
+ * unless in->full: in's documents must not be used for anything else
+ * afterwards. */
 json_object *cr_fhir_view_patient(apr_pool_t *pool,
                                   const cr_view_input_t *in,
                                   const cr_view_options_t *opt);
+
+/* Mask a restricted Patient (a stored resource or a rendered view) in
+ * place, exactly as the view renders one (operations.md 0.7): each
+ * current name, telecom and address becomes data-absent-reason = masked
+ * (keeping use, telecom system, address type), ended ones are dropped
+ * (no history), gender and birthDate give way to masked _gender and
+ * _birthDate (no history extensions); photo, contact and the narrative
+ * go.  Extensions of the other elements are left alone. */
+void cr_fhir_view_mask(json_object *patient, apr_time_t now);
 
 /* 1 when resource's meta.security says restricted (v3-Confidentiality R
  * or V). */

@@ -26,6 +26,7 @@
 #include "core/cr_datetime.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
+#include "ops/cr_privacy.h"
 #include "store/cr_store.h"
 #include "store/cr_store_async.h"
 #include "httpd/cr_async_worker.h"
@@ -122,6 +123,9 @@ static void execute(job_t *j, cr_db_t *db, apr_pool_t *pool, server_rec *s,
     ctx.before_commit_baton = (void *)j->id;
     op->run(&ctx, body);
     *status = ctx.resp.status ? ctx.resp.status : 500;
+    /* The output policy: the job keeps no privilege, so the result is
+     * masked as for any caller that is not privileged. */
+    cr_privacy_apply(&ctx);
     *result = ctx.resp.body ? cr_json_serialize(pool, ctx.resp.body, NULL)
                             : NULL;
 }

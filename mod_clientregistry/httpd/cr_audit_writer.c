@@ -257,7 +257,9 @@ int cr_audit_writer_log_transaction(request_rec *r)
         return DECLINED;
     }
     q = cr_req_get(r);
-    if (q->audited) {
+    /* Writes were audited with their transaction; a response that showed
+     * restricted clients unmasked gets its own record all the same. */
+    if (q->audited && q->unmasked == NULL) {
         return DECLINED;
     }
     c = cr_identity_caller(r);
@@ -272,7 +274,13 @@ int cr_audit_writer_log_transaction(request_rec *r)
     if (rec.action == NULL) {
         rec.action = r->method_number == M_GET ? "R" : "E";
     }
-    rec.operation = op;
+    /* The audit record of a response that showed restricted clients to a
+     * privileged caller: "<operation>+unmasked=<ids>" (operations.md 0.7;
+     * docs/security.md). */
+    rec.operation = q->unmasked
+                    ? apr_pstrcat(r->pool, op, "+unmasked=", q->unmasked,
+                                  NULL)
+                    : op;
     rec.method = r->method;
     rec.path = r->uri;
     rec.query = r->args;

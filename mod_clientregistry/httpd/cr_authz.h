@@ -4,8 +4,8 @@
 
 #include "httpd/cr_private.h"
 
-/* Register the providers clientregistry-operation and
- * clientregistry-source (register_hooks). */
+/* Register the providers clientregistry-operation, -source, -token,
+ * -scope and -privileged (register_hooks). */
 void cr_authz_register(apr_pool_t *p);
 
 #endif /* CR_AUTHZ_H */

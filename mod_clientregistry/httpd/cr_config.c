@@ -15,6 +15,8 @@
 
 #include <apr_dbd.h>
 
+#include <ap_expr.h>
+
 #include "httpd/cr_config.h"
 #include <mod_dbd.h>
 #include "store/cr_sql.h"
@@ -31,6 +33,8 @@
 #define DEF_PHN_FIRST APR_INT64_C(0)
 #define DEF_PHN_LAST APR_INT64_C(99999999)
 #define DEF_IDENTITY_FIELD "SSL_CLIENT_S_DN"
+#define DEF_TOKEN_ID_CLAIM "client_id"
+#define DEF_TOKEN_SCOPE_CLAIM "scope"
 #define DEF_RETRY_BASE 2
 #define DEF_RETRY_MAX 10
 
@@ -61,6 +65,11 @@ static cr_dir_conf_t *dir_new(apr_pool_t *p)
     d->match_certain = UNSET;
     d->match_probable = UNSET;
     d->match_possible = UNSET;
+    d->privileged = NULL;
+    d->token_id_claim = NULL;
+    d->token_scope_claim = NULL;
+    d->token_audience = NULL;
+    d->token_issuer = NULL;
     return d;
 }
 
@@ -90,6 +99,18 @@ void *cr_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->max_page_size = PICK(max_page_size, UNSET);
     d->max_candidates = PICK(max_candidates, UNSET);
     d->client_ids = PICK(client_ids, UNSET);
+    d->privileged = PICK(privileged, NULL);
+    /* The two claims are set together, so they merge together. */
+    if (add->token_id_claim != NULL) {
+        d->token_id_claim = add->token_id_claim;
+        d->token_scope_claim = add->token_scope_claim;
+    }
+    else {
+        d->token_id_claim = base->token_id_claim;
+        d->token_scope_claim = base->token_scope_claim;
+    }
+    d->token_audience = PICK(token_audience, NULL);
+    d->token_issuer = PICK(token_issuer, NULL);
     /* The three thresholds are set together, so they merge together. */
     if (add->match_certain != UNSET) {
         d->match_certain = add->match_certain;
@@ -194,6 +215,32 @@ void cr_config_callback_retry(int *first_delay, int *attempts,
 {
     *first_delay = DEF(s->retry_base, DEF_RETRY_BASE);
     *attempts = DEF(s->retry_max, DEF_RETRY_MAX);
+}
+
+const apr_array_header_t *cr_config_privileged(const cr_dir_conf_t *d)
+{
+    return d->privileged;
+}
+
+const char *cr_config_token_id_claim(const cr_dir_conf_t *d)
+{
+    return d->token_id_claim ? d->token_id_claim : DEF_TOKEN_ID_CLAIM;
+}
+
+const char *cr_config_token_scope_claim(const cr_dir_conf_t *d)
+{
+    return d->token_scope_claim ? d->token_scope_claim
+                                : DEF_TOKEN_SCOPE_CLAIM;
+}
+
+const char *cr_config_token_audience(const cr_dir_conf_t *d)
+{
+    return d->token_audience;
+}
+
+const char *cr_config_token_issuer(const cr_dir_conf_t *d)
+{
+    return d->token_issuer;
 }
 
 static const char *set_enabled(cmd_parms *cmd, void *dv, int on)
@@ -408,6 +455,100 @@ static const char *add_source(cmd_parms *cmd, void *dv, const char *v,
     return NULL;
 }
 
+/* ClientRegistryPrivileged: one more rule naming privileged callers
+ * (cr_identity evaluates them once per request). */
+static const char *add_privileged(cmd_parms *cmd, void *dv,
+                                  const char *args)
+{
+    cr_dir_conf_t *d = dv;
+    cr_config_priv_rule_t *rule = apr_pcalloc(cmd->pool, sizeof(*rule));
+    const char *rest = args, *kind, *word;
+
+    kind = ap_getword_conf(cmd->pool, &rest);
+    if (strcmp(kind, "expr") == 0) {
+        const char *err = NULL;
+        rule->kind = CR_CONFIG_PRIV_EXPR;
+        rule->expr = ap_expr_parse_cmd(cmd, rest, 0, &err, NULL);
+        if (err) {
+            return apr_pstrcat(cmd->pool, "ClientRegistryPrivileged expr: ",
+                               err, NULL);
+        }
+    }
+    else if (strcmp(kind, "source") == 0 || strcmp(kind, "scope") == 0) {
+        rule->kind = kind[1] == 'o' ? CR_CONFIG_PRIV_SOURCE
+                                    : CR_CONFIG_PRIV_SCOPE;
+        rule->words = apr_array_make(cmd->pool, 2, sizeof(char *));
+        while (*(word = ap_getword_conf(cmd->pool, &rest))) {
+            APR_ARRAY_PUSH(rule->words, const char *) = word;
+        }
+        if (rule->words->nelts == 0) {
+            return "ClientRegistryPrivileged source|scope needs at least "
+                   "one value";
+        }
+    }
+    else {
+        return "ClientRegistryPrivileged takes source CODE..., scope "
+               "SCOPE... or expr EXPRESSION";
+    }
+    if (d->privileged == NULL) {
+        d->privileged = apr_array_make(cmd->pool, 2,
+                                       sizeof(cr_config_priv_rule_t *));
+    }
+    APR_ARRAY_PUSH(d->privileged, cr_config_priv_rule_t *) = rule;
+    return NULL;
+}
+
+/* A token claim name: 1 to 64 of [A-Za-z0-9_] (it becomes part of the
+ * name of an environment variable mod_auth_openidc sets). */
+static int claim_name_ok(const char *c)
+{
+    apr_size_t n;
+
+    for (n = 0; c[n]; n++) {
+        if (!((c[n] >= 'A' && c[n] <= 'Z') || (c[n] >= 'a' && c[n] <= 'z')
+              || (c[n] >= '0' && c[n] <= '9') || c[n] == '_')) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= 64;
+}
+
+/* ClientRegistryTokenClaims id-claim [scope-claim]. */
+static const char *set_token_claims(cmd_parms *cmd, void *dv,
+                                    const char *id, const char *scope)
+{
+    cr_dir_conf_t *d = dv;
+
+    (void)cmd;
+    if (!claim_name_ok(id) || (scope && !claim_name_ok(scope))) {
+        return "ClientRegistryTokenClaims: claim names are letters, digits "
+               "and '_'";
+    }
+    d->token_id_claim = id;
+    d->token_scope_claim = scope;
+    return NULL;
+}
+
+static const char *set_token_audience(cmd_parms *cmd, void *dv,
+                                      const char *aud)
+{
+    cr_dir_conf_t *d = dv;
+
+    (void)cmd;
+    d->token_audience = aud;
+    return NULL;
+}
+
+static const char *set_token_issuer(cmd_parms *cmd, void *dv,
+                                    const char *iss)
+{
+    cr_dir_conf_t *d = dv;
+
+    (void)cmd;
+    d->token_issuer = iss;
+    return NULL;
+}
+
 /* ClientRegistryCallback: where an organisation's async responses go. */
 static const char *set_callback(cmd_parms *cmd, void *dv, const char *org,
                                 const char *url)
@@ -490,6 +631,23 @@ const command_rec cr_config_cmds[] = {
                   RSRC_CONF,
                   "A client identity (value of ClientRegistryIdentityField), "
                   "its organisation code and its source-system code"),
+    AP_INIT_RAW_ARGS("ClientRegistryPrivileged", add_privileged,
+                     NULL, RSRC_CONF | ACCESS_CONF,
+                     "Who sees restricted clients unmasked and source "
+                     "details: source CODE..., scope SCOPE... or expr "
+                     "EXPR (any line that matches)"),
+    AP_INIT_TAKE12("ClientRegistryTokenClaims", set_token_claims,
+                   NULL, RSRC_CONF | ACCESS_CONF,
+                   "The bearer token claims naming the client (mapped by "
+                   "ClientRegistrySource) and holding its scopes (default "
+                   "client_id scope)"),
+    AP_INIT_TAKE1("ClientRegistryTokenAudience",
+                  set_token_audience, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The aud a bearer token must carry"),
+    AP_INIT_TAKE1("ClientRegistryTokenIssuer", set_token_issuer,
+                  NULL, RSRC_CONF | ACCESS_CONF,
+                  "The iss a bearer token must carry"),
     AP_INIT_TAKE3("ClientRegistryMatchThresholds", set_match_thresholds,
                   NULL, RSRC_CONF | ACCESS_CONF,
                   "Lowest match scores (0 to 1) graded certain, probable "

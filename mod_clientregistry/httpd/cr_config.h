@@ -5,6 +5,7 @@
 #define CR_CONFIG_H
 
 #include "httpd/cr_private.h"
+#include <ap_expr.h>
 #include "ops/cr_service.h"
 
 /* The one "not set here" value of every numeric field (pointers use
@@ -14,6 +15,21 @@
 /* Largest first delay of ClientRegistryCallbackRetry, and the cap of the
  * back-off between two deliveries of an asynchronous response. */
 #define CR_CONFIG_RETRY_MAX_DELAY 3600
+
+/* One ClientRegistryPrivileged line: a caller is privileged when its
+ * source-system code or one of its token scopes is among words, or when
+ * expr is true. */
+typedef enum {
+    CR_CONFIG_PRIV_SOURCE,
+    CR_CONFIG_PRIV_SCOPE,
+    CR_CONFIG_PRIV_EXPR
+} cr_config_priv_kind_e;
+
+typedef struct cr_config_priv_rule_t {
+    cr_config_priv_kind_e kind;
+    apr_array_header_t *words;      /* codes or scopes (const char *) */
+    ap_expr_info_t *expr;           /* CR_CONFIG_PRIV_EXPR */
+} cr_config_priv_rule_t;
 
 /* Per-directory configuration (a <Location> serving the registry). */
 typedef struct cr_dir_conf_t {
@@ -32,6 +48,12 @@ typedef struct cr_dir_conf_t {
     double match_certain;     /* ClientRegistryMatchThresholds */
     double match_probable;
     double match_possible;
+    apr_array_header_t *privileged;  /* ClientRegistryPrivileged, of
+                                        cr_config_priv_rule_t *, or NULL */
+    const char *token_id_claim;      /* ClientRegistryTokenClaims */
+    const char *token_scope_claim;
+    const char *token_audience;      /* ClientRegistryTokenAudience */
+    const char *token_issuer;        /* ClientRegistryTokenIssuer */
 } cr_dir_conf_t;
 
 /* One client identity mapping (ClientRegistrySource). */
@@ -66,5 +88,16 @@ const char *cr_config_identity_field(const cr_srv_conf_t *s);
  * asynchronous response (defaults applied). */
 void cr_config_callback_retry(int *first_delay, int *attempts,
                               const cr_srv_conf_t *s);
+
+/* The ClientRegistryPrivileged rules of a location (the innermost
+ * location that has any), or NULL: nobody is privileged. */
+const apr_array_header_t *cr_config_privileged(const cr_dir_conf_t *d);
+/* The bearer token claims naming the client and holding its scopes
+ * (defaults client_id and scope). */
+const char *cr_config_token_id_claim(const cr_dir_conf_t *d);
+const char *cr_config_token_scope_claim(const cr_dir_conf_t *d);
+/* The aud and iss a bearer token must carry, or NULL: not checked. */
+const char *cr_config_token_audience(const cr_dir_conf_t *d);
+const char *cr_config_token_issuer(const cr_dir_conf_t *d);
 
 #endif /* CR_CONFIG_H */

@@ -140,6 +140,9 @@ int cr_handler(request_rec *r)
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     cr_service_ctx_init(ctx, r->pool, r->request_time);
     ctx->settings = settings;
+    /* First: every answer, early ones too, leaves through the output
+     * policy, which asks whether the caller is privileged. */
+    ctx->caller = cr_identity_caller(r);
     ctx->message_id = message_id(r);
     cr_req_get(r)->message_id = ctx->message_id;
     apr_table_setn(r->headers_out, "X-Request-Id", ctx->message_id);
@@ -284,7 +287,6 @@ int cr_handler(request_rec *r)
                       "the registry database has a schema this server "
                       "does not know; an administrator must migrate it");
     }
-    ctx->caller = cr_identity_caller(r);
     lenient = cr_request_prefer_lenient(r);
 
     switch (rt) {

@@ -3,8 +3,9 @@
  * httpd gives each module one slot per request (r->request_config); ours
  * holds this typed struct, created on first use in r->pool.  Each field
  * has one writer: the caller identity is cr_identity's, the route
- * cr_route's, the access Require refused cr_authz's, and what the
- * request did (for the audit record of the log phase) cr_handler's.
+ * cr_route's, the access Require refused cr_authz's, what the
+ * request did (for the audit record of the log phase) cr_handler's, and
+ * the restricted clients its response showed unmasked cr_request's.
  * Subrequests and internal redirects are request_recs of their own, so
  * they start with an empty one, as they start with empty r->notes.
  */
@@ -22,7 +23,11 @@ typedef struct cr_req_t {
     int routed;                      /* route was computed */
     const char *denied;              /* kind of access a Require line
                                         refused ("read" ... "admin", or
-                                        "source"), or NULL */
+                                        "source", "scope", "privileged"),
+                                        or NULL */
+    const char *token_problem;       /* why Require clientregistry-token
+                                        refused the bearer token (401),
+                                        or NULL */
     const char *message_id;          /* the request's message id */
     const char *operation;           /* what the audit trail calls the
                                         request, or NULL (not routed) */
@@ -30,6 +35,10 @@ typedef struct cr_req_t {
     const char *patients;            /* patient ids touched, or NULL */
     int audited;                     /* a write audited inside its own
                                         transaction: no second record */
+    const char *unmasked;            /* ids of restricted clients the
+                                        response showed unmasked to a
+                                        privileged caller (cr_request,
+                                        from ops/cr_privacy), or NULL */
 } cr_req_t;
 
 /* The request state of r, created empty on first use. */

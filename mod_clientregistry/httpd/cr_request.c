@@ -1,6 +1,8 @@
 /* cr_request: HTTP in and out -- content negotiation, body limits, JSON
  * parsing, Prefer/If-Match, and writing resources and OperationOutcomes
- * with the FHIR headers (ETag, Last-Modified, Location).
+ * with the FHIR headers (ETag, Last-Modified, Location).  Everything
+ * written passes the output policy (ops/cr_privacy) first, for the
+ * caller the handler put in ctx->caller.
  *
  * Once the handler has accepted a request it always writes its own body
  * and returns OK, so clients never get httpd's HTML error pages.  When
@@ -17,6 +19,7 @@
 #include "httpd/cr_req.h"
 #include "httpd/cr_request.h"
 #include "core/cr_text.h"
+#include "ops/cr_privacy.h"
 #include "httpd/cr_private.h"
 
 #define CT_FHIR "application/fhir+json"
@@ -381,8 +384,21 @@ static const char *etag(request_rec *r, apr_int64_t v)
 int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
 {
     cr_response_t *resp = &ctx->resp;
-    int status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
-    int prefer;
+    int status, prefer;
+    const char *unmasked;
+
+    /* The output policy (operations.md 0.7), on everything that leaves:
+     * restricted clients masked and provenance removed unless the caller
+     * is privileged (cr_handler sets ctx->caller first; without one the
+     * caller is not); restricted clients shown unmasked are audited by
+     * cr_audit_writer. */
+    unmasked = cr_privacy_apply(ctx);
+    if (unmasked) {
+        cr_req_get(r)->unmasked = unmasked;
+        /* Not for shared caches: others get this client masked. */
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    }
+    status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
 
     if (status >= 400 || (resp->body == NULL && resp->raw_body == NULL)) {
         if (status == HTTP_SERVICE_UNAVAILABLE && resp->retry_after > 0) {
@@ -493,18 +509,29 @@ void cr_request_insert_error_filter(request_rec *r)
     cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
                                             &clientregistry_module);
     cr_outcome_t *oc;
+    const cr_req_t *q;
     const char *denied, *text;
 
     if (d == NULL || d->enabled != 1 || r->status < 400) {
         return;
     }
     oc = cr_outcome_make(r->pool);
-    denied = cr_req_get(r)->denied;
+    q = cr_req_get(r);
+    denied = q->denied;
     if (r->status == HTTP_FORBIDDEN) {
+        /* Only the kinds of access (read ... admin) are named. */
         text = denied && strcmp(denied, "source") != 0
+               && strcmp(denied, "scope") != 0
+               && strcmp(denied, "privileged") != 0
                ? apr_psprintf(r->pool, "access denied: this client may not "
                               "make %s requests here", denied)
                : "access denied: this client is not allowed here";
+    }
+    else if (r->status == HTTP_UNAUTHORIZED) {
+        const char *problem = q->token_problem;
+        text = apr_pstrcat(r->pool, "authentication required: a valid "
+                           "bearer token", problem ? " (" : "", problem,
+                           problem ? ")" : "", NULL);
     }
     else {
         text = apr_psprintf(r->pool, "the server refused the request (%d)",

@@ -21,6 +21,9 @@
 #include "core/cr_text.h"
 #include "store/cr_store_audit.h"
 
+/* How cr_audit_writer records a response that showed restricted
+ * clients unmasked: "<operation>+unmasked=<ids>". */
+#define UNMASKED_MARK "+unmasked="
 #define AUDIT_MAX_PAGE 100
 
 void cr_audit_fill(cr_audit_rec_t *rec, const cr_ctx_t *ctx,
@@ -88,6 +91,7 @@ static json_object *audit_event(apr_pool_t *pool, const cr_audit_rec_t *a)
 {
     json_object *ev = json_object_new_object();
     json_object *arr, *o, *agent, *net;
+    const char *op = a->operation;
 
     cr_json_set_string(ev, "resourceType", "AuditEvent");
     cr_json_set_string(ev, "id", apr_psprintf(pool, "%" APR_INT64_T_FMT,
@@ -99,17 +103,31 @@ static json_object *audit_event(apr_pool_t *pool, const cr_audit_rec_t *a)
     o = cr_json_array_add_object(arr);
     cr_json_set_string(o, "url", CR_EXT_AUDIT_HASH);
     cr_json_set_string(o, "valueString", a->hash);
+    {
+        /* A response that showed restricted clients unmasked to a
+         * privileged caller was recorded as "<op>+unmasked=<ids>"
+         * (cr_privacy): the operation, and the ids in an extension. */
+        const char *mark = strstr(a->operation, UNMASKED_MARK);
+        if (mark) {
+            o = cr_json_array_add_object(arr);
+            cr_json_set_string(o, "url", CR_EXT_AUDIT_UNMASKED);
+            cr_json_set_string(o, "valueString",
+                               mark + sizeof(UNMASKED_MARK) - 1);
+            op = apr_pstrmemdup(pool, a->operation,
+                                (apr_size_t)(mark - a->operation));
+        }
+    }
     json_object_object_add(ev, "type", coding(
         "http://terminology.hl7.org/CodeSystem/audit-event-type", "rest"));
     arr = cr_json_set_new_array(ev, "subtype");
-    if (is_interaction(a->operation)) {
+    if (is_interaction(op)) {
         json_object_array_add(arr, coding(
-            "http://hl7.org/fhir/restful-interaction", a->operation));
+            "http://hl7.org/fhir/restful-interaction", op));
     }
     else {
         o = json_object_new_object();
         cr_json_set_string(o, "system", "urn:mod_clientregistry:operation");
-        cr_json_set_string(o, "code", a->operation);
+        cr_json_set_string(o, "code", op);
         json_object_array_add(arr, o);
     }
     cr_json_set_string(ev, "action", a->action);

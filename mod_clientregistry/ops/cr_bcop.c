@@ -463,6 +463,7 @@ void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p)
     in.id = p->id;
     in.last_updated = ctx->now_instant;
     in.masked = p->masked;
+    in.full = 1;   /* the output policy masks (ops/cr_privacy) */
     if (cr_store_query_identifiers(&in.identifiers, ctx->db, ctx->pool,
                                    p->id, CR_BCOP_MAX_IDENTIFIER_ROWS)
         != APR_SUCCESS) {

@@ -90,6 +90,7 @@ apr_status_t cr_op_demographics_render(json_object **out, cr_bcop_t *q,
     in.versions = versions;
     in.identifiers = ids;
     in.masked = row->masked;
+    in.full = 1;   /* the output policy masks (ops/cr_privacy) */
     opt.history = q->history;
     opt.identifiers_only = q->identifiers_only;
     opt.now = ctx->now;

@@ -7,7 +7,8 @@
  * person inactive with link replaced-by, gives the survivor link
  * replaces, settles the pair on the duplicate review list and records a
  * merge event; demographics sent with the merge revise the survivor's
- * source record.  The unmerge undoes the events it names.  Both run in
+ * source record, and meta.security sent alone replaces its security
+ * labels (R or V restrict the client, N lifts that).  The unmerge undoes the events it names.  Both run in
  * one transaction from the survivor at the version If-Match names.
  * Declared in cr_ops_maintain.h.
  */
@@ -247,6 +248,56 @@ static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
     return 1;
 }
 
+/* A merge whose Patient carries meta.security and no demographics:
+ * the labels replace the survivor's source record's (operations.md 0.7),
+ * as a partial update of that record would. */
+static apr_status_t merge_security(cr_bcop_t *m, const char *rec_id,
+                                   const char *pid, json_object *patient)
+{
+    cr_ctx_t *ctx = m->ctx;
+    json_object *sec = cr_json_get_array(cr_json_get(patient, "meta"),
+                                         "security");
+    const char *eff = cr_composite_effective(patient);
+    const char *start = eff ? eff : ctx->today;
+    json_object *only;
+    apr_array_header_t *sa, *cur;
+    const cr_snapattr_t *attr;
+    apr_status_t rv;
+    int i, present = 0;
+
+    if (sec == NULL || json_object_array_length(sec) == 0) {
+        return APR_SUCCESS;
+    }
+    only = json_object_new_object();
+    json_object_object_add(cr_json_set_new_object(only, "meta"), "security",
+                           json_object_get(sec));
+    sa = cr_composite_extract(ctx->pool, only, start);
+    json_object_put(only);
+    if (sa->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    attr = &APR_ARRAY_IDX(sa, 0, cr_snapattr_t);
+    rv = cr_store_source_current(&cur, ctx->db, ctx->pool, rec_id);
+    for (i = 0; rv == APR_SUCCESS && i < cur->nelts; i++) {
+        const cr_source_attr_t *a = &APR_ARRAY_IDX(cur, i, cr_source_attr_t);
+        if (strcmp(a->kind, attr->kind) != 0) {
+            continue;
+        }
+        if (attr->value && strcmp(a->value, attr->value) == 0) {
+            present = 1;
+        }
+        else {
+            rv = cr_store_source_end(ctx->db, ctx->pool, a->id, start,
+                                     ctx->now_instant);
+        }
+    }
+    if (rv == APR_SUCCESS && attr->value && !present) {
+        rv = cr_store_source_add(ctx->db, ctx->pool, rec_id, pid, attr,
+                                 &m->prov);
+    }
+    return rv;
+}
+
 void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 {
     static const cr_envelope_rules_t rules = {
@@ -352,6 +403,10 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
                                        eff ? eff : ctx->now_instant,
                                        &m.prov);
         }
+    }
+    else if (rv == APR_SUCCESS && surv.rec) {
+        /* Only meta.security with the merge: the survivor's labels. */
+        rv = merge_security(&m, surv.rec->id, surv.pid, patient);
     }
     if (rv == APR_SUCCESS) {
         rv = cr_bcop_rebuild(&m, surv.pid, cur + 1, "merge", NULL);

@@ -7,7 +7,9 @@
  * replace (bc-update-patient-operation-extension; replace when absent).
  * The changes end or add attributes of that one source record as of the
  * effective date, and the person is rebuilt at the next version
- * (If-Match).  Declared in cr_ops_maintain.h.
+ * (If-Match).  meta.security, when sent, replaces the record's security
+ * labels (R or V restrict the client, N lifts that).  Declared in
+ * cr_ops_maintain.h.
  */
 #include <string.h>
 
@@ -175,6 +177,27 @@ static int read_updates(cr_bcop_t *m, json_object *patient,
         }
         u->value = NULL;
         json_object_put(one);
+    }
+    {
+        /* meta.security replaces the client's labels (operations.md 0.7:
+         * R or V restrict, N lifts a restriction). */
+        json_object *sec = cr_json_get_array(cr_json_get(work, "meta"),
+                                             "security");
+        if (sec && json_object_array_length(sec) > 0) {
+            json_object *one = json_object_new_object();
+            json_object *meta = cr_json_set_new_object(one, "meta");
+            apr_array_header_t *sa;
+            upd_t *u;
+            json_object_object_add(meta, "security", json_object_get(sec));
+            sa = cr_composite_extract(pool, one, start);
+            json_object_put(one);
+            if (sa->nelts > 0) {
+                u = apr_array_push(out);
+                u->op = "replace";
+                u->attr = APR_ARRAY_IDX(sa, 0, cr_snapattr_t);
+                u->value = NULL;
+            }
+        }
     }
     return 1;
 }

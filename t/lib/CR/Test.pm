@@ -37,7 +37,8 @@ sub fhir_request {
     my $module = delete $headers{module};
     my $cert = delete $headers{cert};
     Apache::TestRequest::module($module) if $module;
-    Apache::TestRequest::scheme($module && $module eq 'mod_ssl'
+    Apache::TestRequest::scheme($module && ($module eq 'mod_ssl'
+                                            || $module eq 'cr_oauth')
                                 ? 'https' : 'http');
     Apache::TestRequest::set_client_cert($cert) if $module
                                                    && $module eq 'mod_ssl';
