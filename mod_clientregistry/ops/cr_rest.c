@@ -207,6 +207,7 @@ void cr_rest_read(cr_ctx_t *ctx, const char *id)
         return;
     }
     send_stored(ctx, s);
+    ctx->resp.raw_current = 1;
 }
 
 static int parse_version(apr_int64_t *out, const char *s)

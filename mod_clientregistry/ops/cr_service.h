@@ -45,6 +45,9 @@ typedef struct cr_response_t {
     int audited;                   /* audit record written with the write */
     json_object *body;             /* resource to send, or NULL */
     const char *raw_body;          /* or ready JSON text (stored resource) */
+    int raw_current;               /* raw_body is its client's current
+                                    * version: its own meta.security says
+                                    * whether the client is restricted */
     const char *location;          /* Location header */
     const char *content_location;  /* Content-Location header */
     apr_int64_t etag_version;      /* ETag W/"n" when > 0 */

@@ -209,6 +209,45 @@ static void test_raw_body(void **state)
     assert_null(strstr(ser(pool, ctx->resp.body), "Secretfam"));
 }
 
+/* A read's stored current version (raw_current): the text alone decides,
+ * the store is never asked (this ctx has no database), and the text goes
+ * out unparsed unless it carries a restriction or provenance. */
+static void test_raw_current(void **state)
+{
+    apr_pool_t *pool = *state;
+    cr_ctx_t *ctx = make_ctx(pool, 0);
+    const char *open = "{\"resourceType\":\"Patient\",\"id\":\"p9\","
+        "\"name\":[{\"family\":\"Plain\"}]}";
+    const char *prov = OPEN("p8");
+
+    ctx->resp.raw_current = 1;
+    ctx->resp.raw_body = open;
+    assert_null(cr_privacy_apply(ctx));
+    assert_ptr_equal(ctx->resp.raw_body, open);
+    assert_null(ctx->resp.body);
+    /* Provenance is stripped for this caller. */
+    ctx->resp.raw_body = prov;
+    assert_null(cr_privacy_apply(ctx));
+    assert_null(ctx->resp.raw_body);
+    assert_non_null(strstr(ser(pool, ctx->resp.body), "Openfam"));
+    assert_null(strstr(ser(pool, ctx->resp.body), "bc-sourceId-extension"));
+    /* A restricted current version is masked. */
+    ctx->resp.body = NULL;
+    ctx->resp.raw_body = RESTRICTED("p1");
+    assert_null(cr_privacy_apply(ctx));
+    assert_null(ctx->resp.raw_body);
+    assert_null(strstr(ser(pool, ctx->resp.body), "Secretfam"));
+    assert_null(strstr(ser(pool, ctx->resp.body), "1961-02-03"));
+    /* A privileged caller is told which restricted client it sees. */
+    ctx = make_ctx(pool, 1);
+    ctx->resp.raw_current = 1;
+    ctx->resp.raw_body = RESTRICTED("p1");
+    assert_string_equal(cr_privacy_apply(ctx), "p1");
+    ctx->resp.raw_body = open;
+    assert_null(cr_privacy_apply(ctx));
+    assert_ptr_equal(ctx->resp.raw_body, open);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +258,7 @@ int main(void)
         CR_TEST("privacy: a large page", test_large),
         CR_TEST("privacy: privileged", test_privileged),
         CR_TEST("privacy: stored text", test_raw_body),
+        CR_TEST("privacy: a read's current version", test_raw_current),
     };
     int rc;
 
