@@ -5,7 +5,9 @@
  * file defines CR_TOP_SRCDIR (Makefile.am) and may define
  * CR_TEST_DB_DIR, the mkdtemp template of its directories, before
  * including this header; group_setup / group_teardown, setup / teardown
- * are its cmocka fixtures, fixture_t what setup puts in *state. */
+ * are its cmocka fixtures, fixture_t what setup puts in *state.  A test
+ * that needs more in its fixture defines CR_TEST_DB_EXTRA (more members of
+ * fixture_t) and CR_TEST_DB_INIT(fx) (run at the end of setup). */
 #ifndef CR_TEST_DB_H
 #define CR_TEST_DB_H
 
@@ -36,6 +38,9 @@ typedef struct fixture_t {
     cr_db_t *db;
     char dir[64];
     const char *path;
+#ifdef CR_TEST_DB_EXTRA
+    CR_TEST_DB_EXTRA
+#endif
 } fixture_t;
 
 static apr_pool_t *g_pool;
@@ -87,6 +92,7 @@ static void migrate(fixture_t *fx)
         }
     }
     apr_dir_close(d);
+    assert_true(n > 0);
     qsort(order, n, sizeof(int), cmp_int);
     for (i = 0; i < n; i++) {
         int k = order[i] % 100;
@@ -171,6 +177,9 @@ static int setup(void **state)
         fail_msg("statement %s does not prepare: %s", label, err);
     }
     fx->db = cr_db_wrap(fx->pool, g_driver, fx->handle, prepared);
+#ifdef CR_TEST_DB_INIT
+    CR_TEST_DB_INIT(fx);
+#endif
     return 0;
 }
 
@@ -183,6 +192,8 @@ static int teardown(void **state)
     apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-wal", NULL),
                     fx->pool);
     apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-shm", NULL),
+                    fx->pool);
+    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-journal", NULL),
                     fx->pool);
     apr_dir_remove(fx->dir, fx->pool);
     apr_pool_destroy(fx->pool);

@@ -46,10 +46,6 @@
 #include "store/cr_store.h"
 #include "store/cr_store_audit.h"
 
-#ifndef CR_TOP_SRCDIR
-#error "CR_TOP_SRCDIR must name the source tree (see Makefile.am)"
-#endif
-#define SCHEMA_DIR CR_TOP_SRCDIR "/schema"
 #define IG_DIR CR_TOP_SRCDIR "/t/data/ig"
 
 #define USER "ig.samples@cgi.com"
@@ -59,48 +55,19 @@
                "bc-business-period-extension"
 #define ORG_SYS "http://hlth.gov.bc.ca/fhir/client/bc-org"
 
-typedef struct fixture_t {
-    apr_pool_t *pool;
-    apr_dbd_t *handle;
-    cr_db_t *db;
-    char dir[64];
-    const char *path;
-    cr_settings_t settings;
-    cr_caller_t caller;         /* a UserId header, no client certificate */
-    int seq;                    /* request counter (message ids) */
-    const char *traces;         /* what the operations traced */
-} fixture_t;
-
-static apr_pool_t *g_pool;
-static const apr_dbd_driver_t *g_driver;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&g_pool, NULL) != APR_SUCCESS
-        || apr_dbd_init(g_pool) != APR_SUCCESS
-        || apr_dbd_get_driver(g_pool, "sqlite3", &g_driver)
-           != APR_SUCCESS) {
-        return -1;
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_pool_destroy(g_pool);
-    apr_terminate();
-    return 0;
-}
+/* What the operations need beside the database (t/unit/cr_test_db.h). */
+#define CR_TEST_DB_DIR "/tmp/cr-ops-XXXXXX"
+#define CR_TEST_DB_EXTRA \
+    cr_settings_t settings; \
+    cr_caller_t caller;     /* a UserId header, no client certificate */ \
+    int seq;                /* request counter (message ids) */ \
+    const char *traces;     /* what the operations traced */
+#define CR_TEST_DB_INIT(fx) init_fixture(fx)
+struct fixture_t;
+static void init_fixture(struct fixture_t *fx);
+#include "cr_test_db.h"
 
 /* ---- the database ------------------------------------------------------- */
-
-static int cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
 
 static char *slurp(apr_pool_t *pool, const char *path)
 {
@@ -121,74 +88,6 @@ static char *slurp(apr_pool_t *pool, const char *path)
     return text;
 }
 
-/* Whether s holds more than comments and white space. */
-static int has_code(const char *s)
-{
-    for (;;) {
-        s += strspn(s, " \t\r\n");
-        if (s[0] == '-' && s[1] == '-') {
-            s = strchr(s, '\n');
-            if (s == NULL) {
-                return 0;
-            }
-            continue;
-        }
-        return *s != '\0';
-    }
-}
-
-/* Apply every schema/NNN_*.sql in numeric order, as cr-admin does
- * (statements end at a line holding only ';'). */
-static void migrate(fixture_t *fx)
-{
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    const char *names[100];
-    int nums[100], order[100], n = 0, i;
-
-    assert_int_equal(apr_dir_open(&d, SCHEMA_DIR, fx->pool), APR_SUCCESS);
-    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS && n < 100) {
-        size_t len = strlen(fi.name);
-        if (len > 4 && fi.name[0] >= '0' && fi.name[0] <= '9'
-            && strcmp(fi.name + len - 4, ".sql") == 0) {
-            names[n] = apr_pstrdup(fx->pool, fi.name);
-            nums[n] = atoi(fi.name);
-            order[n] = nums[n] * 100 + n;
-            n++;
-        }
-    }
-    apr_dir_close(d);
-    assert_true(n > 0);
-    qsort(order, n, sizeof(int), cmp_int);
-    for (i = 0; i < n; i++) {
-        int k = order[i] % 100, nrows;
-        char *text = slurp(fx->pool, apr_pstrcat(fx->pool, SCHEMA_DIR, "/",
-                                                 names[k], NULL));
-        char *stmt = text, *p;
-        for (p = text; ; p++) {
-            int end = *p == '\0';
-            if (end || ((p == text || p[-1] == '\n') && *p == ';'
-                        && (p[1] == '\n' || p[1] == '\0'))) {
-                char *s = apr_pstrndup(fx->pool, stmt, p - stmt);
-                if (has_code(s)) {
-                    int rv = apr_dbd_query(g_driver, fx->handle, &nrows, s);
-                    if (rv != 0) {
-                        fail_msg("%s: %s", names[k],
-                                 apr_dbd_error(g_driver, fx->handle, rv));
-                    }
-                }
-                if (end) {
-                    break;
-                }
-                stmt = p + 1;
-            }
-        }
-        apr_dbd_query(g_driver, fx->handle, &nrows, apr_psprintf(
-            fx->pool, "INSERT INTO cr_schema_version VALUES (%d, "
-            "'2026-01-15T10:00:00.000Z', 'test')", nums[k]));
-    }
-}
-
 static void trace_cb(void *baton, int is_error, const char *msg)
 {
     fixture_t *fx = baton;
@@ -197,34 +96,9 @@ static void trace_cb(void *baton, int is_error, const char *msg)
                              : "note: ", msg, "\n", NULL);
 }
 
-static int setup(void **state)
+/* After cr_test_db.h's setup: the settings, the caller and the trace. */
+static void init_fixture(struct fixture_t *fx)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    apr_hash_t *prepared = NULL;
-    const char *label = NULL, *err = NULL;
-    int nrows;
-
-    if (fx == NULL) {
-        return -1;
-    }
-    apr_pool_create(&fx->pool, g_pool);
-    strcpy(fx->dir, "/tmp/cr-ops-XXXXXX");
-    if (mkdtemp(fx->dir) == NULL) {
-        return -1;
-    }
-    fx->path = apr_pstrcat(fx->pool, fx->dir, "/registry.db", NULL);
-    if (apr_dbd_open(g_driver, fx->pool, fx->path, &fx->handle) != 0) {
-        return -1;
-    }
-    apr_dbd_query(g_driver, fx->handle, &nrows, "PRAGMA foreign_keys=ON");
-    *state = fx;
-    migrate(fx);
-    if (cr_db_prepare_catalogue(&prepared, fx->pool, g_driver, fx->handle,
-                                &label, &err) != APR_SUCCESS) {
-        fail_msg("statement %s does not prepare: %s", label, err);
-    }
-    fx->db = cr_db_wrap(fx->pool, g_driver, fx->handle, prepared);
-
     /* The defaults cr_config_settings applies when nothing is
      * configured. */
     fx->settings.base_url = "https://registry.example/fhir";
@@ -244,25 +118,6 @@ static int setup(void **state)
     fx->settings.match.possible = CR_MATCH_DEFAULT_POSSIBLE;
     fx->caller.user_id = USER;
     fx->traces = "";
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-
-    apr_dbd_close(g_driver, fx->handle);
-    apr_file_remove(fx->path, fx->pool);
-    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-wal", NULL),
-                    fx->pool);
-    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-shm", NULL),
-                    fx->pool);
-    apr_file_remove(apr_pstrcat(fx->pool, fx->path, "-journal", NULL),
-                    fx->pool);
-    apr_dir_remove(fx->dir, fx->pool);
-    apr_pool_destroy(fx->pool);
-    free(fx);
-    return 0;
 }
 
 static void sql(fixture_t *fx, const char *text)
