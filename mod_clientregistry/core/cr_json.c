@@ -827,3 +827,36 @@ json_object *cr_json_copy(apr_pool_t *pool, json_object *src)
     }
     return cr_json_own(pool, dst);
 }
+
+int cr_json_depth(json_object *o, int limit)
+{
+    int best = 0, d;
+
+    if (o == NULL) {
+        return 0;
+    }
+    if (limit < 0) {
+        return json_object_is_type(o, json_type_array)
+               || json_object_is_type(o, json_type_object);
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        size_t i, n = json_object_array_length(o);
+        for (i = 0; i < n && best <= limit; i++) {
+            d = cr_json_depth(json_object_array_get_idx(o, i), limit - 1);
+            best = d > best ? d : best;
+        }
+        return best + 1;
+    }
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            (void)key;
+            if (best > limit) {
+                break;
+            }
+            d = cr_json_depth(val, limit - 1);
+            best = d > best ? d : best;
+        }
+        return best + 1;
+    }
+    return 0;
+}

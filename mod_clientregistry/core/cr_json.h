@@ -83,4 +83,9 @@ json_object *cr_json_array_add_object(json_object *array);
 /* Deep copy of src (a new reference, tied to pool). */
 json_object *cr_json_copy(apr_pool_t *pool, json_object *src);
 
+/* How many objects and arrays nest in o (a scalar is 0, {} is 1), counted
+ * no further than limit + 1: a caller asks "deeper than limit?" and the
+ * walk stops there. */
+int cr_json_depth(json_object *o, int limit);
+
 #endif /* CR_JSON_H */

@@ -305,20 +305,37 @@ static void add_param_bool(json_object *arr, const char *name, int value)
     cr_json_set_bool(p, "valueBoolean", value);
 }
 
+#define CR_ENV_ECHO_MAX_DEPTH 8
+
 /* The echo of the request's Parameters for requestParameters: a
  * Parameters resource holding the request's parameters (the profile's
  * slice forbids nothing else).  Unowned. */
 static json_object *echo_parameters(json_object *req)
 {
-    json_object *copy = NULL;
     json_object *o = json_object_new_object();
     json_object *params = cr_json_get(req, "parameter");
+    json_object *arr = NULL;
+    size_t i, n;
 
     cr_json_set_string(o, "resourceType", "Parameters");
-    if (params && json_object_is_type(params, json_type_array)
-        && json_object_array_length(params) > 0
-        && json_object_deep_copy(params, &copy, NULL) == 0) {
-        json_object_object_add(o, "parameter", copy);
+    if (params == NULL || !json_object_is_type(params, json_type_array)) {
+        return o;
+    }
+    /* A parameter of MetadataParametersIn nests three deep at most
+     * (valueIdentifier.assigner.identifier); one nested deeper is not
+     * echoed, so the reply (five levels around the echo) stays inside
+     * the depth every JSON reader here accepts. */
+    n = json_object_array_length(params);
+    for (i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(params, i), *copy = NULL;
+        if (cr_json_depth(p, CR_ENV_ECHO_MAX_DEPTH) > CR_ENV_ECHO_MAX_DEPTH
+            || json_object_deep_copy(p, &copy, NULL) != 0) {
+            continue;
+        }
+        if (arr == NULL) {
+            arr = cr_json_set_new_array(o, "parameter");
+        }
+        json_object_array_add(arr, copy);
     }
     return o;
 }

@@ -689,6 +689,29 @@ static void test_duplicate_keys(void **state)
                   LIT("[{\"a\":1},{\"a\":1}]"));
 }
 
+/* cr_json_depth counts containers and stops past its limit. */
+static void test_depth(void **state)
+{
+    apr_pool_t *pool = *state;
+    json_object *o = NULL;
+
+    assert_int_equal(cr_json_depth(NULL, 8), 0);
+    assert_int_equal(cr_json_parse(&o, pool, LIT("7"), NULL, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(cr_json_depth(o, 8), 0);
+    assert_int_equal(cr_json_parse(&o, pool, LIT("{}"), NULL, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(cr_json_depth(o, 8), 1);
+    assert_int_equal(cr_json_parse(&o, pool,
+                                   LIT("{\"a\":1,\"b\":[{\"c\":[]}],\"d\":{}}"),
+                                   NULL, NULL), APR_SUCCESS);
+    assert_int_equal(cr_json_depth(o, 8), 4);
+    assert_int_equal(cr_json_depth(o, 4), 4);
+    /* Past the limit the answer is only "deeper": limit + 1 or more. */
+    assert_true(cr_json_depth(o, 2) > 2);
+    assert_true(cr_json_depth(o, 0) > 0);
+}
+
 /* The default limits are what the header promises the configuration. */
 static void test_default_limits(void **state)
 {
@@ -724,6 +747,7 @@ int main(void)
         CR_TEST("serialize: compact, no slash escaping", test_serialize),
         CR_TEST("typed getters", test_getters),
         CR_TEST("setters and deep copy", test_setters),
+        CR_TEST("depth of a tree", test_depth),
         CR_TEST("default limits", test_default_limits),
         CR_TEST("CR-GEN-010: duplicate member names rejected (table)",
                 test_duplicate_keys),
