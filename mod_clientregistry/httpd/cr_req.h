@@ -21,6 +21,9 @@ typedef struct cr_req_t {
     const cr_caller_t *caller;       /* cr_identity_caller, or NULL yet */
     const struct cr_route_t *route;  /* cr_route_get (NULL: not ours) */
     int routed;                      /* route was computed */
+    int in_location;                 /* a <Location> enables the registry
+                                        for this URL (cr_route, before
+                                        map_to_storage) */
     const char *denied;              /* kind of access a Require line
                                         refused ("read" ... "admin", or
                                         "source", "scope", "privileged"),

@@ -121,6 +121,26 @@ const cr_route_t *cr_route_get(request_rec *r)
     return rt;
 }
 
+int cr_route_translate_name(request_rec *r)
+{
+    const cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &clientregistry_module);
+
+    /* Here per_dir_config is the first <Location> walk's. */
+    if (d != NULL && d->enabled == 1) {
+        cr_req_get(r)->in_location = 1;
+    }
+    return DECLINED;
+}
+
+int cr_route_map_to_storage(request_rec *r)
+{
+    const cr_req_t *q = ap_get_module_config(r->request_config,
+                                             &clientregistry_module);
+
+    return q != NULL && q->in_location ? OK : DECLINED;
+}
+
 cr_route_bc_e cr_route_bc(const cr_route_t *rt, int method_number,
                           int bc_version, int *history, int *ids_only)
 {

@@ -56,6 +56,14 @@ typedef struct cr_route_t {
  * "ClientRegistry On", or the path is not below the base). */
 const cr_route_t *cr_route_get(request_rec *r);
 
+/* translate_name and map_to_storage hooks.  A registry URL names no file,
+ * so when a <Location> enables the registry for it the directory walk
+ * (stat calls under DocumentRoot, .htaccess look-ups) is skipped, as
+ * httpd does for proxied URLs; <Location> sections still apply, and a
+ * registry enabled inside <Directory> keeps the walk. */
+int cr_route_translate_name(request_rec *r);
+int cr_route_map_to_storage(request_rec *r);
+
 /* The BC form of a request with route rt, method method_number and the
  * BCFhirVersion bc_version it accepts (0: none); CR_ROUTE_BC_NONE for the
  * standard interactions.  *history and *ids_only receive the _history

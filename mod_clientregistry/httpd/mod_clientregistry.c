@@ -18,6 +18,7 @@
 #include "httpd/cr_handler.h"
 #include "httpd/cr_identity.h"
 #include "httpd/cr_request.h"
+#include "httpd/cr_route.h"
 #include "httpd/cr_version.h"
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -76,6 +77,10 @@ static void register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
 #endif
     cr_authz_register(p);
+    ap_hook_translate_name(cr_route_translate_name, NULL, NULL,
+                           APR_HOOK_FIRST);
+    ap_hook_map_to_storage(cr_route_map_to_storage, NULL, NULL,
+                           APR_HOOK_FIRST);
     ap_hook_handler(cr_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(CR_REQUEST_ERROR_FILTER,
                               cr_request_error_ctype_filter, NULL,
