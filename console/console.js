@@ -108,7 +108,7 @@ function plainError(status, body, what) {
     401: 'You are not signed in: the registry did not accept your ' +
       'certificate or token.',
     403: `You are not allowed to ${what}. Ask an administrator for access.`,
-    404: `Not found: the registry has nothing to ${what}.`,
+    404: `Not found: the registry could not ${what}, it does not exist.`,
     409: `Someone or something changed this first, so the registry did not ${what}.`,
     412: 'The client changed since you loaded it. Reload and try again.',
     422: `The registry cannot ${what}: a business rule stops it.`,
@@ -376,6 +376,10 @@ async function screenQueue(q) {
 /* Screen: side by side, evidence and decisions                        */
 /* ------------------------------------------------------------------ */
 
+/* A value without case, spaces or punctuation: "compared as" is shown only
+ * when the matcher's form differs from the display by more than that. */
+const squash = (v) => String(v || '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+
 function comparisonTable(pair, A, B) {
   const ev = pair.evidence;
   const rows = FIELDS.map(([field, label]) => {
@@ -388,7 +392,7 @@ function comparisonTable(pair, A, B) {
     const w = e.weight;
     const valueCell = (v, compared, lab) => h('td', { class: 'value mark',
       'data-label': lab }, v || h('span', { class: 'masked' }, '—'),
-    compared && compared !== (v || '').toLowerCase()
+    compared && squash(compared) !== squash(v)
       ? h('span', { class: 'compared' }, 'compared as: ', compared) : null);
     return h('tr', { class: cls, 'data-field': field },
       h('th', { scope: 'row' }, label),
@@ -723,8 +727,13 @@ async function screenAudit(id) {
   const b = await api('GET', '/AuditEvent?patient=' + encodeURIComponent(id) +
     '&_count=100', undefined, 'read the audit trail');
   const events = (b.entry || []).map((e) => e.resource).filter(Boolean);
-  const who = (ev) => ((ev.agent || []).map((a) => (a.who && (a.who.display ||
-    (a.who.identifier && a.who.identifier.value))) || a.name).filter(Boolean)).join(', ');
+  // The end user (altId), else the certificate or token client (name),
+  // with the organisation.
+  const who = (ev) => (ev.agent || []).map((a) => {
+    const org = a.who && a.who.identifier && a.who.identifier.value;
+    const main = a.altId || a.name;
+    return [main, org && org !== main ? `(${org})` : null].filter(Boolean).join(' ');
+  }).filter(Boolean).join(', ');
   main().replaceChildren(
     h('p', {}, h('a', { href: '#/client/' + encodeURIComponent(id) }, '← Back to the client')),
     h('h2', {}, 'Audit trail of ', h('span', { class: 'id' }, id)),
@@ -768,6 +777,8 @@ const route = guarded(async () => {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // A screen that fails leaves no other screen's content behind.
+  main().replaceChildren(h('p', { class: 'help' }, 'Loading…'));
   if (path[0] === 'pair' && path[1] && path[2]) await screenPair(path[1], path[2]);
   else if (path[0] === 'find') screenFind(queryOf(hash));
   else if (path[0] === 'client' && path[1]) await screenClient(path[1]);

@@ -13,7 +13,7 @@ use JSON::PP ();
 use CR::Test;
 use CR::BC;
 
-plan tests => 55;
+plan tests => 58;
 
 my $T = JSON::PP::true;
 sub params { return { resourceType => 'Parameters', parameter => [ @_ ] } }
@@ -163,6 +163,22 @@ is_deeply([ map { $_->{action} } @hist ], [ 'open', 'not-duplicate' ],
           'CR-CONSOLE-007: the history, newest first');
 ok(!exists $hist[0]{comment} && $hist[1]{comment} eq $comment
    && $hist[0]{decidedBy} eq 'reviewer.two@idir', 'CR-CONSOLE-007: each with its own comment and who');
+
+# --- cross-site request forgery (docs/console.md) -------------------------------------
+# A page of another site can send a simple request (a form's text/plain)
+# without asking: the registry refuses it.  Anything else needs a CORS
+# preflight, which the registry never grants.
+$res = fhir_post('/fhir/Patient/$resolve-duplicate', JSON::PP->new->encode(params(
+    pid(patient => $lo), pid(other => $hi), { name => 'resolution', valueCode => 'not-duplicate' })),
+    'Content-Type' => 'text/plain', Origin => 'https://elsewhere.example');
+is($res->code, 415, 'CR-CONSOLE-010: a decision sent as text/plain (a cross-site form): 415');
+is(db_row('SELECT status FROM cr_match_duplicate WHERE patient_lo = ? AND patient_hi = ?',
+          $lo, $hi)->{status}, 'open', 'CR-CONSOLE-010: and the pair is unchanged');
+$res = raw_request("OPTIONS /fhir/Patient/\$resolve-duplicate HTTP/1.1\r\nHost: localhost\r\n"
+                   . "Origin: https://elsewhere.example\r\nAccess-Control-Request-Method: POST\r\n"
+                   . "Access-Control-Request-Headers: content-type, userid\r\nConnection: close\r\n\r\n");
+ok($res->code >= 400 && !defined $res->header('Access-Control-Allow-Origin'),
+   'CR-CONSOLE-010: the CORS preflight is not granted (' . $res->code . ')');
 
 # --- merges and unmerges are in the history ------------------------------------------
 my $MS = 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/bc-merge-status-extension';

@@ -297,8 +297,10 @@ async function main() {
     await page.goto(base + '/console/index.html#/client/no-such-client', { waitUntil: 'load' });
     await page.waitForSelector('#error:not([hidden])');
     const err = await text('#error');
-    ok(/^Not found/.test(err) && !/\{|OperationOutcome/.test(err),
-      'errors: a missing client is reported in plain words', err);
+    const left = await text('main');
+    ok(/^Not found/.test(err) && !/\{|OperationOutcome/.test(err)
+       && !/Audit trail/.test(left),
+      'errors: a missing client is reported in plain words, no stale screen', { err, left });
     await shot('10-error');
 
     // --- a narrow window -------------------------------------------------------
