@@ -199,9 +199,11 @@ function evidenceOf(items, key) {
   return ev;
 }
 
-async function listPairs({ status, count, offset, patient, other,
-  evidence, history }) {
+async function listPairs({ status, grade, sort, count, offset, patient,
+  other, evidence, history }) {
   const p = [];
+  if (grade) p.push({ name: 'grade', valueCode: grade });
+  if (sort && sort !== '-found') p.push({ name: 'sort', valueCode: sort });
   if (patient) p.push(ref('patient', patient));
   if (other) p.push(ref('other', other));
   if (status) p.push({ name: 'status', valueCode: status });
@@ -295,7 +297,7 @@ function queryOf(hash) {
 async function screenQueue(q) {
   const status = q.get('status') || 'open';
   const grade = q.get('grade') || '';
-  const sort = q.get('sort') || 'found';
+  const sort = q.get('sort') || '-found';
   const size = Math.min(100, Math.max(5, parseInt(q.get('size') || '20', 10) || 20));
   const page = Math.max(0, parseInt(q.get('page') || '0', 10) || 0);
   const go = (changes) => {
@@ -317,18 +319,15 @@ async function screenQueue(q) {
         ['not-duplicate', 'Not a duplicate'], ['merged', 'Merged']], 'status'),
       select('f-grade', 'Grade', grade, [['', 'Any grade'], ['certain', 'Certain'],
         ['probable', 'Probable'], ['possible', 'Possible']], 'grade'),
-      select('f-sort', 'Sort by', sort, [['found', 'Newest finding first'],
-        ['score', 'Highest score first'], ['score-asc', 'Lowest score first']],
+      select('f-sort', 'Sort by', sort, [['-found', 'Newest finding first'],
+        ['-score', 'Highest score first'], ['score', 'Lowest score first']],
       'sort'),
       select('f-size', 'Per page', String(size), [['10', '10'], ['20', '20'],
         ['50', '50'], ['100', '100']], 'size')),
     h('p', { id: 'queue-note', class: 'sr-only' }, ''));
   say('Loading the queue…');
-  let pairs = await listPairs({ status, count: size, offset: page * size });
-  const onPage = pairs.length;
-  if (grade) pairs = pairs.filter((p) => p.grade === grade);
-  if (sort === 'score') pairs.sort((x, y) => y.score - x.score);
-  if (sort === 'score-asc') pairs.sort((x, y) => x.score - y.score);
+  const pairs = await listPairs({ status, grade, sort, count: size,
+    offset: page * size });
   const ids = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const people = new Map();
   await Promise.all(ids.map(async (id) => {
@@ -359,16 +358,14 @@ async function screenQueue(q) {
       'aria-label': `Compare ${nameText(people.get(p.a))} and ${nameText(people.get(p.b))}` },
     'Compare')))))));
   root.append(pairs.length ? table
-    : h('p', { class: 'notice' }, onPage ? 'No pair of this grade on this page.'
-      : 'No pairs with this status' + (page ? ' on this page.' : '.')));
+    : h('p', { class: 'notice' }, 'No pairs' + (grade ? ` graded ${grade}` : '') +
+      ` with status ${status}` + (page ? ' on this page.' : '.')));
   root.append(h('div', { class: 'pager' },
     h('button', { type: 'button', disabled: page === 0,
       onclick: () => go({ page: page - 1 }) }, '← Previous page'),
     h('span', {}, `Page ${page + 1}`),
-    h('button', { type: 'button', disabled: onPage < size,
+    h('button', { type: 'button', disabled: pairs.length < size,
       onclick: () => go({ page: page + 1 }) }, 'Next page →')));
-  if (grade) root.append(h('p', { class: 'help' }, 'The grade filter and the sort ' +
-    'apply to the pairs of this page; the pages follow the newest finding.'));
   say(`${pairs.length} pair${pairs.length === 1 ? '' : 's'} shown.`);
 }
 

@@ -592,7 +592,8 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
 {
     json_object *arr, *out, *list;
     const char *patient = NULL, *other = NULL, *other_expr = NULL;
-    const char *status = CR_STORE_MATCH_DUP_OPEN;
+    const char *status = CR_STORE_MATCH_DUP_OPEN, *grade = NULL;
+    const char *sort = NULL;
     apr_array_header_t *dups = NULL;
     int ok, count = default_count(ctx), offset = 0, i, n;
     int evidence = 0, history = 0, status_given = 0;
@@ -660,12 +661,39 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
         else if (strcmp(name, "history") == 0) {
             history = param_bool(ctx, prm, expr, name);
         }
+        else if (strcmp(name, "grade") == 0 || strcmp(name, "sort") == 0) {
+            static const char *const grades[] = { "certain", "probable",
+                                                  "possible", NULL };
+            static const char *const sorts[] = { "-found", "-score",
+                                                 "score", NULL };
+            const char *const *allowed = name[0] == 'g' ? grades : sorts;
+            const char *v = cr_json_get_string(prm, "valueCode");
+            int k;
+            for (k = 0; v && allowed[k] && strcmp(allowed[k], v) != 0; k++) {
+            }
+            if (v == NULL || allowed[k] == NULL) {
+                bad(ctx, v ? "code-invalid" : "invalid",
+                    apr_pstrcat(ctx->pool, expr, ".valueCode", NULL),
+                    name[0] == 'g'
+                    ? "grade must be a valueCode: certain, probable or "
+                      "possible"
+                    : "sort must be a valueCode: -found (newest finding "
+                      "first), -score (highest first) or score");
+            }
+            else if (name[0] == 'g') {
+                grade = allowed[k];
+            }
+            else {
+                sort = allowed[k];
+            }
+        }
         else {
             bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
                                                   NULL),
                 apr_psprintf(ctx->pool, "$potential-duplicates takes "
-                             "patient, other, status, count, offset, "
-                             "evidence and history, not '%.40s'", name));
+                             "patient, other, status, grade, sort, count, "
+                             "offset, evidence and history, not '%.40s'",
+                             name));
         }
     }
     if (ok && other && patient == NULL) {
@@ -687,7 +715,8 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
         rv = cr_store_match_duplicate_get(&d, ctx->db, ctx->pool, patient,
                                           other);
         if (rv == APR_SUCCESS && offset == 0
-            && (!status_given || strcmp(d->status, status) == 0)) {
+            && (!status_given || strcmp(d->status, status) == 0)
+            && (grade == NULL || strcmp(d->grade, grade) == 0)) {
             *(cr_store_match_dup_t *)apr_array_push(dups) = *d;
         }
         if (rv == APR_NOTFOUND) {
@@ -695,8 +724,9 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
         }
     }
     else {
-        rv = cr_store_match_duplicate_list(&dups, ctx->db, ctx->pool, status,
-                                           patient, count, offset);
+        rv = cr_store_match_duplicate_list_by(&dups, ctx->db, ctx->pool,
+                                              status, grade, patient, sort,
+                                              count, offset);
     }
     if (rv == APR_SUCCESS && evidence && dups->nelts > 0) {
         cr_match_thresholds_t t = thresholds(ctx);

@@ -22,5 +22,17 @@ const cr_sql_stmt_t cr_sql_review_catalogue[] = {
       "SELECT seq, decided, action, status, comment, decided_by, message_id"
       " FROM cr_match_decision WHERE patient_lo = %s AND patient_hi = %s"
       " ORDER BY seq DESC LIMIT %d" },
+    /* The review list by status, grade ('' for any) and patient ('' for
+     * any), sorted by the finding ('-found') or the score ('-score',
+     * 'score'): for the console's queue (the plain order by status and
+     * finding is cr_match_duplicate_list, on its index). */
+    { "cr_review_duplicate_list",
+      "SELECT patient_lo, patient_hi, score, weight, grade, found, found_by,"
+      " message_id, status FROM cr_match_duplicate WHERE status = %s"
+      " AND (%s = '' OR grade = %s)"
+      " AND (%s = '' OR patient_lo = %s OR patient_hi = %s)"
+      " ORDER BY CASE WHEN %s = '-score' THEN -score"
+      " WHEN %s = 'score' THEN score ELSE 0 END,"
+      " found DESC, patient_lo, patient_hi LIMIT %d OFFSET %d" },
     { NULL, NULL }
 };

@@ -13,7 +13,7 @@ use JSON::PP ();
 use CR::Test;
 use CR::BC;
 
-plan tests => 58;
+plan tests => 61;
 
 my $T = JSON::PP::true;
 sub params { return { resourceType => 'Parameters', parameter => [ @_ ] } }
@@ -239,3 +239,15 @@ my ($sx) = map { grep { $_->{url} =~ /cr-match-evidence$/ } @{ $_->{search}{exte
 ok($res->code == 200 && $sx && !grep({ $_->{url} eq 'field' } @{ $sx->{extension} })
    && grep({ $_->{url} eq 'withheld' } @{ $sx->{extension} }),
    'CR-CONSOLE-009: $match, not privileged: the restricted candidate\'s evidence withheld');
+
+# --- grade and sort ---------------------------------------------------------------------
+$res = listing({ name => 'grade', valueCode => 'probable' }, { name => 'count', valueInteger => 50 });
+my @g = map { my $x = parts_of($_); $x->{grade}[0]{valueCode} } @{ json_of($res)->{parameter} || [] };
+ok($res->code == 200 && !grep({ $_ ne 'probable' } @g), 'CR-CONSOLE-011: grade probable: only probable pairs (' . scalar(@g) . ')');
+$res = listing({ name => 'sort', valueCode => '-score' }, { name => 'count', valueInteger => 50 });
+my @s = map { my $x = parts_of($_); $x->{score}[0]{valueDecimal} } @{ json_of($res)->{parameter} || [] };
+ok($res->code == 200 && @s >= 2 && !grep({ $s[$_ - 1] < $s[$_] } 1 .. $#s),
+   'CR-CONSOLE-011: sort -score: highest first');
+$res = listing({ name => 'sort', valueCode => 'name' });
+is_deeply(oo_codes($res), ['code-invalid@Parameters.parameter[0].valueCode'],
+          'CR-CONSOLE-011: an unknown sort: 400 code-invalid');

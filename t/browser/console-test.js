@@ -21,7 +21,7 @@ const os = require('os');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
 
-const PLAN = 40;
+const PLAN = 42;
 const base = (process.argv[2] || '').replace(/\/$/, '');
 const FHIR = base + '/fhir';
 const SHOTS = path.join(__dirname, 'screens');
@@ -178,6 +178,25 @@ async function main() {
         .map((e) => e.id || e.name));
     ok(unlabelled.length === 0, 'queue: every control has a label', unlabelled);
     await shot('01-queue');
+
+    // Filter by grade and sort by score (server side: every page).
+    await page.select('#f-grade', 'certain');
+    await page.waitForFunction(() => /grade=certain/.test(location.hash)
+      && document.querySelector('#queue tbody tr, main p.notice'));
+    const grades = await page.$$eval('#queue tbody .grade', (e) => e.map((x) => x.textContent));
+    ok(grades.length > 0 && grades.every((g) => g === 'certain'),
+      'queue: the grade filter shows certain pairs only', grades);
+    await page.select('#f-grade', '');
+    await page.waitForFunction(() => /grade=&/.test(location.hash)
+      && document.querySelector('#queue tbody tr'));
+    await page.select('#f-sort', 'score');
+    await page.waitForFunction(() => /sort=score/.test(location.hash)
+      && document.querySelector('#queue tbody tr'));
+    const scores = await page.$$eval('#queue tbody td.num', (e) => e.map((x) => parseFloat(x.textContent)));
+    ok(scores.length > 1 && scores.every((v, i) => i === 0 || scores[i - 1] <= v),
+      'queue: sorted by score, lowest first', scores);
+    await page.goto(base + '/console/index.html#/queue?size=50', { waitUntil: 'load' });
+    await page.waitForSelector(`#queue tr[data-pair="${lo1} ${hi1}"]`);
 
     // Keyboard: Tab reaches the pair's Compare link, Enter opens it.
     await page.focus('body');
