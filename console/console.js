@@ -436,7 +436,7 @@ function stateText(p) {
 function historyList(pair) {
   if (!pair.history.length) return h('p', { class: 'help', id: 'history-empty' }, 'No decision yet.');
   const words = { 'not-duplicate': 'Marked not a duplicate', open: 'Reopened',
-    merged: 'Merged', unmerged: 'Unmerged' };
+    merged: 'Merged', unmerged: 'Unmerged', note: 'Note' };
   return h('ol', { class: 'history', id: 'history' }, pair.history.map((d) => h('li', {},
     h('b', {}, words[d.action] || d.action), ' ',
     h('span', { class: 'when' }, fmtWhen(d.decided), d.by ? ' by ' + d.by : ''),
@@ -490,6 +490,7 @@ async function screenPair(a, b) {
   };
   const actions = h('div', { class: 'actions' });
   const mergeBox = h('div', { id: 'merge-box' });
+  pair.comment = () => comment.value.trim();
   if (pair.status === 'open') {
     actions.append(
       h('button', { type: 'button', id: 'not-duplicate',
@@ -504,6 +505,13 @@ async function screenPair(a, b) {
     actions.append(h('button', { type: 'button', id: 'unmerge', class: 'danger',
       onclick: guarded(() => unmerge(pair, A, B)) }, 'Unmerge'));
   }
+  actions.append(h('button', { type: 'button', id: 'add-note',
+    onclick: guarded(async () => {
+      if (!pair.comment()) throw new ApiError(0, 'Write the note in the comment box first.');
+      await addNote(pair, pair.comment());
+      await screenPair(a, b);
+      flash('The note is added to the history.');
+    }) }, 'Add note'));
   const withheld = pair.evidence && pair.evidence.withheld
     ? h('p', { class: 'notice' }, 'The field-by-field evidence is withheld: a ' +
       'client of this pair is restricted and you are not privileged to see it.')
@@ -527,7 +535,8 @@ async function screenPair(a, b) {
         h('h3', { id: 'dec-h' }, 'Decision'),
         h('div', { class: 'field' }, h('label', { for: 'comment' }, 'Comment (optional)'),
           comment, h('span', { id: 'comment-help', class: 'help' },
-            'Stored with a not-duplicate or reopen decision and shown in the history.')),
+            'Stored with the decision (a merge or unmerge too) and shown in the ' +
+            'history; Add note stores it alone.')),
         actions, mergeBox,
         h('h3', {}, 'History of the pair'), historyList(pair))));
   say('');
@@ -585,15 +594,34 @@ function showPreview(preview, pair, S, G) {
             throw new ApiError(0, 'Enter your user ID (top right) first: the ' +
               'registry records who merged.');
           }
+          const note = pair.comment();
           await api('POST', '/Patient/$MergePatient', mergeBundle(S, G),
             'merge the two clients');
           sessionStorage.setItem('cr-merge:' + [pair.a, pair.b].sort().join(' '),
             JSON.stringify({ survivor: S.id, gone: G.id,
               s: mergeIdentifier(S), g: mergeIdentifier(G) }));
+          const noteError = await noteAfter(pair, note);
           await screenPair(pair.a, pair.b);
           flash(`Merged: ${G.id} now points to ${S.id}.`);
+          if (noteError) throw noteError;
         }) }, 'Confirm the merge'))));
   preview.querySelector('button').focus();
+}
+
+/* A comment alone: a note in the pair's history, its status kept (what a
+ * merge or unmerge was done for: the BC merge message has no place for
+ * it, so it follows the merge in its own request). */
+async function addNote(pair, text) {
+  await api('POST', '/Patient/$resolve-duplicate', params(ref('patient', pair.a),
+    ref('other', pair.b), { name: 'comment', valueString: text }),
+  'add the note to the pair\'s history');
+}
+
+/* The note of a merge or unmerge that is done: its failure is returned
+ * (to be shown after the new state), not thrown. */
+async function noteAfter(pair, note) {
+  if (!note) return null;
+  try { await addNote(pair, note); return null; } catch (e) { return e; }
 }
 
 async function unmerge(pair, A, B) {
@@ -618,9 +646,12 @@ async function unmerge(pair, A, B) {
     body.entry[1].resource.identifier[0] = { use: 'official', ...saved.s };
     body.entry[1].resource.link[0].other.identifier = saved.g;
   }
+  const note = pair.comment();
   await api('POST', '/Patient/$UnmergePatient', body, 'unmerge the two clients');
+  const noteError = await noteAfter(pair, note);
   await screenPair(pair.a, pair.b);
   flash(`Unmerged: ${G.id} is a client of its own again.`);
+  if (noteError) throw noteError;
 }
 
 /* ------------------------------------------------------------------ */

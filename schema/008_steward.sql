@@ -4,7 +4,8 @@
 -- One row per decision on a pair of cr_match_duplicate (smaller id
 -- first): a reviewer's $resolve-duplicate (action not-duplicate or open,
 -- with the optional comment), and the merges and unmerges that settled
--- or reopened the pair (action merged or unmerged).  seq numbers the
+-- or reopened the pair (action merged or unmerged), and notes (action
+-- note: a comment alone, the status kept).  seq numbers the
 -- decisions of one pair from 1; decided_by names the caller (end user,
 -- else certificate subject or token client, else source system).
 -- Append-only: nothing updates or deletes a row.

@@ -11,6 +11,7 @@
 #include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
+#include "store/cr_store_review.h"
 
 #define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
 
@@ -858,7 +859,7 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
                     "is required", id_names[k]));
             }
         }
-        if (!seen_resolution) {
+        if (!seen_resolution && !seen_comment) {
             bad(ctx, "required", "Parameters.parameter",
                 "the resolution parameter (not-duplicate or open) is "
                 "required");
@@ -889,7 +890,8 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
         return;
     }
     if (rv == APR_SUCCESS
-        && strcmp(d->status, CR_STORE_MATCH_DUP_MERGED) == 0) {
+        && strcmp(d->status, CR_STORE_MATCH_DUP_MERGED) == 0
+        && resolution != NULL) {
         /* The records are one person now; only an unmerge reopens it. */
         cr_db_rollback(ctx->db);
         ctx->resp.status = 409;
@@ -899,7 +901,9 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
             d->patient_hi));
         return;
     }
-    if (rv == APR_SUCCESS) {
+    /* A comment without a resolution is a note on the pair, in any
+     * status (a merge's reason, say): the status stays. */
+    if (rv == APR_SUCCESS && resolution != NULL) {
         rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
                                                  d->patient_lo,
                                                  d->patient_hi, resolution,
@@ -907,10 +911,13 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
     }
     if (rv == APR_SUCCESS) {
         rv = cr_ops_review_note(ctx, d->patient_lo, d->patient_hi,
-                                resolution, resolution, comment);
+                                resolution ? resolution
+                                           : CR_STORE_REVIEW_NOTE,
+                                resolution ? resolution : d->status,
+                                comment);
     }
     if (rv == APR_SUCCESS) {
-        d->status = resolution;
+        d->status = resolution ? resolution : d->status;
         ctx->resp.patients = apr_pstrcat(ctx->pool, d->patient_lo, " ",
                                          d->patient_hi, NULL);
         rv = cr_audit_in_txn(ctx, "resolve-duplicate", "U", 200,

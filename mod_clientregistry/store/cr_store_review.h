@@ -20,6 +20,7 @@
 /* Decision actions (cr_match_decision.action). */
 #define CR_STORE_REVIEW_MERGED "merged"
 #define CR_STORE_REVIEW_UNMERGED "unmerged"
+#define CR_STORE_REVIEW_NOTE "note"         /* a comment, status kept */
 
 /* One decision on a pair. */
 typedef struct cr_store_review_decision_t {

@@ -13,7 +13,7 @@ use JSON::PP ();
 use CR::Test;
 use CR::BC;
 
-plan tests => 61;
+plan tests => 63;
 
 my $T = JSON::PP::true;
 sub params { return { resourceType => 'Parameters', parameter => [ @_ ] } }
@@ -190,13 +190,19 @@ my $merge = bc_request(patient => { resourceType => 'Patient',
                 type => 'replaces' } ] });
 $res = op_post('MergePatient', $merge, %U);
 is($res->code, 200, 'CR-CONSOLE-008: merged: 200');
+$res = resolve(\%U, pid(patient => $lo), pid(other => $hi),
+               { name => 'comment', valueString => "Merged: one PHN card ($tok)" });
+is($res->code, 200, 'CR-CONSOLE-008: a note (a comment alone) on the merged pair: 200');
+is(db_row('SELECT status FROM cr_match_duplicate WHERE patient_lo = ? AND patient_hi = ?',
+          $lo, $hi)->{status}, 'merged', 'CR-CONSOLE-008: the note keeps the status');
 $res = op_post('UnmergePatient', $merge, %U);
 is($res->code, 200, 'CR-CONSOLE-008: unmerged: 200');
 my $rows = db_rows('SELECT action, status, decided_by FROM cr_match_decision WHERE patient_lo = ?'
                    . ' AND patient_hi = ? ORDER BY seq', $lo, $hi);
-is_deeply([ map { "$_->{action}/$_->{status}/$_->{decided_by}" } @$rows[2, 3] ],
-          [ 'merged/merged/reviewer.one@idir', 'unmerged/open/reviewer.one@idir' ],
-          'CR-CONSOLE-008: the merge and the unmerge recorded with who');
+is_deeply([ map { "$_->{action}/$_->{status}/$_->{decided_by}" } @$rows[2 .. 4] ],
+          [ 'merged/merged/reviewer.one@idir', 'note/merged/reviewer.one@idir',
+            'unmerged/open/reviewer.one@idir' ],
+          'CR-CONSOLE-008: the merge, the note and the unmerge recorded with who');
 
 # --- the output policy -------------------------------------------------------------------
 my $CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';

@@ -261,6 +261,8 @@ async function main() {
     s2 = await pair(lo2, hi2);
     ok(s2.status === 'open', 'merge: nothing changed before the confirmation', s2);
     await shot('04-merge-preview');
+    const why = 'Same PHN card at two clinics (' + tok + ')';
+    await page.type('#comment', why);
     await page.click('#merge-confirm');
     await page.waitForSelector('#flash');
     s2 = await pair(lo2, hi2);
@@ -269,8 +271,10 @@ async function main() {
     ok(gone.active === false && (gone.link || []).some((l) => l.type === 'replaced-by'
        && l.other.reference === 'Patient/' + lo2), 'merge: the record merged away points to the survivor',
     { active: gone.active, link: gone.link });
-    ok(s2.history[0] && s2.history[0].action === 'merged' && s2.history[0].decidedBy === user,
-      'merge: the pair history records the merge and who did it', s2.history);
+    ok(s2.history.length === 2 && s2.history[1].action === 'merged'
+       && s2.history[1].decidedBy === user && s2.history[0].action === 'note'
+       && s2.history[0].comment === why && s2.history[0].status === 'merged',
+    'merge: the pair history records the merge, who did it and why', s2.history);
     ok(await page.$('#unmerge') !== null && (await text('#pair-status')) === 'merged',
       'merge: the page offers the unmerge');
     await shot('05-merged');
@@ -286,7 +290,7 @@ async function main() {
     const back = (await api('GET', '/Patient/' + hi2)).json;
     ok(back.active !== false && !(back.link || []).some((l) => l.type === 'replaced-by'),
       'unmerge: the record is a client of its own again', { active: back.active, link: back.link });
-    ok(s2.history.map((d) => d.action).join(',') === 'unmerged,merged',
+    ok(s2.history.map((d) => d.action).join(',') === 'unmerged,note,merged',
       'unmerge: the history shows the merge and the unmerge', s2.history);
     ok(await page.$('#merge-start') !== null, 'unmerge: the page offers the decisions again');
     await shot('06-unmerged');
