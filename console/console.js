@@ -260,7 +260,11 @@ function fhirValue(p, field) {
 function identifierText(i) {
   const sys = i.system === PHN_SYSTEM ? 'PHN'
     : (i.system || '').replace(/^.*\/NamingSystem\//, '');
-  return `${sys}: ${i.value || '(withheld)'}`;
+  // The registry's status of the identifier (merged, retired, ...).
+  const st = (i.extension || []).find((e) => /bc-identifier-status-extension$/
+    .test(e.url || ''));
+  const note = st && st.valueCode && st.valueCode !== 'active' ? ` (${st.valueCode})` : '';
+  return `${sys}: ${i.value || '(withheld)'}${note}`;
 }
 
 function gradeBadge(g) {
