@@ -21,10 +21,12 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_ops_maintain.h"
+#include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
 #include "store/cr_store_person.h"
 #include "store/cr_store_match.h"
 #include "store/cr_store_query.h"
+#include "store/cr_store_review.h"
 #include "store/cr_store_source.h"
 
 #define MAX_LINKS 20
@@ -130,7 +132,7 @@ static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
     cr_snapattr_t la;
     cr_attr_prov_t reg = m->prov;
     apr_status_t rv;
-    int i;
+    int i, settled = 0;
 
     *refused = 0;
     rv = cr_bcop_ensure_records(m, ns->pid);
@@ -185,10 +187,16 @@ static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
     /* The pair, if it was open on the duplicate review list, is settled
      * (a reviewer's "not-duplicate" is kept, so an unmerge cannot turn
      * it into "open"). */
-    rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
+    rv = cr_store_match_duplicate_set_status(&settled, ctx->db, ctx->pool,
                                              surv_pid, ns->pid,
                                              CR_STORE_MATCH_DUP_MERGED,
                                              CR_STORE_MATCH_DUP_OPEN);
+    if (rv == APR_SUCCESS && settled) {
+        /* The pair's history shows the merge (docs/console.md). */
+        rv = cr_ops_review_note(ctx, surv_pid, ns->pid,
+                                CR_STORE_REVIEW_MERGED,
+                                CR_STORE_MATCH_DUP_MERGED, NULL);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -516,9 +524,16 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
                 if (rv == APR_SUCCESS) {
                     /* What the merge settled is open for review again
                      * (a reviewer's own decision is left alone). */
+                    int reopened = 0;
                     rv = cr_store_match_duplicate_set_status(
-                        NULL, ctx->db, ctx->pool, surv.pid, nspid,
+                        &reopened, ctx->db, ctx->pool, surv.pid, nspid,
                         CR_STORE_MATCH_DUP_OPEN, CR_STORE_MATCH_DUP_MERGED);
+                    if (rv == APR_SUCCESS && reopened) {
+                        rv = cr_ops_review_note(ctx, surv.pid, nspid,
+                                                CR_STORE_REVIEW_UNMERGED,
+                                                CR_STORE_MATCH_DUP_OPEN,
+                                                NULL);
+                    }
                 }
             }
         }

@@ -8,8 +8,10 @@
 #include "ops/cr_audit.h"
 #include "fhir/cr_fhir_bundle.h"
 #include "ops/cr_ops_match.h"
+#include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
+#include "store/cr_store_review.h"
 
 #define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
 
@@ -271,6 +273,21 @@ static int param_int(cr_ctx_t *ctx, json_object *p, const char *expr,
     return n > hi ? hi : (int)n;
 }
 
+/* valueBoolean of p as 0 or 1, or 0 after recording the error. */
+static int param_bool(cr_ctx_t *ctx, json_object *p, const char *expr,
+                      const char *name)
+{
+    json_object *v = cr_json_get(p, "valueBoolean");
+
+    if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
+        bad(ctx, "invalid", apr_pstrcat(ctx->pool, expr, ".valueBoolean",
+                                        NULL),
+            apr_psprintf(ctx->pool, "%s must be a valueBoolean", name));
+        return 0;
+    }
+    return json_object_get_boolean(v) ? 1 : 0;
+}
+
 static int default_count(const cr_ctx_t *ctx)
 {
     int n = ctx->settings ? ctx->settings->search.default_count : 0;
@@ -322,6 +339,9 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
     apr_array_header_t *res = NULL;
     cr_patient_t *p = NULL;
     int ok, only_certain = 0, count = default_count(ctx), i, n, shown = 0;
+    int evidence = 0;
+    cr_ops_review_t review;
+    cr_match_record_t q;
     apr_status_t rv;
 
     arr = parameters_of(ctx, body, &ok);
@@ -367,12 +387,15 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
                 count = c;
             }
         }
+        else if (strcmp(name, "evidence") == 0) {
+            evidence = param_bool(ctx, prm, expr, name);
+        }
         else {
             bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
                                                   NULL),
                 apr_psprintf(ctx->pool, "$match takes resource, "
-                             "onlyCertainMatches and count, not '%.40s'",
-                             name));
+                             "onlyCertainMatches, count and evidence, not "
+                             "'%.40s'", name));
         }
     }
     if (ok && resource == NULL && cr_outcome_errors(ctx->oc) == 0) {
@@ -412,6 +435,16 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
         res->nelts = 0;
     }
 
+    if (evidence && res->nelts > 0) {
+        cr_match_thresholds_t t = thresholds(ctx);
+        rv = cr_ops_review_init(&review, ctx, &t);
+        if (rv != APR_SUCCESS) {
+            cr_service_db_failure(ctx, rv, "matching");
+            return;
+        }
+        (void)cr_match_record_parse(&q, ctx->pool,
+                                    cr_match_record_build(ctx->pool, p));
+    }
     bundle = cr_fhir_bundle_new(ctx->pool, "searchset",
                                 cr_service_uuid(ctx->pool),
                                 ctx->now_instant);
@@ -443,6 +476,13 @@ void cr_ops_match_run(cr_ctx_t *ctx, json_object *body)
         cr_json_set_string(x, "valueCode", cr_match_grade_name(r->grade));
         cr_json_set_string(sr, "mode", "match");
         json_object_object_add(sr, "score", decimal(ctx->pool, r->score));
+        if (evidence) {
+            rv = cr_ops_review_evidence_ext(&review, sr, &q, s->id);
+            if (rv != APR_SUCCESS) {
+                cr_service_db_failure(ctx, rv, "explaining a match");
+                return;
+            }
+        }
         shown++;
     }
     cr_json_set_int(bundle, "total", shown);
@@ -506,9 +546,10 @@ static const char *resolution_of(const char *code)
     return NULL;
 }
 
-/* One pair of the review list as a "duplicate" parameter of list. */
-static void duplicate_param(cr_ctx_t *ctx, json_object *list,
-                            const cr_store_match_dup_t *d)
+/* One pair of the review list as a "duplicate" parameter of list;
+ * returns its part array. */
+static json_object *duplicate_param(cr_ctx_t *ctx, json_object *list,
+                                    const cr_store_match_dup_t *d)
 {
     json_object *dp = cr_json_array_add_object(list);
     json_object *parts;
@@ -529,6 +570,7 @@ static void duplicate_param(cr_ctx_t *ctx, json_object *list,
                            d->message_id);
     }
     cr_json_set_string(part(parts, "status"), "valueCode", d->status);
+    return parts;
 }
 
 /* The patient id of parameter p (valueString "<id>" or valueReference
@@ -550,9 +592,13 @@ static const char *patient_id_of(json_object *p)
 void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
 {
     json_object *arr, *out, *list;
-    const char *patient = NULL, *status = CR_STORE_MATCH_DUP_OPEN;
+    const char *patient = NULL, *other = NULL, *other_expr = NULL;
+    const char *status = CR_STORE_MATCH_DUP_OPEN, *grade = NULL;
+    const char *sort = NULL;
     apr_array_header_t *dups = NULL;
     int ok, count = default_count(ctx), offset = 0, i, n;
+    int evidence = 0, history = 0, status_given = 0;
+    cr_ops_review_t review;
     apr_status_t rv;
 
     arr = parameters_of(ctx, body, &ok);
@@ -564,15 +610,19 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
         if (name == NULL) {
             continue;
         }
-        if (strcmp(name, "patient") == 0) {
+        if (strcmp(name, "patient") == 0 || strcmp(name, "other") == 0) {
             const char *v = patient_id_of(prm);
             if (v == NULL) {
-                bad(ctx, "invalid", expr, "patient must be a Patient id "
-                    "(valueString) or a reference Patient/<id> "
-                    "(valueReference)");
+                bad(ctx, "invalid", expr, apr_psprintf(
+                    ctx->pool, "%s must be a Patient id (valueString) or "
+                    "a reference Patient/<id> (valueReference)", name));
+            }
+            else if (name[0] == 'p') {
+                patient = v;
             }
             else {
-                patient = v;
+                other = v;
+                other_expr = expr;
             }
         }
         else if (strcmp(name, "status") == 0) {
@@ -591,6 +641,7 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
             }
             else {
                 status = v;
+                status_given = 1;
             }
         }
         else if (strcmp(name, "count") == 0) {
@@ -605,20 +656,83 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
                 offset = o;
             }
         }
+        else if (strcmp(name, "evidence") == 0) {
+            evidence = param_bool(ctx, prm, expr, name);
+        }
+        else if (strcmp(name, "history") == 0) {
+            history = param_bool(ctx, prm, expr, name);
+        }
+        else if (strcmp(name, "grade") == 0 || strcmp(name, "sort") == 0) {
+            static const char *const grades[] = { "certain", "probable",
+                                                  "possible", NULL };
+            static const char *const sorts[] = { "-found", "-score",
+                                                 "score", NULL };
+            const char *const *allowed = name[0] == 'g' ? grades : sorts;
+            const char *v = cr_json_get_string(prm, "valueCode");
+            int k;
+            for (k = 0; v && allowed[k] && strcmp(allowed[k], v) != 0; k++) {
+            }
+            if (v == NULL || allowed[k] == NULL) {
+                bad(ctx, v ? "code-invalid" : "invalid",
+                    apr_pstrcat(ctx->pool, expr, ".valueCode", NULL),
+                    name[0] == 'g'
+                    ? "grade must be a valueCode: certain, probable or "
+                      "possible"
+                    : "sort must be a valueCode: -found (newest finding "
+                      "first), -score (highest first) or score");
+            }
+            else if (name[0] == 'g') {
+                grade = allowed[k];
+            }
+            else {
+                sort = allowed[k];
+            }
+        }
         else {
             bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
                                                   NULL),
                 apr_psprintf(ctx->pool, "$potential-duplicates takes "
-                             "patient, status, count and offset, not "
-                             "'%.40s'", name));
+                             "patient, other, status, grade, sort, count, "
+                             "offset, evidence and history, not '%.40s'",
+                             name));
         }
+    }
+    if (ok && other && patient == NULL) {
+        bad(ctx, "required", other_expr, "other needs patient: together "
+            "they name one pair");
+    }
+    else if (ok && other && strcmp(other, patient) == 0) {
+        bad(ctx, "invalid", other_expr, "patient and other name the same "
+            "Patient: a record is not its own duplicate");
     }
     if (cr_outcome_errors(ctx->oc) > 0) {
         ctx->resp.status = 400;
         return;
     }
-    rv = cr_store_match_duplicate_list(&dups, ctx->db, ctx->pool, status,
-                                       patient, count, offset);
+    if (other) {
+        /* One pair, whatever its status (unless a status was asked). */
+        cr_store_match_dup_t *d = NULL;
+        dups = apr_array_make(ctx->pool, 1, sizeof(cr_store_match_dup_t));
+        rv = cr_store_match_duplicate_get(&d, ctx->db, ctx->pool, patient,
+                                          other);
+        if (rv == APR_SUCCESS && offset == 0
+            && (!status_given || strcmp(d->status, status) == 0)
+            && (grade == NULL || strcmp(d->grade, grade) == 0)) {
+            *(cr_store_match_dup_t *)apr_array_push(dups) = *d;
+        }
+        if (rv == APR_NOTFOUND) {
+            rv = APR_SUCCESS;
+        }
+    }
+    else {
+        rv = cr_store_match_duplicate_list_by(&dups, ctx->db, ctx->pool,
+                                              status, grade, patient, sort,
+                                              count, offset);
+    }
+    if (rv == APR_SUCCESS && evidence && dups->nelts > 0) {
+        cr_match_thresholds_t t = thresholds(ctx);
+        rv = cr_ops_review_init(&review, ctx, &t);
+    }
     if (rv != APR_SUCCESS) {
         cr_service_db_failure(ctx, rv, "listing potential duplicates");
         return;
@@ -628,8 +742,21 @@ void cr_ops_match_duplicates(cr_ctx_t *ctx, json_object *body)
     /* FHIR JSON has no empty arrays: no pairs, no parameter element. */
     list = dups->nelts > 0 ? cr_json_set_new_array(out, "parameter") : NULL;
     for (i = 0; i < dups->nelts; i++) {
-        duplicate_param(ctx, list, &APR_ARRAY_IDX(dups, i,
-                                                  cr_store_match_dup_t));
+        const cr_store_match_dup_t *d = &APR_ARRAY_IDX(dups, i,
+                                                       cr_store_match_dup_t);
+        json_object *parts = duplicate_param(ctx, list, d);
+        if (evidence) {
+            rv = cr_ops_review_evidence_part(&review, parts, d->patient_lo,
+                                             d->patient_hi);
+        }
+        if (rv == APR_SUCCESS && history) {
+            rv = cr_ops_review_history_parts(ctx, parts, d->patient_lo,
+                                             d->patient_hi);
+        }
+        if (rv != APR_SUCCESS) {
+            cr_service_db_failure(ctx, rv, "explaining potential duplicates");
+            return;
+        }
     }
     ctx->resp.status = 200;
     ctx->resp.body = out;
@@ -643,7 +770,8 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
 {
     json_object *arr, *out;
     const char *ids[2] = { NULL, NULL }, *resolution = NULL;
-    const char *id_expr[2] = { NULL, NULL };
+    const char *id_expr[2] = { NULL, NULL }, *comment = NULL;
+    int seen_comment = 0;
     static const char *const id_names[2] = { "patient", "other" };
     cr_store_match_dup_t *d = NULL;
     int ok, i, n, k, seen_resolution = 0;
@@ -695,11 +823,32 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
                     v));
             }
         }
+        else if (strcmp(name, "comment") == 0) {
+            const char *v = cr_json_get_string(prm, "valueString");
+            const char *vexpr = apr_pstrcat(ctx->pool, expr, ".valueString",
+                                            NULL);
+            if (seen_comment++) {
+                bad(ctx, "invalid", expr, "comment may be given only once");
+            }
+            else if (v == NULL || v[0] == '\0') {
+                bad(ctx, "invalid", vexpr, "comment must be a non-empty "
+                    "valueString");
+            }
+            else if (strlen(v) > CR_OPS_REVIEW_MAX_COMMENT) {
+                bad(ctx, "too-long", vexpr, apr_psprintf(
+                    ctx->pool, "comment is longer than %d bytes",
+                    CR_OPS_REVIEW_MAX_COMMENT));
+            }
+            else {
+                comment = v;
+            }
+        }
         else {
             bad(ctx, "not-supported", apr_pstrcat(ctx->pool, expr, ".name",
                                                   NULL),
                 apr_psprintf(ctx->pool, "$resolve-duplicate takes patient, "
-                             "other and resolution, not '%.40s'", name));
+                             "other, resolution and comment, not '%.40s'",
+                             name));
         }
     }
     if (ok && cr_outcome_errors(ctx->oc) == 0) {
@@ -710,7 +859,7 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
                     "is required", id_names[k]));
             }
         }
-        if (!seen_resolution) {
+        if (!seen_resolution && !seen_comment) {
             bad(ctx, "required", "Parameters.parameter",
                 "the resolution parameter (not-duplicate or open) is "
                 "required");
@@ -741,7 +890,8 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
         return;
     }
     if (rv == APR_SUCCESS
-        && strcmp(d->status, CR_STORE_MATCH_DUP_MERGED) == 0) {
+        && strcmp(d->status, CR_STORE_MATCH_DUP_MERGED) == 0
+        && resolution != NULL) {
         /* The records are one person now; only an unmerge reopens it. */
         cr_db_rollback(ctx->db);
         ctx->resp.status = 409;
@@ -751,14 +901,23 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
             d->patient_hi));
         return;
     }
-    if (rv == APR_SUCCESS) {
+    /* A comment without a resolution is a note on the pair, in any
+     * status (a merge's reason, say): the status stays. */
+    if (rv == APR_SUCCESS && resolution != NULL) {
         rv = cr_store_match_duplicate_set_status(NULL, ctx->db, ctx->pool,
                                                  d->patient_lo,
                                                  d->patient_hi, resolution,
                                                  NULL);
     }
     if (rv == APR_SUCCESS) {
-        d->status = resolution;
+        rv = cr_ops_review_note(ctx, d->patient_lo, d->patient_hi,
+                                resolution ? resolution
+                                           : CR_STORE_REVIEW_NOTE,
+                                resolution ? resolution : d->status,
+                                comment);
+    }
+    if (rv == APR_SUCCESS) {
+        d->status = resolution ? resolution : d->status;
         ctx->resp.patients = apr_pstrcat(ctx->pool, d->patient_lo, " ",
                                          d->patient_hi, NULL);
         rv = cr_audit_in_txn(ctx, "resolve-duplicate", "U", 200,
@@ -775,7 +934,11 @@ void cr_ops_match_resolve_duplicate(cr_ctx_t *ctx, json_object *body)
     ctx->resp.audited = 1;
     out = cr_json_own(ctx->pool, json_object_new_object());
     cr_json_set_string(out, "resourceType", "Parameters");
-    duplicate_param(ctx, cr_json_set_new_array(out, "parameter"), d);
+    /* The answer shows the pair with its history, the new decision first
+     * (read after the commit; a failure to read it loses nothing). */
+    (void)cr_ops_review_history_parts(
+        ctx, duplicate_param(ctx, cr_json_set_new_array(out, "parameter"),
+                             d), d->patient_lo, d->patient_hi);
     ctx->resp.status = 200;
     ctx->resp.body = out;
 }

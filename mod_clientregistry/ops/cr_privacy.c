@@ -13,6 +13,7 @@
 
 #include "core/cr_canon.h"
 #include "fhir/cr_fhir_view.h"
+#include "ops/cr_ops_review.h"
 #include "ops/cr_privacy.h"
 #include "store/cr_store_query.h"
 
@@ -34,6 +35,42 @@ typedef struct walk_t {
 static const char *resource_type(json_object *o)
 {
     return cr_json_get_string(o, "resourceType");
+}
+
+/* Marks an id of w->unknown that only an evidence names (no Patient
+ * resource to collect secrets from). */
+static char evidence_only;
+
+/* The items of a duplicate-review evidence (ops/cr_ops_review.h): a
+ * Parameters part "evidence" (items keyed "name") or the $match
+ * extension (keyed "url"); NULL when o is neither. */
+static json_object *evidence_items(json_object *o, const char **key)
+{
+    const char *name = cr_json_get_string(o, "name");
+    const char *url = cr_json_get_string(o, "url");
+
+    if (name && strcmp(name, "evidence") == 0) {
+        *key = "name";
+        return cr_json_get_array(o, "part");
+    }
+    if (url && strcmp(url, CR_EXT_MATCH_EVIDENCE) == 0) {
+        *key = "url";
+        return cr_json_get_array(o, "extension");
+    }
+    return NULL;
+}
+
+/* The id of evidence item e when it is a "subject", else NULL. */
+static const char *evidence_subject(json_object *e, const char *key)
+{
+    const char *k = cr_json_get_string(e, key);
+    const char *ref;
+
+    if (k == NULL || strcmp(k, "subject") != 0) {
+        return NULL;
+    }
+    ref = cr_json_get_string(cr_json_get(e, "valueReference"), "reference");
+    return ref && strncmp(ref, "Patient/", 8) == 0 ? ref + 8 : NULL;
 }
 
 static void add_secret(walk_t *w, const char *s)
@@ -121,6 +158,20 @@ static void find(walk_t *w, json_object *o, int depth, int ask)
     if (!json_object_is_type(o, json_type_object)) {
         return;
     }
+    {
+        const char *key;
+        json_object *items = evidence_items(o, &key);
+        size_t i, n = items ? json_object_array_length(items) : 0;
+        for (i = 0; i < n && i < 50; i++) {
+            const char *id = evidence_subject(
+                json_object_array_get_idx(items, i), key);
+            if (id && apr_hash_get(w->unknown, id, APR_HASH_KEY_STRING)
+                          == NULL) {
+                apr_hash_set(w->unknown, apr_pstrdup(w->ctx->pool, id),
+                             APR_HASH_KEY_STRING, &evidence_only);
+            }
+        }
+    }
     rt = resource_type(o);
     if (rt && strcmp(rt, "Patient") == 0) {
         const char *id = cr_json_get_string(o, "id");
@@ -129,6 +180,7 @@ static void find(walk_t *w, json_object *o, int depth, int ask)
             collect_secrets(w, o);
         }
         else if (ask && id) {
+            /* A Patient replaces an evidence's mark: its values count. */
             apr_hash_set(w->unknown, id, APR_HASH_KEY_STRING, o);
         }
     }
@@ -148,8 +200,9 @@ static void find(walk_t *w, json_object *o, int depth, int ask)
 }
 
 /* Versions that do not carry the restriction of their client's current
- * state.  A failed look-up masks (fail closed). */
-static void ask_store(walk_t *w)
+ * state (only the clients an evidence names, when only_evidence).  A
+ * failed look-up masks (fail closed). */
+static void ask_store(walk_t *w, int only_evidence)
 {
     apr_hash_index_t *hi;
     int n = 0;
@@ -164,7 +217,8 @@ static void ask_store(walk_t *w)
         cr_query_row_t *row = NULL;
         apr_status_t rv;
         apr_hash_this(hi, &key, NULL, &val);
-        if (apr_hash_get(w->restricted, key, APR_HASH_KEY_STRING)) {
+        if (apr_hash_get(w->restricted, key, APR_HASH_KEY_STRING)
+            || (only_evidence && val != &evidence_only)) {
             continue;
         }
         rv = w->ctx->db == NULL ? APR_NOTFOUND
@@ -176,7 +230,9 @@ static void ask_store(walk_t *w)
         }
         if (rv != APR_SUCCESS || row->masked) {
             mark_restricted(w, key);
-            collect_secrets(w, val);
+            if (val != &evidence_only) {
+                collect_secrets(w, val);
+            }
         }
     }
 }
@@ -267,6 +323,42 @@ static void scrub_outcome(walk_t *w, json_object *oo)
     }
 }
 
+/* An evidence about a restricted client keeps its subjects and totals
+ * (the score is shown anyway) but not its fields, which hold the values
+ * compared; an item "withheld" (valueBoolean true) says so. */
+static void withhold_evidence(walk_t *w, json_object *o)
+{
+    const char *key;
+    json_object *items = evidence_items(o, &key), *keep, *mark;
+    size_t i, n = items ? json_object_array_length(items) : 0;
+    int restricted = 0;
+
+    for (i = 0; i < n && i < 50; i++) {
+        const char *id = evidence_subject(json_object_array_get_idx(items, i),
+                                          key);
+        restricted |= id && apr_hash_get(w->restricted, id,
+                                         APR_HASH_KEY_STRING) != NULL;
+    }
+    if (!restricted) {
+        return;
+    }
+    keep = json_object_new_array();
+    for (i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(items, i);
+        const char *k = cr_json_get_string(e, key);
+        if (!(k && strcmp(k, "field") == 0)) {
+            json_object_array_add(keep, json_object_get(e));
+        }
+    }
+    mark = json_object_new_object();
+    json_object_object_add(mark, key, json_object_new_string("withheld"));
+    json_object_object_add(mark, "valueBoolean", json_object_new_boolean(1));
+    json_object_array_add(keep, mark);
+    json_object_object_add(o, strcmp(key, "name") == 0 ? "part"
+                                                       : "extension", keep);
+    w->changed = 1;
+}
+
 /* Second walk (callers that are not privileged). */
 static void apply(walk_t *w, json_object *o, int depth)
 {
@@ -300,6 +392,7 @@ static void apply(walk_t *w, json_object *o, int depth)
         scrub_outcome(w, o);
     }
     w->changed |= strip_source_ids(o);
+    withhold_evidence(w, o);
     {
         json_object_object_foreach(o, k, v) {
             (void)k;
@@ -334,6 +427,10 @@ static const char *run(cr_ctx_t *ctx, json_object *doc, int current,
     w.order = apr_array_make(ctx->pool, 4, sizeof(const char *));
     find(&w, doc, 0, !current && rt && strcmp(rt, "Patient") == 0);
     if (privileged) {
+        /* An evidence shows the values it compared: a privileged caller
+         * shown a restricted client's is recorded like one shown its
+         * Patient. */
+        ask_store(&w, 1);
         for (i = 0; i < w.order->nelts && i < 100; i++) {
             const char *id = APR_ARRAY_IDX(w.order, i, const char *);
             ids = ids ? apr_pstrcat(ctx->pool, ids, " ", id, NULL)
@@ -341,7 +438,7 @@ static const char *run(cr_ctx_t *ctx, json_object *doc, int current,
         }
         return ids;
     }
-    ask_store(&w);
+    ask_store(&w, 0);
     apply(&w, doc, 0);
     *changed = w.changed;
     return NULL;

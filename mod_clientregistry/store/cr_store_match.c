@@ -514,17 +514,29 @@ apr_status_t cr_store_match_duplicate_set_status(int *changed, cr_db_t *db,
     return rv;
 }
 
+/* The pairs of a list's rows: an array of cr_store_match_dup_t. */
+static apr_array_header_t *dups_of_rows(apr_pool_t *pool,
+                                        const cr_db_rows_t *rows)
+{
+    apr_array_header_t *list = apr_array_make(pool, rows->nrows + 1,
+                                              sizeof(cr_store_match_dup_t));
+    int r;
+
+    for (r = 0; r < rows->nrows; r++) {
+        dup_of_row(apr_array_push(list), rows, r);
+    }
+    return list;
+}
+
 apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
                                            cr_db_t *db, apr_pool_t *pool,
                                            const char *status,
                                            const char *patient_id,
                                            int count, int offset)
 {
-    apr_array_header_t *list;
     cr_db_rows_t *rows;
     const char *args[5];
     apr_status_t rv;
-    int r;
 
     *out = NULL;
     args[0] = status;
@@ -545,11 +557,38 @@ apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    list = apr_array_make(pool, rows->nrows + 1,
-                          sizeof(cr_store_match_dup_t));
-    for (r = 0; r < rows->nrows; r++) {
-        dup_of_row(apr_array_push(list), rows, r);
+    *out = dups_of_rows(pool, rows);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_match_duplicate_list_by(apr_array_header_t **out,
+                                              cr_db_t *db, apr_pool_t *pool,
+                                              const char *status,
+                                              const char *grade,
+                                              const char *patient_id,
+                                              const char *sort, int count,
+                                              int offset)
+{
+    cr_db_rows_t *rows;
+    const char *args[10];
+    apr_status_t rv;
+
+    if (grade == NULL && (sort == NULL || strcmp(sort, "-found") == 0)) {
+        return cr_store_match_duplicate_list(out, db, pool, status,
+                                             patient_id, count, offset);
     }
-    *out = list;
+    *out = NULL;
+    args[0] = status;
+    args[1] = args[2] = grade ? grade : "";
+    args[3] = args[4] = args[5] = patient_id ? patient_id : "";
+    args[6] = args[7] = sort ? sort : "-found";
+    args[8] = apr_itoa(pool, count);
+    args[9] = apr_itoa(pool, offset);
+    rv = cr_db_select(&rows, db, pool, "cr_review_duplicate_list", count, 10,
+                      args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = dups_of_rows(pool, rows);
     return APR_SUCCESS;
 }

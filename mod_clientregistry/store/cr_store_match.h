@@ -162,6 +162,18 @@ apr_status_t cr_store_match_duplicate_list(apr_array_header_t **out,
                                            const char *patient_id,
                                            int count, int offset);
 
+/* The same, also filtered by grade (NULL: any) and sorted by sort:
+ * "-found" (NULL: newest finding first), "-score" (highest first) or
+ * "score" (lowest first); ties newest first, then by ids.  Without grade
+ * and with the default order it is cr_store_match_duplicate_list. */
+apr_status_t cr_store_match_duplicate_list_by(apr_array_header_t **out,
+                                              cr_db_t *db, apr_pool_t *pool,
+                                              const char *status,
+                                              const char *grade,
+                                              const char *patient_id,
+                                              const char *sort, int count,
+                                              int offset);
+
 /* Review statuses of a pair (cr_match_duplicate.status). */
 #define CR_STORE_MATCH_DUP_OPEN "open"                   /* to review */
 #define CR_STORE_MATCH_DUP_NOT_DUPLICATE "not-duplicate" /* dismissed */

@@ -81,7 +81,7 @@ for my $c (
     'invalid@Parameters.parameter[1]' ],
   [ 'CR-DUP-025: an unknown parameter',
     params(pid(patient => $lo), pid(other => $hi), resolution('open'),
-           { name => 'comment', valueString => 'checked by phone' }),
+           { name => 'reason', valueString => 'checked by phone' }),
     'not-supported@Parameters.parameter[3].name' ],
   [ 'CR-DUP-026: patient given twice',
     params(pid(patient => $lo), pid(patient => $hi), pid(other => $hi),

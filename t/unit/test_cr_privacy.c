@@ -191,6 +191,53 @@ static void test_privileged(void **state)
     assert_string_equal(ser(pool, b), ser(pool, parse(pool, in)));
 }
 
+/* The duplicate review's evidence (ops/cr_ops_review.h) of a restricted
+ * client keeps its subject and totals but loses its fields (the values
+ * compared) for a caller that is not privileged, and says so; an open
+ * client's is untouched; a privileged caller gets both as they are. */
+#define EVIDENCE(id) "{\"url\":\"http://hlth.gov.bc.ca/fhir/client/" \
+    "StructureDefinition/cr-match-evidence\",\"extension\":[" \
+    "{\"url\":\"subject\",\"valueReference\":{\"reference\":" \
+    "\"Patient/" id "\"}},{\"url\":\"field\",\"extension\":[" \
+    "{\"url\":\"name\",\"valueCode\":\"family\"}," \
+    "{\"url\":\"value\",\"valueString\":\"secretfam\"}]}," \
+    "{\"url\":\"score\",\"valueDecimal\":0.9}]}"
+
+static void test_evidence(void **state)
+{
+    apr_pool_t *pool = *state;
+    const char *in = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\","
+        "\"entry\":[{\"resource\":" RESTRICTED("p1") ",\"search\":{"
+        "\"extension\":[" EVIDENCE("p1") "]}},{\"resource\":" OPEN("p2")
+        ",\"search\":{\"extension\":[" EVIDENCE("p2") "]}}]}";
+    cr_ctx_t *ctx = make_ctx(pool, 0);
+    json_object *b = parse(pool, in), *e0, *e1, *x;
+    const char *out;
+
+    ctx->resp.body = b;
+    assert_null(cr_privacy_apply(ctx));
+    e0 = json_object_array_get_idx(cr_json_get(b, "entry"), 0);
+    e1 = json_object_array_get_idx(cr_json_get(b, "entry"), 1);
+    x = json_object_array_get_idx(cr_json_get(cr_json_get(e0, "search"),
+                                              "extension"), 0);
+    out = ser(pool, x);
+    assert_null(strstr(out, "secretfam"));
+    assert_null(strstr(out, "\"field\""));
+    assert_non_null(strstr(out, "\"url\":\"withheld\",\"valueBoolean\":true"));
+    assert_non_null(strstr(out, "Patient/p1"));
+    assert_non_null(strstr(out, "\"score\""));
+    /* The open client's evidence is as it was. */
+    x = json_object_array_get_idx(cr_json_get(cr_json_get(e1, "search"),
+                                              "extension"), 0);
+    assert_string_equal(ser(pool, x), ser(pool, parse(pool, EVIDENCE("p2"))));
+
+    ctx = make_ctx(pool, 1);
+    b = parse(pool, in);
+    ctx->resp.body = b;
+    assert_string_equal(cr_privacy_apply(ctx), "p1");
+    assert_string_equal(ser(pool, b), ser(pool, parse(pool, in)));
+}
+
 static void test_raw_body(void **state)
 {
     apr_pool_t *pool = *state;
@@ -257,6 +304,7 @@ int main(void)
                 test_history_versions),
         CR_TEST("privacy: a large page", test_large),
         CR_TEST("privacy: privileged", test_privileged),
+        CR_TEST("privacy: a restricted client's evidence", test_evidence),
         CR_TEST("privacy: stored text", test_raw_body),
         CR_TEST("privacy: a read's current version", test_raw_current),
     };

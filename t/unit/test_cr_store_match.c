@@ -764,9 +764,15 @@ static void test_resolve_duplicate(void **state)
         { "{\"resourceType\":\"Parameters\",\"parameter\":["
           "{\"name\":\"patient\",\"valueString\":\"a\"},"
           "{\"name\":\"other\",\"valueString\":\"b\"},"
-          "{\"name\":\"comment\",\"valueString\":\"x\"},"
+          "{\"name\":\"reason\",\"valueString\":\"x\"},"
           "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
           400, "not-supported@Parameters.parameter[2].name" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":["
+          "{\"name\":\"patient\",\"valueString\":\"a\"},"
+          "{\"name\":\"other\",\"valueString\":\"b\"},"
+          "{\"name\":\"comment\",\"valueBoolean\":true},"
+          "{\"name\":\"resolution\",\"valueCode\":\"open\"}]}",
+          400, "invalid@Parameters.parameter[2].valueString" },
         { "{\"resourceType\":\"Parameters\",\"parameter\":["
           "{\"name\":\"patient\",\"valueString\":\"a\"},"
           "{\"name\":\"other\",\"valueString\":\"c\"},"
@@ -818,13 +824,22 @@ static void test_resolve_duplicate(void **state)
     s = cr_json_get_string(cr_json_get(json_object_array_get_idx(parts, 0),
                                        "valueReference"), "reference");
     assert_string_equal(s, "Patient/a");
+    /* status, then the pair's history: this decision. */
     s = cr_json_get_string(json_object_array_get_idx(
-                               parts, json_object_array_length(parts) - 1),
+                               parts, json_object_array_length(parts) - 2),
                            "valueCode");
     assert_string_equal(s, "not-duplicate");
+    s = cr_json_get_string(json_object_array_get_idx(
+                               parts, json_object_array_length(parts) - 1),
+                           "name");
+    assert_string_equal(s, "decision");
     assert_int_equal(cr_store_match_duplicate_get(&d, fx->db, fx->pool,
                                                   "a", "b"), APR_SUCCESS);
     assert_string_equal(d->status, "not-duplicate");
+    assert_string_equal(scalar(fx, "SELECT seq || ' ' || action || ' ' ||"
+                                   " status || ' ' || COALESCE(comment, '-')"
+                                   " FROM cr_match_decision"),
+                        "1 not-duplicate not-duplicate -");
     assert_string_equal(scalar(fx, "SELECT operation || ' ' || action || ' '"
                                    " || status || ' ' || patients || ' '"
                                    " || message_id FROM cr_audit"),
