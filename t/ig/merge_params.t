@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use CR::Test;
 use CR::BC;
 
-plan tests => 77;
+plan tests => 81;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -337,6 +337,36 @@ is(client_state($idf)->{replaced_by}, $ide, 'CR-ASYNC-008: F merged into E');
 is_deeply(resource($ide)->{link}, [ { other => { reference => "Patient/$idf" },
                                       type => 'replaces' } ],
           'CR-ASYNC-008: E replaces F');
+
+# ---- output policy and audit --------------------------------------------------------
+my $CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
+$res = op_post('RevisePatient', bc_request(patient => {
+    resourceType => 'Patient',
+    meta => { security => [ { system => $CONF, code => 'R' } ] },
+    extension => [ { url => $BP, valuePeriod => { start => '2024-01-01' } } ],
+    identifier => [ { use => 'official', system => $fha, value => "PG$tok" } ],
+    name => [ { use => 'official', family => "Secretpg$tok",
+                given => ['Gail'] } ],
+    gender => 'female', birthDate => '1966-07-07',
+    address => [ { type => 'physical', line => ['7 Hidden St'],
+                   city => 'Kelowna', state => 'BC', country => 'CA' } ] }),
+    %U);
+my ($idg) = map { $_->{id} } patients_of(json_of($res));
+my ($idh) = merge_person($fha, "PH$tok", "Mergeph$tok", 'Hank', '1967-08-08',
+                         %U);
+$res = merge([ ref_p('target-patient', $idg), ref_p('source-patient', $idh),
+               result_p($idg, $idh) ]);
+is($res->code, 200, 'CR-EXT-009: $merge into a restricted client: 200');
+$rp = param(json_of($res), 'result');
+is($rp->{name}[0]{extension}[0]{valueCode} // '', 'masked',
+   'CR-EXT-009: the result Patient is masked for a caller without '
+   . 'privilege');
+unlike($res->content, qr/Secretpg$tok/, 'CR-EXT-009: its name appears '
+       . 'nowhere in the answer');
+is(db_row('SELECT COUNT(*) AS n FROM cr_audit a JOIN cr_audit_patient p ON '
+          . 'p.seq = a.seq WHERE a.operation = ? AND p.patient_id = ?',
+          'merge', $idh)->{n}, 1, 'operations.md 0.7: the merge is audited with '
+   . 'the source');
 
 # ---- the CapabilityStatement -------------------------------------------------------
 my $cs = json_of(fhir_get('/fhir/metadata'));
