@@ -127,6 +127,11 @@ static int resolve_side(fmerge_t *x, const cr_merge_side_in_t *in,
         if (s.pid == NULL) {
             return refuse(x, none, id->expr, 422);
         }
+        if (!is_target && s.status && strcmp(s.status, "merged") == 0) {
+            /* The identifier was merged away with its client: the
+             * client it names now is the survivor, not a source. */
+            return refuse(x, CR_BC_PM_MERGED, id->expr, 422);
+        }
         if (out->pid && strcmp(out->pid, s.pid) != 0) {
             return refuse(x, several, id->expr, 422);
         }

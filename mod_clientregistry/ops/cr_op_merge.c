@@ -51,6 +51,7 @@ apr_status_t cr_op_merge_resolve(cr_bcop_t *m, side_t *s)
                               s->value);
     if (rv == APR_SUCCESS) {
         s->pid = s->rec->patient_id;
+        s->status = s->rec->status;
         return APR_SUCCESS;
     }
     if (rv != APR_NOTFOUND) {
@@ -62,6 +63,7 @@ apr_status_t cr_op_merge_resolve(cr_bcop_t *m, side_t *s)
         s->pid = NULL;
         return APR_SUCCESS;
     }
+    s->status = status;
     return rv;
 }
 

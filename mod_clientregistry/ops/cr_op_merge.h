@@ -19,6 +19,7 @@ typedef struct cr_merge_side_t {
     cr_source_rec_t *rec;         /* its source record, when named by
                                    * an SRI (demographics go there) */
     const char *expr;             /* where the request names it */
+    const char *status;           /* the identifier's: active | merged */
 } cr_merge_side_t;
 
 /* Inside a transaction: s->pid (and s->rec when (system, value) is a

@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use CR::Test;
 use CR::BC;
 
-plan tests => 81;
+plan tests => 82;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -185,6 +185,11 @@ for my $c (
   [ 'CR-MRG-011: already merged source', [ ref_p('target-patient', $ide),
       ref_p('source-patient', $idd) ],
     422, 'error business-rule BCHCIM.PM.2.0155' ],
+  [ 'CR-MRG-011: source identifier already merged away (D into C)',
+    [ ref_p('target-patient', $ide), id_p('source-patient-identifier',
+                                          "PD$tok") ],
+    422, 'error business-rule BCHCIM.PM.2.0155@Parameters.parameter[1]'
+         . '.valueIdentifier' ],
   [ 'CR-MRG-012: result-patient id not the target',
     [ ref_p('target-patient', $ide), ref_p('source-patient', $idf),
       result_p($idf, $idf) ],
