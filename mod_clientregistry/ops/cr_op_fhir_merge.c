@@ -377,6 +377,14 @@ void cr_ops_maintain_fhir_merge(cr_ctx_t *ctx, json_object *body)
         return;
     }
     cr_bc_add(ctx->oc, CR_BC_TXN_PM, CR_BC_PM_OK, NULL, NULL);
+    if (cr_op_merge_has_demographics(patient) && x.target.rec == NULL) {
+        /* A client written only through the RESTful API has no source
+         * record a revise could apply the demographics to. */
+        cr_bc_add(ctx->oc, CR_BC_TXN_PM, CR_BC_WARNING,
+                  x.in->result_expr,
+                  "the result-patient's demographics were not applied: the "
+                  "target has no source record");
+    }
     if (p) {
         cr_bcop_respond_patient(&x.m, p);
     }

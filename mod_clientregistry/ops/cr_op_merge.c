@@ -305,6 +305,16 @@ static apr_status_t merge_security(cr_bcop_t *m, const char *rec_id,
     return rv;
 }
 
+int cr_op_merge_has_demographics(json_object *patient)
+{
+    return patient != NULL
+           && (cr_json_get(patient, "name") != NULL
+               || cr_json_get(patient, "gender") != NULL
+               || cr_json_get(patient, "birthDate") != NULL
+               || cr_json_get(patient, "address") != NULL
+               || cr_json_get(patient, "telecom") != NULL);
+}
+
 int cr_op_merge_apply(cr_bcop_t *m, side_t *surv, side_t *ns, int nns,
                       json_object *patient, apr_int64_t cur,
                       const char *audit_op, int *revised,
@@ -316,12 +326,7 @@ int cr_op_merge_apply(cr_bcop_t *m, side_t *surv, side_t *ns, int nns,
     int i, refused, demographics;
 
     *revised = 0;
-    demographics = patient != NULL
-                   && (cr_json_get(patient, "name") != NULL
-                       || cr_json_get(patient, "gender") != NULL
-                       || cr_json_get(patient, "birthDate") != NULL
-                       || cr_json_get(patient, "address") != NULL
-                       || cr_json_get(patient, "telecom") != NULL);
+    demographics = cr_op_merge_has_demographics(patient);
     rv = cr_bcop_ensure_records(m, surv->pid);
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(m, rv, "reading the survivor");

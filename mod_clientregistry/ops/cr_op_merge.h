@@ -27,6 +27,10 @@ typedef struct cr_merge_side_t {
  * NULL when none does. */
 apr_status_t cr_op_merge_resolve(cr_bcop_t *m, cr_merge_side_t *s);
 
+/* 1 when patient (may be NULL) carries demographics a merge applies
+ * (name, gender, birthDate, address, telecom). */
+int cr_op_merge_has_demographics(json_object *patient);
+
 /* Inside the transaction begun by the caller, with the survivor surv at
  * its current version cur and each non-survivor ns[0..nns) resolved:
  * merge each into the survivor, apply the demographics (or only

@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use CR::Test;
 use CR::BC;
 
-plan tests => 82;
+plan tests => 86;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -342,6 +342,25 @@ is(client_state($idf)->{replaced_by}, $ide, 'CR-ASYNC-008: F merged into E');
 is_deeply(resource($ide)->{link}, [ { other => { reference => "Patient/$idf" },
                                       type => 'replaces' } ],
           'CR-ASYNC-008: E replaces F');
+
+# ---- a target written only through the RESTful API -----------------------------
+my (undef, $rest) = create_patient(family => "Restpr$tok");
+my $idr = $rest->{id};
+my ($idi) = merge_person($fha, "PI$tok", "Mergepi$tok", 'Ivan', '1968-09-09',
+                         %U);
+$res = merge([ ref_p('target-patient', $idr), ref_p('source-patient', $idi),
+               result_p($idr, $idi, name => [ { use => 'official',
+                   family => "Renamedpr$tok", given => ['Alice'] } ]) ]);
+is($res->code, 200, 'CR-MRG-015: $merge into a client without a source '
+   . 'record: 200');
+is_deeply([ map { s/@.*//r } pissues(json_of($res)) ],
+          [ 'information business-rule BCHCIM.PM.0.0008',
+            'warning informational BCHCIM.PM.1.0100' ],
+          'CR-MRG-015: with a warning that the demographics were not applied');
+is(client_state($idi)->{replaced_by}, $idr, 'CR-MRG-003: merged all the same');
+is_deeply([ map { $_->{family} } @{ resource($idr)->{name} } ],
+          [ "Restpr$tok" ], 'CR-MRG-015: the name is unchanged, as the '
+          . 'warning says');
 
 # ---- output policy and audit --------------------------------------------------------
 my $CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
