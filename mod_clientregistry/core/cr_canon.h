@@ -67,6 +67,7 @@
 #define CR_EXT_IDENTIFIER_STATUS CR_EXT_BASE "bc-identifier-status-extension"
 #define CR_EXT_BUSINESS_PERIOD CR_EXT_BASE "bc-business-period-extension"
 #define CR_EXT_SOURCE_ID CR_EXT_BASE "bc-sourceId-extension"
+#define CR_EXT_MERGE_STATUS CR_EXT_BASE "bc-merge-status-extension"
 /* The registry's own audit-chain extensions on AuditEvent. */
 #define CR_EXT_AUDIT_SEQUENCE CR_EXT_BASE "cr-audit-sequence"
 #define CR_EXT_AUDIT_HASH CR_EXT_BASE "cr-audit-hash"

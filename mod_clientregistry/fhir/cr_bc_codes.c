@@ -204,6 +204,37 @@ const cr_bc_code_t cr_bc_codes[] = {
       "A new client was created; existing clients that may be the "
       "same person were listed for review ($potential-duplicates).",
       "registry" },
+    { CR_BC_PM_PARAMS, "PM", E, 180, "structure",
+      "A $merge request is a Parameters resource with only source-patient "
+      "and target-patient (valueReference), source-patient-identifier and "
+      "target-patient-identifier (valueIdentifier with system and value) "
+      "and result-patient (a Patient), each at most as often as the "
+      "operation allows.", "registry" },
+    { CR_BC_PM_NO_TARGET, "PM", E, 181, "required",
+      "The merge names no target: send target-patient or "
+      "target-patient-identifier.", "registry" },
+    { CR_BC_PM_NO_SOURCE, "PM", E, 182, "required",
+      "The merge names no source: send source-patient or "
+      "source-patient-identifier.", "registry" },
+    { CR_BC_PM_SOURCE_UNKNOWN, "PM", E, 183, "not-found",
+      "The source patient was not found.", "registry" },
+    { CR_BC_PM_SOURCE_SEVERAL, "PM", E, 184, "business-rule",
+      "The source-patient reference and source-patient-identifier values "
+      "do not resolve to one single client.", "registry" },
+    { CR_BC_PM_TARGET_SEVERAL, "PM", E, 185, "business-rule",
+      "The target-patient reference and target-patient-identifier values "
+      "do not resolve to one single client.", "registry" },
+    { CR_BC_PM_RESULT_ID, "PM", E, 186, "business-rule",
+      "The result-patient must have the id of the target patient.",
+      "registry" },
+    { CR_BC_PM_RESULT_LINK, "PM", E, 187, "business-rule",
+      "The result-patient must have a link of type replaces to the source "
+      "patient.", "registry" },
+    { CR_BC_PM_MERGE_STATUS, "PM", E, 188, "code-invalid",
+      "The bc-merge-status-extension must be obsolete or cancelled.",
+      "registry" },
+    { CR_BC_PM_PREVIEW, "PM", E, 189, "not-supported",
+      "The Client Registry has no preview mode for $merge.", "registry" },
     { CR_BC_MSG_COUNT, NULL, I, 0, NULL, NULL, NULL }
 };
 
@@ -241,7 +272,7 @@ cr_bc_txn_e cr_bc_txn_for_operation(const char *op_name)
         || strcmp(op_name, "HistoryPatient") == 0) {
         return CR_BC_TXN_GD;
     }
-    if (strcmp(op_name, "merge") == 0
+    if (strcmp(op_name, "merge") == 0 || strcmp(op_name, "merge.Async") == 0
         || strncmp(op_name, "MergePatient", 12) == 0) {
         return CR_BC_TXN_PM;
     }

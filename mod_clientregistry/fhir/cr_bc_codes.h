@@ -101,6 +101,17 @@ typedef enum {
     CR_BC_RP_UPD_OP,
     CR_BC_RP_EFFECTIVE,
     CR_BC_RP_REVIEW,
+    /* $merge with Parameters (operations.md 5.1). */
+    CR_BC_PM_PARAMS,
+    CR_BC_PM_NO_TARGET,
+    CR_BC_PM_NO_SOURCE,
+    CR_BC_PM_SOURCE_UNKNOWN,
+    CR_BC_PM_SOURCE_SEVERAL,
+    CR_BC_PM_TARGET_SEVERAL,
+    CR_BC_PM_RESULT_ID,
+    CR_BC_PM_RESULT_LINK,
+    CR_BC_PM_MERGE_STATUS,
+    CR_BC_PM_PREVIEW,
     CR_BC_MSG_COUNT
 } cr_bc_msg_e;
 

@@ -97,6 +97,10 @@ void cr_bcop_finish(cr_bcop_t *f, int status)
     apr_array_header_t *results = f->results;
     cr_envelope_reply_t r;
 
+    if (f->reply) {
+        f->reply(f, status);
+        return;
+    }
     if (status < 400 && f->patient) {
         cr_envelope_result_t *e;
         results = results ? apr_array_copy(ctx->pool, results)
@@ -211,6 +215,20 @@ static const char *param_identifier(json_object *params, const char *name)
     return NULL;
 }
 
+/* Who supplies what the request writes; message_id NULL: the
+ * registry's own. */
+static void set_prov(cr_bcop_t *f, const char *message_id)
+{
+    cr_ctx_t *ctx = f->ctx;
+
+    f->prov.org_id = f->meta.sender;
+    f->prov.user_id = f->meta.enterer;
+    f->prov.message_id = message_id ? message_id : ctx->message_id;
+    f->prov.now = ctx->now_instant;
+    f->prov.source_system = ctx->caller && ctx->caller->source_system
+                            ? ctx->caller->source_system : f->meta.sender;
+}
+
 int cr_bcop_open(cr_bcop_t *f, json_object *body,
                  const cr_envelope_rules_t *rules, int need_user)
 {
@@ -249,13 +267,25 @@ int cr_bcop_open(cr_bcop_t *f, json_object *body,
         cr_bcop_reject(f, CR_BC_RP_USER, "Bundle.entry[0].resource", 400);
         return 0;
     }
-    f->prov.org_id = f->meta.sender;
-    f->prov.user_id = f->meta.enterer;
-    f->prov.message_id = f->in->message_id ? f->in->message_id
-                                           : ctx->message_id;
-    f->prov.now = ctx->now_instant;
-    f->prov.source_system = ctx->caller && ctx->caller->source_system
-                            ? ctx->caller->source_system : f->meta.sender;
+    set_prov(f, f->in->message_id);
+    return 1;
+}
+
+int cr_bcop_open_plain(cr_bcop_t *f, int need_user)
+{
+    cr_ctx_t *ctx = f->ctx;
+
+    if (ctx->if_match == -2) {
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
+                       "If-Match must be W/\"<version>\"");
+        cr_bcop_finish(f, 400);
+        return 0;
+    }
+    if (need_user && f->meta.enterer == NULL) {
+        cr_bcop_reject(f, CR_BC_RP_USER, NULL, 400);
+        return 0;
+    }
+    set_prov(f, ctx->request_id);
     return 1;
 }
 

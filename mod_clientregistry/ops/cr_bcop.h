@@ -55,6 +55,10 @@ typedef struct cr_bcop_t {
     int rest;                  /* RESTful form: unknown id is a 404 */
     /* Maintenance: who supplies what is written. */
     cr_attr_prov_t prov;
+    /* An operation answering with something other than the BC Bundle
+     * ($merge: Parameters) sets this; cr_bcop_finish calls it instead. */
+    void (*reply)(struct cr_bcop_t *f, int status);
+    void *baton;               /* reply's own data */
 } cr_bcop_t;
 
 /* A maintenance operation answered with a collection Bundle of profile
@@ -81,6 +85,12 @@ int cr_bcop_open_search(cr_bcop_t *f, json_object *body,
  * or 0 when the request was answered. */
 int cr_bcop_open(cr_bcop_t *f, json_object *body,
                  const cr_envelope_rules_t *rules, int need_user);
+
+/* A maintenance request without the BC envelope ($merge): the If-Match
+ * shape, the enterer from the caller (UserId) and, when need_user, a user
+ * id; the message id is the Request-Id header's (else the registry's
+ * own).  Sets f->prov.  1, or 0 when the request was answered. */
+int cr_bcop_open_plain(cr_bcop_t *f, int need_user);
 
 /* Send the response Bundle with HTTP status (results only below 400). */
 void cr_bcop_finish(cr_bcop_t *f, int status);

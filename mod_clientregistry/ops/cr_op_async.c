@@ -34,11 +34,7 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     };
     const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
     const cr_envelope_rules_t *rules;
-    const char *settings;
-    cr_async_job_t job;
-    json_object *st;
     cr_bcop_t m;
-    apr_status_t rv;
 
     rules = strcmp(op, "MergePatient") == 0 ? &pm_rules : &rp_rules;
     cr_bcop_init(&m, ctx, rules->txn, opname,
@@ -49,6 +45,18 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     if (!cr_bcop_open(&m, body, rules, 1)) {
         return;
     }
+    cr_op_async_queue(&m, body, op);
+}
+
+void cr_op_async_queue(cr_bcop_t *f, json_object *body, const char *op)
+{
+    cr_ctx_t *ctx = f->ctx;
+    const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
+    const char *settings;
+    cr_async_job_t job;
+    json_object *st;
+    apr_status_t rv;
+
     st = json_object_new_object();
     json_object_object_add(st, "base",
                            json_object_new_string(ctx->settings->base_url));
@@ -74,10 +82,10 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     job.operation = op;
     job.body = cr_json_serialize(ctx->pool, body, NULL);
     job.settings = settings;
-    job.message_id = m.in->message_id;
-    job.org_id = m.meta.sender;
+    job.message_id = f->prov.message_id;
+    job.org_id = f->meta.sender;
     job.source_system = ctx->caller ? ctx->caller->source_system : NULL;
-    job.user_id = m.meta.enterer;
+    job.user_id = f->meta.enterer;
     job.client_dn = ctx->caller ? ctx->caller->client_dn : NULL;
     job.if_match = ctx->if_match > 0 ? ctx->if_match : 0;
     rv = cr_db_begin(ctx->db, ctx->pool);
@@ -92,25 +100,25 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
         rv = cr_db_commit(ctx->db);
     }
     if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "queueing the request");
+        cr_bcop_db_fail(f, rv, "queueing the request");
         return;
     }
     ctx->resp.audited = 1;
     /* Durably queued: acknowledge (Bundle-Revise-Async-ACK.json). */
-    cr_bc_add(ctx->oc, m.txn, CR_BC_RP_ACCEPTED, NULL, NULL);
-    m.profile = CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle";
+    cr_bc_add(ctx->oc, f->txn, CR_BC_RP_ACCEPTED, NULL, NULL);
+    f->profile = CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle";
     {
         cr_envelope_reply_t r;
         memset(&r, 0, sizeof(r));
-        r.txn = m.txn;
+        r.txn = f->txn;
         r.type = "collection";
-        r.profile = m.profile;
+        r.profile = f->profile;
         r.params_profile = CR_ENV_PROFILE_PARAMS_ASYNC;
         r.timestamp = ctx->now_instant;
         r.total = -1;
         r.link_canonical = apr_pstrcat(ctx->pool, ctx->settings->base_url,
                                        "/Patient/$", opname, NULL);
-        r.meta = m.meta;
+        r.meta = f->meta;
         r.oc = ctx->oc;
         ctx->resp.status = 202;
         ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);

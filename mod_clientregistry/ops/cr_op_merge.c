@@ -10,7 +10,8 @@
  * source record, and meta.security sent alone replaces its security
  * labels (R or V restrict the client, N lifts that).  The unmerge undoes the events it names.  Both run in
  * one transaction from the survivor at the version If-Match names.
- * Declared in cr_ops_maintain.h.
+ * Declared in cr_ops_maintain.h.  The merge itself (cr_op_merge_apply,
+ * cr_op_merge.h) is also what the G5 $merge runs (cr_op_fhir_merge.c).
  */
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_op_merge.h"
 #include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
@@ -32,13 +34,16 @@
 #define MAX_LINKS 20
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
 
-typedef struct side_t {
-    const char *system, *value;
-    const char *pid;
-    cr_source_rec_t *rec;      /* when the identifier is an SRI */
-} side_t;
+typedef cr_merge_side_t side_t;
 
-static apr_status_t resolve(cr_bcop_t *m, side_t *s)
+/* The request Bundle of a merge and of an unmerge. */
+static const cr_envelope_rules_t merge_rules = {
+    .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
+    .min_patients = 1, .max_patients = 1,
+    .min_related = 0, .max_related = 0
+};
+
+apr_status_t cr_op_merge_resolve(cr_bcop_t *m, side_t *s)
 {
     apr_status_t rv;
     const char *status = NULL;
@@ -48,6 +53,7 @@ static apr_status_t resolve(cr_bcop_t *m, side_t *s)
                               s->value);
     if (rv == APR_SUCCESS) {
         s->pid = s->rec->patient_id;
+        s->status = s->rec->status;
         return APR_SUCCESS;
     }
     if (rv != APR_NOTFOUND) {
@@ -59,6 +65,7 @@ static apr_status_t resolve(cr_bcop_t *m, side_t *s)
         s->pid = NULL;
         return APR_SUCCESS;
     }
+    s->status = status;
     return rv;
 }
 
@@ -234,7 +241,7 @@ static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
         cr_bcop_db_fail(m, rv, what);
         return 0;
     }
-    rv = resolve(m, surv);
+    rv = cr_op_merge_resolve(m, surv);
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(m, rv, "finding the survivor");
         return 0;
@@ -306,92 +313,75 @@ static apr_status_t merge_security(cr_bcop_t *m, const char *rec_id,
     return rv;
 }
 
-void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
+int cr_op_merge_has_demographics(json_object *patient)
 {
-    static const cr_envelope_rules_t rules = {
-        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
-        .min_patients = 1, .max_patients = 1,
-        .min_related = 0, .max_related = 0
-    };
-    cr_bcop_t m;
-    side_t surv, ns[MAX_LINKS];
-    json_object *patient, *payload;
-    apr_int64_t cur = 0;
-    apr_status_t rv;
-    int nns, i, refused, demographics;
+    return patient != NULL
+           && (cr_json_get(patient, "name") != NULL
+               || cr_json_get(patient, "gender") != NULL
+               || cr_json_get(patient, "birthDate") != NULL
+               || cr_json_get(patient, "address") != NULL
+               || cr_json_get(patient, "telecom") != NULL);
+}
 
-    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
-    if (!cr_bcop_open(&m, body, &rules, 1)
-        || !read_merge(&m, &surv, ns, &nns, &patient)) {
-        return;
-    }
-    demographics = cr_json_get(patient, "name") != NULL
-                   || cr_json_get(patient, "gender") != NULL
-                   || cr_json_get(patient, "birthDate") != NULL
-                   || cr_json_get(patient, "address") != NULL
-                   || cr_json_get(patient, "telecom") != NULL;
-    if (!begin_on_survivor(&m, &surv, &cur, "starting the merge")) {
-        return;
-    }
-    rv = cr_bcop_ensure_records(&m, surv.pid);
+int cr_op_merge_apply(cr_bcop_t *m, side_t *surv, side_t *ns, int nns,
+                      json_object *patient, apr_int64_t cur,
+                      const char *audit_op, int *revised,
+                      cr_patient_t **out)
+{
+    cr_ctx_t *ctx = m->ctx;
+    json_object *payload;
+    apr_status_t rv;
+    int i, refused, demographics;
+
+    *revised = 0;
+    demographics = cr_op_merge_has_demographics(patient);
+    rv = cr_bcop_ensure_records(m, surv->pid);
     if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "reading the survivor");
-        return;
+        cr_bcop_db_fail(m, rv, "reading the survivor");
+        return 0;
     }
     for (i = 0; i < nns; i++) {
-        const char *expr = apr_psprintf(ctx->pool,
-                                        "Bundle.entry[1].resource.link[%d]",
-                                        i);
-        rv = resolve(&m, &ns[i]);
-        if (rv != APR_SUCCESS) {
-            cr_bcop_db_fail(&m, rv, "finding a non-survivor");
-            return;
-        }
-        if (ns[i].pid == NULL) {
-            cr_bcop_abort(&m, CR_BC_PM_NONSURVIVOR, expr, 422);
-            return;
-        }
-        if (strcmp(ns[i].pid, surv.pid) == 0) {
+        if (strcmp(ns[i].pid, surv->pid) == 0) {
             /* Two source records of one client: the non-surviving
              * record is merged into the same person. */
             cr_merge_event_t ev;
-            if (ns[i].rec == NULL || surv.rec == NULL
-                || strcmp(ns[i].rec->id, surv.rec->id) == 0) {
-                cr_bcop_abort(&m, CR_BC_PM_SAME, expr, 422);
-                return;
+            if (ns[i].rec == NULL || surv->rec == NULL
+                || strcmp(ns[i].rec->id, surv->rec->id) == 0) {
+                cr_bcop_abort(m, CR_BC_PM_SAME, ns[i].expr, 422);
+                return 0;
             }
             if (strcmp(ns[i].rec->status, "merged") == 0) {
-                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
-                return;
+                cr_bcop_abort(m, CR_BC_PM_MERGED, ns[i].expr, 422);
+                return 0;
             }
             ev.id = cr_service_uuid(ctx->pool);
-            ev.survivor_id = surv.pid;
-            ev.nonsurvivor_id = surv.pid;
+            ev.survivor_id = surv->pid;
+            ev.nonsurvivor_id = surv->pid;
             ev.nonsurvivor_version = cur;
             ev.ns_system = ns[i].system;
             ev.ns_value = ns[i].value;
             rv = cr_store_person_merge_insert(ctx->db, ctx->pool, &ev,
                                               ctx->now_instant,
-                                              m.prov.message_id);
+                                              m->prov.message_id);
             if (rv == APR_SUCCESS) {
                 rv = cr_store_source_move(ctx->db, ctx->pool,
-                                          ns[i].rec->id, surv.pid, "merged",
-                                          ev.id, ctx->now_instant);
+                                          ns[i].rec->id, surv->pid,
+                                          "merged", ev.id, ctx->now_instant);
             }
         }
         else {
-            rv = merge_person(&m, surv.pid, &ns[i], &refused);
+            rv = merge_person(m, surv->pid, &ns[i], &refused);
             if (rv == APR_SUCCESS && refused) {
-                cr_bcop_abort(&m, CR_BC_PM_MERGED, expr, 422);
-                return;
+                cr_bcop_abort(m, CR_BC_PM_MERGED, ns[i].expr, 422);
+                return 0;
             }
         }
         if (rv != APR_SUCCESS) {
-            cr_bcop_db_fail(&m, rv, "merging");
-            return;
+            cr_bcop_db_fail(m, rv, "merging");
+            return 0;
         }
     }
-    if (demographics && surv.rec) {
+    if (demographics && surv->rec) {
         /* Demographics with the merge: a revise of the survivor's source
          * record after the merge (operations.md 5). */
         const char *eff = cr_composite_effective(patient);
@@ -401,32 +391,70 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         json_object_object_del(payload, "link");
         snap = cr_composite_extract(ctx->pool, payload,
                                     eff ? eff : ctx->today);
-        rv = cr_store_source_touch(ctx->db, ctx->pool, surv.rec->id,
+        rv = cr_store_source_touch(ctx->db, ctx->pool, surv->rec->id,
                                    cr_json_serialize(ctx->pool, payload,
                                                      NULL),
                                    ctx->now_instant);
         if (rv == APR_SUCCESS) {
             rv = cr_store_source_apply(&changed, ctx->db, ctx->pool,
-                                       surv.rec->id, surv.pid, snap,
+                                       surv->rec->id, surv->pid, snap,
                                        eff ? eff : ctx->now_instant,
-                                       &m.prov);
+                                       &m->prov);
         }
+        *revised = 1;
     }
-    else if (rv == APR_SUCCESS && surv.rec) {
+    else if (patient && surv->rec) {
         /* Only meta.security with the merge: the survivor's labels. */
-        rv = merge_security(&m, surv.rec->id, surv.pid, patient);
+        rv = merge_security(m, surv->rec->id, surv->pid, patient);
     }
     if (rv == APR_SUCCESS) {
-        rv = cr_bcop_rebuild(&m, surv.pid, cur + 1, "merge", NULL);
+        rv = cr_bcop_rebuild(m, surv->pid, cur + 1, "merge", out);
     }
     if (rv == APR_SUCCESS) {
-        rv = cr_bcop_commit(&m, "MergePatient", "U", 200);
+        rv = cr_bcop_commit(m, audit_op, "U", 200);
     }
     if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "storing the merge");
+        cr_bcop_db_fail(m, rv, "storing the merge");
+        return 0;
+    }
+    return 1;
+}
+
+void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
+{
+    cr_bcop_t m;
+    side_t surv, ns[MAX_LINKS];
+    json_object *patient;
+    apr_int64_t cur = 0;
+    apr_status_t rv;
+    int nns, i, revised;
+
+    cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "MergePatient", MERGE_PROFILE);
+    if (!cr_bcop_open(&m, body, &merge_rules, 1)
+        || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    if (demographics && surv.rec) {
+    if (!begin_on_survivor(&m, &surv, &cur, "starting the merge")) {
+        return;
+    }
+    for (i = 0; i < nns; i++) {
+        ns[i].expr = apr_psprintf(ctx->pool,
+                                  "Bundle.entry[1].resource.link[%d]", i);
+        rv = cr_op_merge_resolve(&m, &ns[i]);
+        if (rv != APR_SUCCESS) {
+            cr_bcop_db_fail(&m, rv, "finding a non-survivor");
+            return;
+        }
+        if (ns[i].pid == NULL) {
+            cr_bcop_abort(&m, CR_BC_PM_NONSURVIVOR, ns[i].expr, 422);
+            return;
+        }
+    }
+    if (!cr_op_merge_apply(&m, &surv, ns, nns, patient, cur, "MergePatient",
+                           &revised, NULL)) {
+        return;
+    }
+    if (revised) {
         cr_bc_add(ctx->oc, CR_BC_TXN_RP, CR_BC_RP_EXISTING_PHN, NULL, NULL);
     }
     else {
@@ -437,11 +465,6 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
 
 void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
 {
-    static const cr_envelope_rules_t rules = {
-        .txn = CR_BC_TXN_PM, .min_entries = 2, .max_entries = 2,
-        .min_patients = 1, .max_patients = 1,
-        .min_related = 0, .max_related = 0
-    };
     cr_bcop_t m;
     side_t surv, ns[MAX_LINKS];
     json_object *patient;
@@ -451,7 +474,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
     int nns, i;
 
     cr_bcop_init(&m, ctx, CR_BC_TXN_PM, "UnmergePatient", MERGE_PROFILE);
-    if (!cr_bcop_open(&m, body, &rules, 1)
+    if (!cr_bcop_open(&m, body, &merge_rules, 1)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }

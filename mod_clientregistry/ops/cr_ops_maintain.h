@@ -47,5 +47,17 @@ void cr_ops_maintain_add_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_revise_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_merge_async(cr_ctx_t *ctx, json_object *body);
+/* The G5 $merge with Parameters (operations.md 5.1, DECISION-09) and
+ * $merge.Async, which checks the request with $merge's own rules
+ * before it is queued (ops/cr_op_fhir_merge.c). */
+void cr_ops_maintain_fhir_merge(cr_ctx_t *ctx, json_object *body);
+void cr_ops_maintain_fhir_merge_async(cr_ctx_t *ctx, json_object *body);
+
+/* Queue body, a request f opened and checked, as a job of operation op
+ * in one transaction with its audit record and answer 202 with the
+ * acknowledgement Bundle (ops/cr_op_async.c). */
+struct cr_bcop_t;
+void cr_op_async_queue(struct cr_bcop_t *f, json_object *body,
+                       const char *op);
 
 #endif /* CR_OPS_MAINTAIN_H */

@@ -21,25 +21,6 @@ my $JSON = JSON::PP->new->canonical;
 my $MS = 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/'
          . 'bc-merge-status-extension';
 
-sub person {
-    my ($sys, $sri, $family, $given, $dob) = @_;
-    my $res = op_post('RevisePatient', bc_request(patient => {
-        resourceType => 'Patient',
-        extension => [ { url => 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/bc-business-period-extension', valuePeriod => { start => '2024-01-01' } } ],
-        identifier => [ { use => 'official', system => $sys, value => $sri } ],
-        name => [ { use => 'official', family => $family,
-                    given => [$given] } ],
-        gender => 'male', birthDate => $dob,
-        address => [ { type => 'physical', line => ["$given St"],
-                       city => 'Kelowna', state => 'BC', country => 'CA' } ],
-    }), %U);
-    die "setup revise: " . $res->code . $res->content
-        unless $res->code == 201 || $res->code == 200;
-    my ($p) = patients_of(json_of($res));
-    my ($phn) = map { $_->{value} } grep { $_->{system} eq PHN_SYS }
-                @{ $p->{identifier} };
-    return ($p->{id}, $phn);
-}
 sub merge_req {
     my ($sys, $surv, @ns) = @_;
     my %o = ref $ns[-1] eq 'HASH' ? %{ pop @ns } : ();
@@ -53,18 +34,6 @@ sub merge_req {
                           type => 'replaces' } } @ns ],
         %o });
 }
-sub state {
-    my $id = shift;
-    my $r = db_row('SELECT resource, active, replaced_by, phn FROM cr_patient '
-                   . 'WHERE id = ?', $id);
-    my $j = $JSON->decode($r->{resource});
-    delete $j->{meta};
-    return { resource => $JSON->encode($j), active => $r->{active},
-             replaced_by => $r->{replaced_by}, phn => $r->{phn},
-             ids => join(',', map { "$_->{value}:$_->{status}" } @{ db_rows(
-                 'SELECT value, status FROM cr_identifier WHERE patient_id = '
-                 . '? ORDER BY value', $id) }) };
-}
 sub gd_phn {
     my $phn = shift;
     return json_of(op_post('GetDemographics', bc_request(patient => {
@@ -72,9 +41,11 @@ sub gd_phn {
         identifier => [ { system => PHN_SYS, value => $phn } ] }), %U));
 }
 
-my ($ida, $pa) = person($fha, "MA$tok", "Mergeone$tok", 'Alan', '1960-01-01');
-my ($idb, $pb) = person($fha, "MB$tok", "Mergetwo$tok", 'Bert', '1961-02-02');
-my %before = (a => state($ida), b => state($idb));
+my ($ida, $pa) = merge_person($fha, "MA$tok", "Mergeone$tok",
+                              'Alan', '1960-01-01', %U);
+my ($idb, $pb) = merge_person($fha, "MB$tok", "Mergetwo$tok",
+                              'Bert', '1961-02-02', %U);
+my %before = (a => client_state($ida), b => client_state($idb));
 
 # ---- merge -----------------------------------------------------------------
 my $res = op_post('MergePatient', merge_req($fha, "MA$tok", "MB$tok"), %U);
@@ -84,7 +55,7 @@ is_deeply([ issues_of($bb) ], ['information business-rule BCHCIM.PM.0.0008'],
           'CR-MRG-019: BCHCIM.PM.0.0008');
 is(scalar(patients_of($bb)), 0, 'CR-BND-008: no Patient in the response');
 fhir_valid($res, 'CR-GEN-034: the response is valid FHIR R4');
-my $sb = state($idb);
+my $sb = client_state($idb);
 is($sb->{replaced_by}, $ida, 'CR-MRG-003: the non-survivor is replaced by the '
    . 'survivor');
 is($sb->{active}, 0, 'CR-MRG-003: the non-survivor is inactive');
@@ -100,10 +71,11 @@ is_deeply($ra->{link}, [ { other => { reference => "Patient/$idb" },
           'CR-MRG-004: survivor link replaces');
 my @want = sort("$pa:active", "$pb:merged", "MA$tok:active",
                 "MB$tok:merged");
-is(state($ida)->{ids}, join(',', @want),
+is(client_state($ida)->{ids}, join(',', @want),
    'CR-MRG-005: the non-survivor\'s identifiers moved with status merged');
 is($sb->{ids}, '', 'CR-MRG-005: the non-survivor holds no identifier');
-is(state($ida)->{phn}, $pa, 'CR-MRG-005: the survivor keeps its PHN');
+is(client_state($ida)->{phn}, $pa,
+   'CR-MRG-005: the survivor keeps its PHN');
 
 # GetDemographics on the old PHN.
 my $g = gd_phn($pb);
@@ -141,9 +113,11 @@ is($res->code, 200, 'CR-UNMRG-001: UnmergePatient: 200');
 is_deeply([ issues_of(json_of($res)) ],
           ['information business-rule BCHCIM.PM.0.0157'],
           'CR-UNMRG-001: BCHCIM.PM.0.0157');
-is_deeply(state($ida), $before{a}, 'CR-UNMRG-002: the survivor is exactly as '
+is_deeply(client_state($ida), $before{a}, 'CR-UNMRG-002: the survivor is '
+          . 'exactly as '
           . 'before the merge (resource, identifiers, flags)');
-is_deeply(state($idb), $before{b}, 'CR-UNMRG-002: the non-survivor is exactly as '
+is_deeply(client_state($idb), $before{b}, 'CR-UNMRG-002: the non-survivor '
+          . 'is exactly as '
           . 'before the merge');
 is_deeply([ map { $_->{operation} } @{ db_rows(
     'SELECT operation FROM cr_patient_version WHERE patient_id = ? ORDER BY '
@@ -175,7 +149,8 @@ is(db_row('SELECT status FROM cr_identifier WHERE value = ?',
           "MC$tok")->{status}, 'merged', 'CR-MRG-020: its SRI is merged');
 
 # ---- If-Match ------------------------------------------------------------------
-my ($c, $pc) = person($fha, "MD$tok", "Mergethree$tok", 'Carl', '1962-03-03');
+my ($c, $pc) = merge_person($fha, "MD$tok", "Mergethree$tok",
+                              'Carl', '1962-03-03', %U);
 my $v = db_row('SELECT version_id FROM cr_patient WHERE id = ?',
                $ida)->{version_id};
 $res = op_post('MergePatient', merge_req($fha, "MA$tok", "MD$tok"), %U,
@@ -231,8 +206,9 @@ for my $ex ([ 'Bundle-Merge-Only-Request.json', 'Bundle-Merge-Response.json',
     $_->{value} .= $t for @all;
     my $i = 0;
     for my $idf (@all) {
-        person($idf->{system}, $idf->{value}, "Igmerge$t" . chr(65 + $i),
-               'Ivy', '1970-01-0' . (++$i));
+        merge_person($idf->{system}, $idf->{value},
+                     "Igmerge$t" . chr(65 + $i), 'Ivy',
+                     '1970-01-0' . (++$i), %U);
     }
     push @{ $req->{entry}[0]{resource}{parameter} },
         { name => 'sender', valueIdentifier => {

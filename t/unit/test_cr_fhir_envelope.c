@@ -18,6 +18,7 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "core/cr_json.h"
+#include "cr_test_outcome.h"
 
 #define CR_TEST(name, fn) \
     { name, fn, setup_pool, teardown_pool, NULL }
@@ -66,21 +67,6 @@ static json_object *parse(apr_pool_t *pool, const char *text)
     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[" \
     entries "]}"
 
-/* "detail@expression" of every issue, joined by spaces. */
-static const char *codes(apr_pool_t *pool, const cr_outcome_t *oc)
-{
-    const char *s = "";
-    int i;
-
-    for (i = 0; i < oc->issues->nelts; i++) {
-        const cr_issue_t *is = &APR_ARRAY_IDX(oc->issues, i, cr_issue_t);
-        s = apr_pstrcat(pool, s, i ? " " : "", is->detail ? is->detail : "-",
-                        is->expression ? "@" : "",
-                        is->expression ? is->expression : "", NULL);
-    }
-    return s;
-}
-
 static void test_parse_ok(void **state)
 {
     apr_pool_t *pool = *state;
@@ -128,7 +114,7 @@ static void test_parse_wrapped(void **state)
               "{\"name\":\"other\",\"resource\":" BUNDLE(PARAMS("")) "}]}");
     assert_int_equal(cr_fhir_envelope_parse(&in, pool, b, &gd_rules, oc),
                      APR_EINVAL);
-    assert_string_equal(codes(pool, oc),
+    assert_string_equal(cr_test_codes(pool, oc),
                         "BCHCIM.GD.2.0111@Parameters.parameter[0]");
 }
 
@@ -142,7 +128,7 @@ static void test_parse_errors(void **state)
     assert_int_equal(cr_fhir_envelope_parse(&in, pool,
         parse(pool, "{\"resourceType\":\"Patient\"}"), &fc_rules, oc),
         APR_EINVAL);
-    assert_string_equal(codes(pool, oc), "BCHCIM.FC.2.0101");
+    assert_string_equal(cr_test_codes(pool, oc), "BCHCIM.FC.2.0101");
 
     /* CR-GEN-012, -013, -014, CR-OO-007: every problem reported. */
     oc = cr_outcome_make(pool);
@@ -150,7 +136,7 @@ static void test_parse_errors(void **state)
         "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
         PARAMS("") ",{\"resource\":{\"resourceType\":\"Patient\"}},"
         "{\"fullUrl\":\"urn:uuid:3\"}]}"), &fc_rules, oc), APR_EINVAL);
-    assert_string_equal(codes(pool, oc),
+    assert_string_equal(cr_test_codes(pool, oc),
                         "BCHCIM.FC.2.0102@Bundle.type "
                         "BCHCIM.FC.2.0103@Bundle.entry[1].fullUrl "
                         "BCHCIM.FC.2.0104@Bundle.entry[2].resource");
@@ -159,7 +145,7 @@ static void test_parse_errors(void **state)
     oc = cr_outcome_make(pool);
     assert_int_equal(cr_fhir_envelope_parse(&in, pool, parse(pool,
         BUNDLE(PATIENT "," PATIENT)), &gd_rules, oc), APR_EINVAL);
-    assert_string_equal(codes(pool, oc),
+    assert_string_equal(cr_test_codes(pool, oc),
                         "BCHCIM.GD.2.0106@Bundle.entry "
                         "BCHCIM.GD.2.0109@Bundle.entry");
     oc = cr_outcome_make(pool);
@@ -167,7 +153,7 @@ static void test_parse_errors(void **state)
         BUNDLE(PARAMS(",{\"name\":\"messageId\",\"valueString\":\"x\"},"
                       "{\"name\":\"history\",\"valueString\":\"true\"}")
                "," PATIENT)), &gd_rules, oc), APR_EINVAL);
-    assert_string_equal(codes(pool, oc),
+    assert_string_equal(cr_test_codes(pool, oc),
         "BCHCIM.GD.2.0112@Bundle.entry[0].resource.parameter[1] "
         "BCHCIM.GD.2.0108@Bundle.entry[0].resource.parameter[2]"
         ".valueBoolean");
@@ -177,14 +163,14 @@ static void test_parse_errors(void **state)
                "\"Parameters\",\"parameter\":[{\"name\":\"history\","
                "\"valueBoolean\":false}]}}," PATIENT)), &gd_rules, oc),
         APR_EINVAL);
-    assert_string_equal(codes(pool, oc),
+    assert_string_equal(cr_test_codes(pool, oc),
         "BCHCIM.GD.2.0107@Bundle.entry[0].resource.parameter");
 
     /* CR-BND-001 and the RelatedPerson bound. */
     oc = cr_outcome_make(pool);
     assert_int_equal(cr_fhir_envelope_parse(&in, pool, parse(pool,
         BUNDLE(PARAMS(""))), &fc_rules, oc), APR_EINVAL);
-    assert_string_equal(codes(pool, oc), "BCHCIM.FC.2.0105@Bundle.entry");
+    assert_string_equal(cr_test_codes(pool, oc), "BCHCIM.FC.2.0105@Bundle.entry");
 }
 
 static const char *param_names(apr_pool_t *pool, json_object *params)

@@ -19,7 +19,7 @@ our @EXPORT = qw(BC_ACCEPT PHN_SYS SRI_SYS bc_request op_post bc_get
                  fhir_valid outcome_of issues_of error_details params_of
                  patients_of entries_of fresh_phn ig_fixture ig_patient
                  store_patient ig_compare db_snapshot mother_of
-                 unique_token);
+                 unique_token merge_person client_state);
 
 use constant BC_ACCEPT =>
     'application/fhir+json; charset=utf-8; fhirVersion=4.0; BCFhirVersion=1';
@@ -229,6 +229,46 @@ sub db_snapshot {
         push @parts, "$r->{n}/$r->{v}/$r->{t}";
     }
     return join ' ', @parts;
+}
+
+# ---- merges (t/api/merge.t, t/ig/merge_params.t) ----------------------------
+# merge_person(SRI_SYSTEM, SRI, FAMILY, GIVEN, DOB, USER_HEADERS...) -> (id,
+# PHN) of a client created (or found) by $RevisePatient.
+sub merge_person {
+    my ($sys, $sri, $family, $given, $dob, %h) = @_;
+    my $res = op_post('RevisePatient', bc_request(patient => {
+        resourceType => 'Patient',
+        extension => [ { url => 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/bc-business-period-extension', valuePeriod => { start => '2024-01-01' } } ],
+        identifier => [ { use => 'official', system => $sys, value => $sri } ],
+        name => [ { use => 'official', family => $family,
+                    given => [$given] } ],
+        gender => 'male', birthDate => $dob,
+        address => [ { type => 'physical', line => ["$given St"],
+                       city => 'Kelowna', state => 'BC', country => 'CA' } ],
+    }), %h);
+    die "setup revise: " . $res->code . $res->content
+        unless $res->code == 201 || $res->code == 200;
+    my ($p) = patients_of(json_of($res));
+    my ($phn) = map { $_->{value} } grep { $_->{system} eq PHN_SYS }
+                @{ $p->{identifier} };
+    return ($p->{id}, $phn);
+}
+
+# client_state(ID) -> the stored client (resource without meta, active,
+# replaced_by, PHN, "value:status" of its identifiers), to compare before
+# and after a merge and its unmerge.
+sub client_state {
+    my $id = shift;
+    my $r = db_row('SELECT resource, active, replaced_by, phn FROM cr_patient '
+                   . 'WHERE id = ?', $id);
+    my $json = JSON::PP->new->canonical;
+    my $j = $json->decode($r->{resource});
+    delete $j->{meta};
+    return { resource => $json->encode($j), active => $r->{active},
+             replaced_by => $r->{replaced_by}, phn => $r->{phn},
+             ids => join(',', map { "$_->{value}:$_->{status}" } @{ db_rows(
+                 'SELECT value, status FROM cr_identifier WHERE patient_id = '
+                 . '? ORDER BY value', $id) }) };
 }
 
 # ---- comparison with an IG example ------------------------------------------
