@@ -205,6 +205,21 @@ static void test_phnmerge(void **state)
         pat(pool, 2, "", F "\"active\":false,\"link\":[{\"other\":{"
             "\"reference\":\"Patient/p0\"},\"type\":\"replaced-by\"}],")),
         CR_EVT_COMPOSITE | CR_EVT_PHNMERGE | CR_EVT_EID);
+    /* The non-survivor as the merge writes it: its identifiers kept in
+     * the resource, inactive, replaced by the survivor. */
+    assert_int_equal(cr_events_derive(pool,
+        pat(pool, 1, PHN(PHN_B) "," ID(MRN, "2"), F),
+        pat(pool, 2, PHN(PHN_B) "," ID(MRN, "2"), F "\"active\":false,"
+            "\"link\":[{\"other\":{\"reference\":\"Patient/p0\"},"
+            "\"type\":\"replaced-by\"}],")),
+        CR_EVT_COMPOSITE | CR_EVT_PHNMERGE);
+    /* Its unmerge: the replaced-by link goes, its PHN is its own again. */
+    assert_int_equal(cr_events_derive(pool,
+        pat(pool, 2, PHN(PHN_B) "," ID(MRN, "2"), F "\"active\":false,"
+            "\"link\":[{\"other\":{\"reference\":\"Patient/p0\"},"
+            "\"type\":\"replaced-by\"}],"),
+        pat(pool, 3, PHN(PHN_B) "," ID(MRN, "2"), F)),
+        CR_EVT_COMPOSITE | CR_EVT_PHN);
     /* The survivor that also gains the non-survivor's source record. */
     assert_int_equal(cr_events_derive(pool,
         pat(pool, 1, PHN(PHN_A) "," ID(MRN, "1"), F),
