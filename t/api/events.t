@@ -13,7 +13,7 @@ use CR::Test;
 use CR::BC;
 use Time::HiRes qw(sleep);
 
-plan tests => 49;
+plan tests => 52;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -205,11 +205,11 @@ like(events($rid), qr/ COMPOSITE:5:partial-update$/,
 
 # ---- MergePatient and unmerge (CR-MRG-018) ------------------------------------------
 my ($ma) = patients_of(json_of(revise($fha, "MA$tok", family => "Mone$tok",
-                                      given => 'Alan', gender => 'male',
-                                      dob => '1960-01-01')));
+                                      given => 'Aldous', gender => 'male',
+                                      dob => '1958-04-04')));
 my ($mb) = patients_of(json_of(revise($fha, "MB$tok", family => "Mtwo$tok",
-                                      given => 'Bert', gender => 'male',
-                                      dob => '1961-02-02')));
+                                      given => 'Bertram', gender => 'male',
+                                      dob => '1959-05-05')));
 my $MS = 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/'
          . 'bc-merge-status-extension';
 my $merge = bc_request(patient => {
@@ -252,6 +252,23 @@ for (1 .. 100) {
 is($aid && events($aid), 'NEW:1:add',
    'the async job\'s write: NEW, in its own transaction');
 
+# ---- cr-admin load writes through the same recipe ------------------------------------
+{
+    my $fam = "Loaded$tok";
+    my $file = t_dir() . "/var/events-load-$tok.ndjson";
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh JSON::PP->new->canonical->encode(sample_patient(family => $fam)),
+        "\n";
+    close $fh;
+    is(system(cr_admin_cmd('load') . " $file >/dev/null 2>&1"), 0,
+       'cr-admin load: exit 0');
+    unlink $file;
+    my $lid = db_row("SELECT patient_id FROM cr_search_index WHERE kind = "
+                     . "'family' AND value = ?", lc $fam)->{patient_id};
+    is($lid && events($lid), 'NEW:1:create',
+       'cr-admin load: NEW for the loaded client');
+}
+
 # ---- refused and rolled back writes leave no event ------------------------------------
 my $seq = last_seq();
 $p = current($id);
@@ -263,29 +280,23 @@ $res = fhir_post('/fhir/Patient', { resourceType => 'Patient',
 is($res->code, 422, 'an invalid create: 422');
 is(last_seq(), $seq, 'no event from refused writes');
 
-# The audit record is the last statement of a write's transaction: a
-# trigger that makes it fail rolls the write back after its events.
-my $pg = $ENV{CR_TEST_PG};
-if ($pg) {
-    db_dbh()->do(q{CREATE OR REPLACE FUNCTION cr_test_fail() RETURNS trigger
-        AS $$ BEGIN RAISE EXCEPTION 'rolled back by the test'; END $$
-        LANGUAGE plpgsql});
-    db_dbh()->do(q{CREATE TRIGGER cr_test_fail BEFORE INSERT ON cr_audit
-        FOR EACH ROW WHEN (NEW.user_id = 'rollback@test' AND
-        NEW.status = 201) EXECUTE FUNCTION cr_test_fail()});
-}
-else {
-    db_dbh()->do(q{CREATE TRIGGER cr_test_fail BEFORE INSERT ON cr_audit
-        WHEN NEW.user_id = 'rollback@test' AND NEW.status = 201
-        BEGIN SELECT RAISE(ABORT, 'rolled back by the test'); END});
-}
-my $fam = "Rollback$tok";
-$res = fhir_post('/fhir/Patient', sample_patient(family => $fam),
-                 UserId => 'rollback@test');
-is($res->code, 500, 'a create whose transaction fails at the end: 500');
-db_dbh()->do('DROP TRIGGER cr_test_fail' . ($pg ? ' ON cr_audit' : ''));
-is(db_row("SELECT COUNT(*) AS n FROM cr_search_index WHERE kind = 'family' "
-          . 'AND value = ?', lc $fam)->{n}, 0, 'the create was rolled back');
+# The audit record is the last statement of a write's transaction: when
+# it fails (here: the audit-to-patient rows it would add are taken), the
+# write is rolled back after its events were written.
+$p = current($id);
+my $v = db_row('SELECT version_id FROM cr_patient WHERE id = ?', $id)
+        ->{version_id};
+my $top = db_row('SELECT COALESCE(MAX(seq), 0) AS n FROM cr_audit')->{n};
+db_dbh()->do('INSERT INTO cr_audit_patient (patient_id, seq) VALUES (?, ?)',
+             undef, $id, $_) for $top + 1 .. $top + 200;
+$res = fhir_put("/fhir/Patient/$id", { %$p, gender => 'female' });
+db_dbh()->do('DELETE FROM cr_audit_patient WHERE patient_id = ? AND seq > ?',
+             undef, $id, $top);
+is($res->code, 500, 'an update whose audit record fails: 500');
+is_deeply(oo_codes($res), ['exception'], 'an update whose audit record '
+          . 'fails: exception');
+is(db_row('SELECT version_id FROM cr_patient WHERE id = ?', $id)
+   ->{version_id}, $v, 'the update was rolled back');
 is(last_seq(), $seq, 'no change, no event: the outbox is as before');
 is(db_row('SELECT COUNT(*) AS n FROM cr_delivery d JOIN cr_outbox o ON '
           . 'o.seq = d.event_seq WHERE o.seq > ?', $seq)->{n}, 0,
@@ -297,10 +308,10 @@ sub revise_body {
              extension => [ { url => 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/bc-business-period-extension', valuePeriod => { start => '2024-01-01' } } ],
              identifier => [ { use => 'official', system => $fha,
                                value => $sri } ],
-             name => [ { use => 'official', family => "Async$tok",
-                         given => ['Ann'] } ],
-             gender => 'female', birthDate => '1985-05-05',
-             address => [ { type => 'physical', line => ['5 Elm St'],
-                            city => 'Surrey', state => 'BC',
+             name => [ { use => 'official', family => "Asyncev$tok",
+                         given => ['Evangeline'] } ],
+             gender => 'female', birthDate => '1977-03-09',
+             address => [ { type => 'physical', line => ['9 Birch Ave'],
+                            city => 'Nanaimo', state => 'BC',
                             country => 'CA' } ] };
 }

@@ -52,11 +52,32 @@ static json_object *pat(apr_pool_t *pool, int vid, const char *ids,
 
 #define F "\"gender\":\"female\","
 
+/* CR-NOT-004, CR-PARAM-005: code and display of each concept of the
+ * IG's CodeSystem bc-client-registry-patient-change-notification-events,
+ * what eventType's CodeableConcept carries. */
+static const char *const ig_concepts[][2] = {
+    { "COMPOSITE", "composite" }, { "DEATH", "death" }, { "EID", "eid" },
+    { "NEW", "new PHN" }, { "NEWBORN", "newborn" },
+    { "NEWBORN_GENDER", "newborn gender" }, { "PHN", "PHN change" },
+    { "PHNJOIN", "PHN Join" }, { "PHNMERGE", "PHN Merge" },
+    { "SSRI", "SSRI Sync" }
+};
+
 static void test_codes(void **state)
 {
     int i;
 
     (void)state;
+    for (i = 0; i < (int)ARRAY_LEN(ig_concepts); i++) {
+        unsigned bit = cr_events_bit(ig_concepts[i][0]);
+        int k = 0;
+        assert_int_not_equal(bit, 0);
+        while (!(bit & (1u << k))) {
+            k++;
+        }
+        assert_string_equal(cr_events_display(k), ig_concepts[i][1]);
+    }
+    assert_int_equal(ARRAY_LEN(ig_concepts), CR_EVENTS_COUNT);
     /* CR-TERM-002: the ten codes of the code system, nothing else. */
     assert_string_equal(cr_events_code(0), "NEW");
     assert_string_equal(cr_events_code(9), "EID");
