@@ -10,6 +10,7 @@
 #include "ops/cr_ops_match.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
+#include "store/cr_store_match_tune.h"
 
 #define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
 
@@ -50,6 +51,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
     cr_match_thresholds_t t = thresholds(ctx);
     cr_match_record_t q;
     cr_match_params_t params;
+    cr_match_tf_t tf;
     const cr_identifier_t *phn;
     apr_array_header_t *keys = NULL, *cands = NULL, *res;
     apr_pool_t *scratch;
@@ -74,6 +76,12 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* The term-frequency adjustments of the query's values: one look-up
+     * of at most nine rows. */
+    rv = cr_store_match_freq_lookup(&tf, ctx->db, ctx->pool, &q);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     rv = cr_store_match_candidates(&cands, ctx->db, ctx->pool, keys,
                                    query->id, CR_OPS_MATCH_PER_KEY,
                                    CR_OPS_MATCH_MAX_CANDIDATES);
@@ -94,7 +102,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
             continue;
         }
         cr_match_compare(&r.vector, &q, &rec);
-        r.weight = cr_match_weight(&params, &r.vector);
+        r.weight = cr_match_weight_tf(&params, &r.vector, &tf, &rec);
         r.score = cr_match_score(&params, r.weight);
         r.grade = cr_match_grade(&t, r.score, &r.vector);
         if (r.grade > min_grade) {
