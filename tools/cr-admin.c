@@ -340,8 +340,8 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     rv = cr_ops_match_fit(&fit, db, pool, sample, "admin", now);
     if (rv == CR_OPS_MATCH_FIT_TOO_FEW) {
         fprintf(stderr, "cr-admin: %ld records, %ld candidate pairs: too "
-                "few to estimate from (at least %d records); the current "
-                "parameters stay\n", fit.records, fit.pairs,
+                "few to estimate from (at least %d records and one pair); "
+                "the current parameters stay\n", fit.records, fit.pairs,
                 CR_OPS_MATCH_FIT_MIN_RECORDS);
         return 1;
     }

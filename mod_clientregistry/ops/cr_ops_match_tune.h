@@ -4,11 +4,9 @@
  *
  * A fit reads, outside any transaction: the comparison vectors of the
  * candidate pairs of (a sample of) the stored records, which EM turns
- * into m, u and lambda with the likelihood ratios kept in each field's
- * order (CR_MATCH_EM_ORDERED); the agreement rates of random pairs of
- * stored records (the population's chance agreement, see
- * cr_ops_match_fit); and the value counts of given names, family names
- * and cities for the term-frequency adjustment.  Then one short write
+ * into m, u and lambda, projected onto each field's order
+ * (cr_match_params_order); and the value counts of given names, family
+ * names and cities for the term-frequency adjustment.  Then one short write
  * transaction keeps the fit in the history (cr_store_match_fit_save),
  * makes it current and replaces the value counts.  The matcher reads the
  * parameters on every query, so the next query uses them.

@@ -306,7 +306,8 @@ static apr_array_header_t *generated(apr_pool_t *pool, int persons)
 }
 
 /* EM over the pairs that share a blocking key (as cr_ops_match_fit over
- * the store's candidates): ordered, m fixed when no match class shows. */
+ * the store's candidates), m fixed when no match class shows, then
+ * projected onto the fields' order. */
 static void estimate(cr_match_params_t *p, apr_pool_t *pool,
                      const cr_match_record_t *recs, int n)
 {
@@ -355,14 +356,15 @@ static void estimate(cr_match_params_t *p, apr_pool_t *pool,
     assert_true(tally->pairs > n);
     cr_match_params_default(p);
     cr_match_em(p, (const cr_match_pattern_t *)tally->patterns->elts,
-                tally->patterns->nelts, 50.0, 1000, 1e-6,
-                CR_MATCH_EM_ORDERED, NULL);
+                tally->patterns->nelts, 50.0, 1000, 1e-6, 0, NULL);
     if (!cr_match_params_plausible(p)) {
         cr_match_params_default(p);
         cr_match_em(p, (const cr_match_pattern_t *)tally->patterns->elts,
                     tally->patterns->nelts, 50.0, 1000, 1e-6,
-                    CR_MATCH_EM_FIX_M | CR_MATCH_EM_ORDERED, NULL);
+                    CR_MATCH_EM_FIX_M, NULL);
     }
+    cr_match_params_order(p);
+    cr_match_params_finish(p);
 }
 
 /* For every record, its exact copy weighs at least as much as any other
