@@ -72,13 +72,10 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
         /* A name alone finds namesakes, not a person. */
         return CR_OPS_MATCH_NOT_ENOUGH;
     }
-    rv = cr_store_match_params_load(&params, NULL, ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    /* The term-frequency adjustments of the query's values: one look-up
-     * of at most nine rows. */
-    rv = cr_store_match_freq_lookup(&tf, ctx->db, ctx->pool, &q);
+    /* The parameters and the term-frequency adjustments of the query's
+     * values (at most nine rows of the value counts), one statement. */
+    rv = cr_store_match_params_freq_load(&params, &tf, ctx->db, ctx->pool,
+                                         &q);
     if (rv != APR_SUCCESS) {
         return rv;
     }

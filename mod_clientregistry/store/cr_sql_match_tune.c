@@ -48,13 +48,25 @@ const cr_sql_stmt_t cr_sql_match_tune_catalogue[] = {
       "INSERT INTO cr_match_freq (field, value, n, share)"
       " VALUES (%s, %s, %lld, %lf)" },
     /* A query's three values with each field's summary rows ('' and '#'):
-     * at most nine rows from the primary key. */
+     * at most nine rows from the primary key, named 'tf:<field>'. */
     { "cr_match_freq_lookup",
-      "SELECT field, value, n, share FROM cr_match_freq"
+      "SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
       " WHERE field = 'given' AND value IN (%s, '', '#')"
-      " UNION ALL SELECT field, value, n, share FROM cr_match_freq"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
       " WHERE field = 'family' AND value IN (%s, '', '#')"
-      " UNION ALL SELECT field, value, n, share FROM cr_match_freq"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
       " WHERE field = 'city' AND value IN (%s, '', '#')" },
+    /* The same after the parameters of cr_match_param_all, so that a
+     * query reads both with one statement. */
+    { "cr_match_param_all_freq",
+      "SELECT '', '', lambda, 0 FROM cr_match_estimate WHERE id = 1"
+      " UNION ALL SELECT field, level, m, u FROM cr_match_param"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'given' AND value IN (%s, '', '#')"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'family' AND value IN (%s, '', '#')"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'city' AND value IN (%s, '', '#')"
+      " LIMIT %d" },
     { NULL, NULL }
 };

@@ -221,39 +221,34 @@ apr_status_t cr_store_match_freq_replace(cr_db_t *db, apr_pool_t *pool,
     return rv;
 }
 
-apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
-                                        apr_pool_t *pool,
-                                        const cr_match_record_t *q)
+/* The adjustments of query q from rows holding ('tf:<field>', value, n,
+ * share) among others. */
+static void freq_of_rows(cr_match_tf_t *tf, const cr_match_record_t *q,
+                         const cr_db_rows_t *rows)
 {
     double n[CR_MATCH_TF_COUNT], total[CR_MATCH_TF_COUNT];
     double sumsq[CR_MATCH_TF_COUNT], floor_n[CR_MATCH_TF_COUNT];
-    const char *args[CR_MATCH_TF_COUNT];
-    cr_db_rows_t *rows;
-    apr_status_t rv;
     int i, r;
 
     memset(tf, 0, sizeof(*tf));
     for (i = 0; i < CR_MATCH_TF_COUNT; i++) {
         tf->value[i] = cr_match_tf_value(q, i);
-        /* '' never names a value: it finds just the summary rows. */
-        args[i] = tf->value[i];
         n[i] = total[i] = sumsq[i] = 0.0;
         floor_n[i] = 1.0;
-    }
-    rv = cr_db_select(&rows, db, pool, "cr_match_freq_lookup",
-                      3 * CR_MATCH_TF_COUNT, CR_MATCH_TF_COUNT, args);
-    if (rv != APR_SUCCESS) {
-        return rv;
     }
     for (r = 0; r < rows->nrows; r++) {
         const char *field = cr_db_cell(rows, r, 0);
         const char *value = cr_db_cell(rows, r, 1);
+        if (field == NULL || strncmp(field, "tf:", 3) != 0
+            || value == NULL) {
+            continue;
+        }
         for (i = 0; i < CR_MATCH_TF_COUNT; i++) {
-            if (field && strcmp(field, cr_match_tf_field_name(i)) == 0) {
+            if (strcmp(field + 3, cr_match_tf_field_name(i)) == 0) {
                 break;
             }
         }
-        if (i == CR_MATCH_TF_COUNT || value == NULL) {
+        if (i == CR_MATCH_TF_COUNT) {
             continue;
         }
         if (*value == '\0') {
@@ -273,5 +268,61 @@ apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
                                            total[i], sumsq[i]);
         }
     }
+}
+
+apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
+                                        apr_pool_t *pool,
+                                        const cr_match_record_t *q)
+{
+    const char *args[CR_MATCH_TF_COUNT];
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    /* '' never names a value: it finds just the summary rows. */
+    for (i = 0; i < CR_MATCH_TF_COUNT; i++) {
+        args[i] = cr_match_tf_value(q, i);
+    }
+    memset(tf, 0, sizeof(*tf));
+    rv = cr_db_select(&rows, db, pool, "cr_match_freq_lookup",
+                      3 * CR_MATCH_TF_COUNT, CR_MATCH_TF_COUNT, args);
+    if (rv == APR_SUCCESS) {
+        freq_of_rows(tf, q, rows);
+    }
+    return rv;
+}
+
+apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
+                                             cr_match_tf_t *tf,
+                                             cr_db_t *db, apr_pool_t *pool,
+                                             const cr_match_record_t *q)
+{
+    const char *args[CR_MATCH_TF_COUNT + 1];
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+    int i, max = MAX_PARAM_ROWS + 1 + 3 * CR_MATCH_TF_COUNT;
+
+    for (i = 0; i < CR_MATCH_TF_COUNT; i++) {
+        args[i] = cr_match_tf_value(q, i);
+    }
+    args[CR_MATCH_TF_COUNT] = apr_itoa(pool, max);
+    cr_match_params_default(p);
+    memset(tf, 0, sizeof(*tf));
+    rv = cr_db_select(&rows, db, pool, "cr_match_param_all_freq", max,
+                      CR_MATCH_TF_COUNT + 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    {
+        /* As cr_store_match_params_load: no estimate row, the defaults. */
+        cr_match_params_t stored = *p;
+        stored.lambda = -1.0;
+        cr_store_match_params_rows(&stored, rows);
+        if (stored.lambda >= 0.0) {
+            cr_match_params_finish(&stored);
+            *p = stored;
+        }
+    }
+    freq_of_rows(tf, q, rows);
     return APR_SUCCESS;
 }

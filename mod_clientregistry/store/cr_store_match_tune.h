@@ -93,4 +93,12 @@ apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
                                         apr_pool_t *pool,
                                         const cr_match_record_t *q);
 
+/* What a query needs, with one statement: the current parameters into
+ * *p (as cr_store_match_params_load) and the adjustments of q's values
+ * into *tf (as cr_store_match_freq_lookup). */
+apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
+                                             cr_match_tf_t *tf,
+                                             cr_db_t *db, apr_pool_t *pool,
+                                             const cr_match_record_t *q);
+
 #endif /* CR_STORE_MATCH_TUNE_H */

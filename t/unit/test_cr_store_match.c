@@ -1041,6 +1041,29 @@ static void test_freq(void **state)
     assert_true(fabs(tf.bits[CR_MATCH_TF_GIVEN]) < 1e-9);
     assert_true(fabs(tf.bits[CR_MATCH_TF_CITY]) < 1e-9);
 
+    /* What a query reads, in one statement: the same adjustments, and
+     * the parameters (the defaults: nothing estimated). */
+    {
+        cr_match_params_t p, d;
+        cr_match_tf_t tf2;
+        cr_match_params_default(&d);
+        assert_int_equal(cr_store_match_params_freq_load(&p, &tf2, fx->db,
+                                                         fx->pool, &q),
+                         APR_SUCCESS);
+        assert_memory_equal(tf2.bits, tf.bits, sizeof(tf.bits));
+        assert_memory_equal(p.w, d.w, sizeof(p.w));
+        d.lambda = 0.375;
+        d.m[CR_MF_SEX][0] = 0.5;
+        cr_match_params_finish(&d);
+        save_fit(fx, &d, NOW, 10, NULL);
+        assert_int_equal(cr_store_match_params_freq_load(&p, &tf2, fx->db,
+                                                         fx->pool, &q),
+                         APR_SUCCESS);
+        assert_true(fabs(p.lambda - 0.375) < 1e-9);
+        assert_true(fabs(p.w[CR_MF_SEX][0] - d.w[CR_MF_SEX][0]) < 1e-8);
+        assert_memory_equal(tf2.bits, tf.bits, sizeof(tf.bits));
+    }
+
     /* Values not counted: the floor (given: 3, family: 1). */
     assert_int_equal(cr_match_record_parse(&q, fx->pool,
         "1|f|1980|zyskowski,ottilie||V8W1A1,12,main street,tofino"),
