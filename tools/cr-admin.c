@@ -4,6 +4,8 @@
  *   cr-admin [--driver ...] [--schema-dir DIR] migrate PARAMS
  *   cr-admin [--driver ...] version PARAMS
  *   cr-admin [--driver ...] [--sample N] estimate PARAMS
+ *   cr-admin [--driver ...] fits PARAMS
+ *   cr-admin [--driver ...] fit-use PARAMS N
  *   cr-admin [--driver ...] load PARAMS FILE.ndjson
  *   cr-admin [--driver ...] rekey PARAMS
  *   cr-admin [--driver ...] audit-verify PARAMS   (exit 3 when broken)
@@ -33,6 +35,8 @@
 #include "store/cr_db.h"
 #include "store/cr_store_audit.h"
 #include "store/cr_store_match.h"
+#include "store/cr_store_match_tune.h"
+#include "ops/cr_ops_match_tune.h"
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "ops/cr_person.h"
@@ -96,7 +100,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: cr-admin [--driver sqlite3|pgsql] [--schema-dir DIR] "
             "[--sample N] "
-            "init|migrate|version|estimate|rekey|audit-verify PARAMS\n"
+            "init|migrate|version|estimate|fits|rekey|audit-verify PARAMS\n"
+            "       cr-admin [--driver sqlite3|pgsql] fit-use PARAMS N\n"
             "       cr-admin [--driver sqlite3|pgsql] load PARAMS "
             "FILE.ndjson\n");
     return 2;
@@ -314,20 +319,16 @@ static int apply(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
     return 0;
 }
 
-/* estimate: EM over the candidate pairs of the stored records (at most
- * sample records, 0 for all), then the estimate replaces the stored m/u
- * parameters in one transaction.  The module reads them on every match,
- * so no restart is needed. */
+/* estimate: a fit of the matcher's parameters (ops/cr_ops_match_tune.c,
+ * the same the module's background tuner runs: EM over the candidate
+ * pairs of at most sample records, 0 for all, and the value counts),
+ * kept in the history and made current in one transaction.  The module
+ * reads them on every match, so no restart is needed. */
 static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
                     apr_pool_t *pool, long sample)
 {
     cr_db_t *db;
-    cr_match_tally_t *tally = cr_match_tally_make(pool);
-    cr_store_match_tally_info_t ti;
-    cr_store_match_estimate_t est;
-    cr_match_params_t p;
-    cr_match_em_info_t info;
-    double prior;
+    cr_ops_match_fit_t fit;
     char now[CR_DATETIME_INSTANT_SIZE];
     apr_status_t rv;
     int f, l;
@@ -335,46 +336,98 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     if ((db = open_store(drv, h, pool)) == NULL) {
         return 1;
     }
-    rv = cr_store_match_tally(tally, &ti, db, pool, sample, 100, 500);
+    cr_datetime_format_instant(now, sizeof(now), apr_time_now());
+    rv = cr_ops_match_fit(&fit, db, pool, sample, "admin", now);
+    if (rv == CR_OPS_MATCH_FIT_TOO_FEW) {
+        fprintf(stderr, "cr-admin: %ld records, %ld candidate pairs: too "
+                "few to estimate from (at least %d records and one pair); "
+                "the current parameters stay\n", fit.records, fit.pairs,
+                CR_OPS_MATCH_FIT_MIN_RECORDS);
+        return 1;
+    }
     if (rv != APR_SUCCESS) {
-        fprintf(stderr, "cr-admin: reading the records failed: %s\n",
+        fprintf(stderr, "cr-admin: the estimation failed: %s\n",
                 db->last_error ? db->last_error : "?");
         return 1;
     }
-    if (ti.pairs == 0) {
-        fprintf(stderr, "cr-admin: no candidate pairs among %ld records: "
-                "nothing to estimate from; the defaults stay\n",
-                ti.records);
-        return 1;
-    }
-    /* Start from the defaults, which also act as a weak prior worth 1 %
-     * of the pairs (at least 50), so that levels the data seldom or never
-     * shows keep sensible values instead of extreme weights. */
-    prior = ti.pairs / 100.0 > 50.0 ? ti.pairs / 100.0 : 50.0;
-    cr_match_params_default(&p);
-    cr_match_em(&p, (const cr_match_pattern_t *)tally->patterns->elts,
-                tally->patterns->nelts, prior, 1000, 1e-6, 0, &info);
-    if (!cr_match_params_plausible(&p)) {
-        /* Too few duplicates among the records to show what a match looks
-         * like: keep m at its defaults and fit u and lambda, which the
-         * candidate pairs (nearly all non-matches) do show. */
+    if (fit.m_fixed) {
         printf("no match class among the candidate pairs (few "
                "duplicates?): m kept at its defaults, u and lambda "
                "estimated\n");
-        cr_match_params_default(&p);
-        cr_match_em(&p, (const cr_match_pattern_t *)tally->patterns->elts,
-                    tally->patterns->nelts, prior, 1000, 1e-6,
-                    CR_MATCH_EM_FIX_M, &info);
     }
-    cr_datetime_format_instant(now, sizeof(now), apr_time_now());
-    est.estimated = now;
-    est.records = ti.records;
-    est.pairs = ti.pairs;
-    est.iterations = info.iterations;
-    est.converged = info.converged;
+    printf("fit %" APR_INT64_T_FMT ": estimated from %ld records, %ld "
+           "candidate pairs (%d patterns): %d EM rounds%s, match share "
+           "lambda %.4f; %ld value counts\n", fit.fit_id, fit.records,
+           fit.pairs, fit.patterns, fit.iterations,
+           fit.converged ? "" : " (not converged)", fit.params.lambda,
+           fit.tf_values);
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        printf("  %-7s", cr_match_field_name(f));
+        for (l = 0; l < cr_match_field_levels(f); l++) {
+            printf(" %s %+.1f", cr_match_level_name(f, l),
+                   fit.params.w[f][l]);
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+/* fits: the history of fitted parameter sets, newest first; '*' marks the
+ * one in use. */
+static int fits(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool)
+{
+    apr_array_header_t *list;
+    apr_int64_t active = 0;
+    cr_db_t *db;
+    int i;
+
+    if ((db = open_store(drv, h, pool)) == NULL) {
+        return 1;
+    }
+    if (cr_store_match_fit_list(&list, &active, db, pool, 0)
+        != APR_SUCCESS) {
+        fprintf(stderr, "cr-admin: reading the fits failed: %s\n",
+                db->last_error ? db->last_error : "?");
+        return 1;
+    }
+    printf("  %6s  %-24s %-5s %9s %10s %8s %s\n", "fit", "fitted", "by",
+           "records", "pairs", "lambda", "EM");
+    for (i = 0; i < list->nelts; i++) {
+        const cr_store_match_fit_t *f = &APR_ARRAY_IDX(
+            list, i, cr_store_match_fit_t);
+        printf("%c %6" APR_INT64_T_FMT "  %-24s %-5s %9ld %10ld %8.4f %d "
+               "rounds%s\n", f->id == active ? '*' : ' ', f->id, f->fitted,
+               f->source, f->records, f->pairs, f->lambda, f->iterations,
+               f->converged ? "" : " (not converged)");
+    }
+    if (list->nelts == 0) {
+        printf("no fits yet: the built-in defaults%s are in use\n",
+               active ? "" : " (or an estimate older than migration 009)");
+    }
+    return 0;
+}
+
+/* fit-use: make an earlier fit the current parameters again. */
+static int fit_use(const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                   apr_pool_t *pool, const char *arg)
+{
+    apr_int64_t id;
+    apr_status_t rv;
+    cr_db_t *db;
+    char *end = NULL;
+
+    id = arg ? apr_strtoi64(arg, &end, 10) : 0;
+    if (arg == NULL || end == arg || *end != '\0' || id < 1) {
+        fprintf(stderr, "cr-admin: fit-use needs a fit number (cr-admin "
+                "fits)\n");
+        return 2;
+    }
+    if ((db = open_store(drv, h, pool)) == NULL) {
+        return 1;
+    }
     rv = cr_db_begin(db, pool);
     if (rv == APR_SUCCESS) {
-        rv = cr_store_match_params_save(db, pool, &p, &est);
+        rv = cr_store_match_fit_use(db, pool, id);
     }
     if (rv == APR_SUCCESS) {
         rv = cr_db_commit(db);
@@ -382,22 +435,16 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     else {
         cr_db_rollback(db);
     }
+    if (rv == APR_NOTFOUND) {
+        fprintf(stderr, "cr-admin: no fit %" APR_INT64_T_FMT "\n", id);
+        return 1;
+    }
     if (rv != APR_SUCCESS) {
-        fprintf(stderr, "cr-admin: saving the parameters failed: %s\n",
+        fprintf(stderr, "cr-admin: switching fits failed: %s\n",
                 db->last_error ? db->last_error : "?");
         return 1;
     }
-    printf("estimated from %ld records, %ld candidate pairs (%d patterns): "
-           "%d EM rounds%s, match share lambda %.4f\n", ti.records,
-           ti.pairs, tally->patterns->nelts, info.iterations,
-           info.converged ? "" : " (not converged)", p.lambda);
-    for (f = 0; f < CR_MF_COUNT; f++) {
-        printf("  %-7s", cr_match_field_name(f));
-        for (l = 0; l < cr_match_field_levels(f); l++) {
-            printf(" %s %+.1f", cr_match_level_name(f, l), p.w[f][l]);
-        }
-        printf("\n");
-    }
+    printf("fit %" APR_INT64_T_FMT " is in use\n", id);
     return 0;
 }
 
@@ -600,7 +647,8 @@ int main(int argc, const char *const *argv)
         else if (params == NULL) {
             params = argv[i];
         }
-        else if (file == NULL && strcmp(cmd, "load") == 0) {
+        else if (file == NULL && (strcmp(cmd, "load") == 0
+                                  || strcmp(cmd, "fit-use") == 0)) {
             file = argv[i];
         }
         else {
@@ -627,6 +675,12 @@ int main(int argc, const char *const *argv)
     v = current_version(drv, h, pool);
     if (strcmp(cmd, "estimate") == 0) {
         rc = estimate(drv, h, pool, sample);
+    }
+    else if (strcmp(cmd, "fits") == 0) {
+        rc = fits(drv, h, pool);
+    }
+    else if (strcmp(cmd, "fit-use") == 0) {
+        rc = fit_use(drv, h, pool, file);
     }
     else if (strcmp(cmd, "load") == 0 && file) {
         rc = load(drv, h, pool, file);

@@ -138,6 +138,9 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->retry_base = UNSET;
     s->retry_max = UNSET;
     s->notify_allow = NULL;
+    s->tune_on = UNSET;
+    s->tune_records = UNSET;
+    s->tune_interval = UNSET;
     return s;
 }
 
@@ -161,6 +164,9 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->retry_base = PICK(retry_base, UNSET);
     s->retry_max = PICK(retry_max, UNSET);
     s->notify_allow = PICK(notify_allow, NULL);
+    s->tune_on = PICK(tune_on, UNSET);
+    s->tune_records = PICK(tune_records, UNSET);
+    s->tune_interval = PICK(tune_interval, UNSET);
     return s;
 }
 
@@ -218,6 +224,14 @@ void cr_config_callback_retry(int *first_delay, int *attempts,
 {
     *first_delay = DEF(s->retry_base, DEF_RETRY_BASE);
     *attempts = DEF(s->retry_max, DEF_RETRY_MAX);
+}
+
+void cr_config_match_tuning(int *on, int *records, int *interval,
+                            const cr_srv_conf_t *s)
+{
+    *on = DEF(s->tune_on, 1);
+    *records = DEF(s->tune_records, 1000);
+    *interval = DEF(s->tune_interval, 60);
 }
 
 const apr_array_header_t *cr_config_privileged(const cr_dir_conf_t *d)
@@ -613,6 +627,33 @@ static const char *add_notify_allow(cmd_parms *cmd, void *dv,
     return NULL;
 }
 
+/* ClientRegistryMatchTuning Off | On [NEW_RECORDS [SECONDS]] */
+static const char *set_tuning(cmd_parms *cmd, void *dv, const char *on,
+                              const char *records, const char *interval)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    int n = records ? atoi(records) : 1000;
+    int t = interval ? atoi(interval) : 60;
+
+    (void)dv;
+    if (ap_cstr_casecmp(on, "off") == 0 && records == NULL) {
+        s->tune_on = 0;
+        return NULL;
+    }
+    if (ap_cstr_casecmp(on, "on") != 0 || n < 1 || n > 100000000 || t < 1
+        || t > 86400) {
+        return "ClientRegistryMatchTuning takes Off, or On with the number "
+               "of new records that starts a re-fit (1-100000000, default "
+               "1000) and how often to look, in seconds (1-86400, default "
+               "60)";
+    }
+    s->tune_on = 1;
+    s->tune_records = n;
+    s->tune_interval = t;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -683,6 +724,9 @@ const command_rec cr_config_cmds[] = {
                     RSRC_CONF, "URL prefixes the delivery endpoints of "
                     "Subscriptions may start with (none: no endpoint is "
                     "allowed)"),
+    AP_INIT_TAKE123("ClientRegistryMatchTuning", set_tuning, NULL,
+                    RSRC_CONF, "Off, or On [new records [seconds]]: the "
+                    "matcher re-fits its parameters in the background"),
     AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),

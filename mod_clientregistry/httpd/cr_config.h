@@ -73,6 +73,9 @@ typedef struct cr_srv_conf_t {
     int retry_base;           /* ClientRegistryCallbackRetry */
     int retry_max;
     apr_array_header_t *notify_allow;  /* ClientRegistryNotifyAllow */
+    int tune_on;              /* ClientRegistryMatchTuning */
+    int tune_records;
+    int tune_interval;
 } cr_srv_conf_t;
 
 extern const command_rec cr_config_cmds[];
@@ -89,6 +92,12 @@ const char *cr_config_identity_field(const cr_srv_conf_t *s);
  * asynchronous response (defaults applied). */
 void cr_config_callback_retry(int *first_delay, int *attempts,
                               const cr_srv_conf_t *s);
+
+/* ClientRegistryMatchTuning (defaults applied): whether the background
+ * tuner runs, after how many new records it re-fits, and how often (in
+ * seconds) it looks. */
+void cr_config_match_tuning(int *on, int *records, int *interval,
+                            const cr_srv_conf_t *s);
 
 /* The ClientRegistryPrivileged rules of a location (the innermost
  * location that has any), or NULL: nobody is privileged. */

@@ -12,6 +12,7 @@
 
 #include "httpd/cr_async_worker.h"
 #include "httpd/cr_audit_writer.h"
+#include "httpd/cr_match_tuner.h"
 #include "httpd/cr_authz.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
@@ -63,6 +64,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     cr_dbd_child_init(pchild, s);
     cr_audit_writer_child_init(pchild, s);
     cr_async_worker_child_init(pchild, s);
+    cr_match_tuner_child_init(pchild, s);
 }
 
 static void register_hooks(apr_pool_t *p)
@@ -74,6 +76,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
     ap_hook_child_stopping(cr_async_worker_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(cr_match_tuner_child_stopping, NULL, NULL,
                            APR_HOOK_MIDDLE);
 #endif
     cr_authz_register(p);

@@ -519,6 +519,21 @@ apr_status_t cr_match_em(cr_match_params_t *p,
  */
 void cr_match_params_order(cr_match_params_t *p);
 
+/* The ordinal levels of field f, strongest first, ended by -1 (see
+ * cr_match_params_order), or NULL when f is out of range. */
+const int *cr_match_field_scale(int f);
+
+/*
+ * Make the weights w[0..levels-1] of field f non-increasing along the
+ * field's ordinal scale (each level at most the one before it), and keep
+ * every level off the scale (exchanged names or day and month, a partial
+ * family name) at most the strongest level's weight.  With these, and the
+ * strongest level's weight never below 0, no comparison vector weighs
+ * more than that of an exact copy: an exact copy is always ranked first.
+ * cr_match_params_finish applies it.
+ */
+void cr_match_weights_monotone(double *w, int f);
+
 /*
  * Whether the match class of p looks like records of one person: for
  * each of the given name, the family name and the birth date, the

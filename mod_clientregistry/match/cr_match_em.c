@@ -122,6 +122,36 @@ void cr_match_params_order(cr_match_params_t *p)
     }
 }
 
+const int *cr_match_field_scale(int f)
+{
+    return f >= 0 && f < CR_MF_COUNT ? ordinal[f] : NULL;
+}
+
+void cr_match_weights_monotone(double *w, int f)
+{
+    const int *ch;
+    int i, l, on[CR_MATCH_MAX_LEVELS];
+
+    if (f < 0 || f >= CR_MF_COUNT) {
+        return;
+    }
+    ch = ordinal[f];
+    memset(on, 0, sizeof(on));
+    on[ch[0]] = 1;
+    for (i = 1; ch[i] >= 0; i++) {
+        on[ch[i]] = 1;
+        if (w[ch[i]] > w[ch[i - 1]]) {
+            w[ch[i]] = w[ch[i - 1]];
+        }
+    }
+    /* Error patterns off the scale never beat full agreement. */
+    for (l = 0; l < cr_match_field_levels(f); l++) {
+        if (!on[l] && w[l] > w[ch[0]]) {
+            w[l] = w[ch[0]];
+        }
+    }
+}
+
 /* How strongly the m side agrees more than the u side: used to name the
  * match class after EM (the class with more agreement). */
 static double agreement_margin(const cr_match_params_t *p)

@@ -92,14 +92,25 @@ static void normalize_row(double *row, int n)
 
 void cr_match_params_finish(cr_match_params_t *p)
 {
+    cr_match_params_t ord;
     int f, l;
 
     for (f = 0; f < CR_MF_COUNT; f++) {
-        int levels = cr_match_field_levels(f), last = levels - 1;
+        int levels = cr_match_field_levels(f);
         normalize_row(p->m[f], levels);
         normalize_row(p->u[f], levels);
+    }
+    /* The weights come from the ratios projected onto each field's order
+     * (pool adjacent violators, cr_match_params_order), whatever m and u
+     * say: stored, default or fitted, an exact agreement never weighs
+     * less than a looser one.  m and u themselves are kept as given. */
+    memcpy(ord.m, p->m, sizeof(ord.m));
+    memcpy(ord.u, p->u, sizeof(ord.u));
+    cr_match_params_order(&ord);
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        int levels = cr_match_field_levels(f), last = levels - 1;
         for (l = 0; l < CR_MATCH_MAX_LEVELS; l++) {
-            p->w[f][l] = l <= last ? log2(p->m[f][l] / p->u[f][l]) : 0.0;
+            p->w[f][l] = l <= last ? log2(ord.m[f][l] / ord.u[f][l]) : 0.0;
         }
         /* Full agreement is never evidence against a match, and plain
          * disagreement never evidence for one.  Estimated from candidate
@@ -114,6 +125,7 @@ void cr_match_params_finish(cr_match_params_t *p)
         if (p->w[f][last] > 0.0) {
             p->w[f][last] = 0.0;
         }
+        cr_match_weights_monotone(p->w[f], f);
     }
     p->lambda = cr_match_params_clamp(p->lambda);
 }

@@ -12,6 +12,7 @@
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
 #include "store/cr_store_review.h"
+#include "store/cr_store_match_tune.h"
 
 #define MATCH_GRADE_EXT "http://hl7.org/fhir/StructureDefinition/match-grade"
 
@@ -52,6 +53,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
     cr_match_thresholds_t t = thresholds(ctx);
     cr_match_record_t q;
     cr_match_params_t params;
+    cr_match_tf_t tf;
     const cr_identifier_t *phn;
     apr_array_header_t *keys = NULL, *cands = NULL, *res;
     apr_pool_t *scratch;
@@ -72,7 +74,10 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
         /* A name alone finds namesakes, not a person. */
         return CR_OPS_MATCH_NOT_ENOUGH;
     }
-    rv = cr_store_match_params_load(&params, NULL, ctx->db, ctx->pool);
+    /* The parameters and the term-frequency adjustments of the query's
+     * values (at most nine rows of the value counts), one statement. */
+    rv = cr_store_match_params_freq_load(&params, &tf, ctx->db, ctx->pool,
+                                         &q);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -96,7 +101,7 @@ apr_status_t cr_ops_match_find(apr_array_header_t **out, cr_ctx_t *ctx,
             continue;
         }
         cr_match_compare(&r.vector, &q, &rec);
-        r.weight = cr_match_weight(&params, &r.vector);
+        r.weight = cr_match_weight_tf(&params, &r.vector, &tf, &rec);
         r.score = cr_match_score(&params, r.weight);
         r.grade = cr_match_grade(&t, r.score, &r.vector);
         if (r.grade > min_grade) {

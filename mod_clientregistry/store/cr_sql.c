@@ -119,6 +119,7 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
 const cr_sql_stmt_t *const cr_sql_catalogues[] = {
     cr_sql_catalogue,
     cr_sql_match_catalogue,
+    cr_sql_match_tune_catalogue,
     cr_sql_audit_catalogue,
     cr_sql_query_catalogue,
     cr_sql_source_catalogue,

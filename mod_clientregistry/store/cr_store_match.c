@@ -304,6 +304,34 @@ apr_status_t cr_store_match_rekey(const char **last, int *done, int *skipped,
     return rv;
 }
 
+void cr_store_match_params_rows(cr_match_params_t *p,
+                                const cr_db_rows_t *rows)
+{
+    int r, f, l, seen[CR_MF_COUNT];
+
+    memset(seen, 0, sizeof(seen));
+    for (r = 0; r < rows->nrows; r++) {
+        const char *field = cr_db_cell(rows, r, 0);
+        if (field && *field == '\0') {
+            p->lambda = atof(cr_db_cell(rows, r, 2));
+            continue;
+        }
+        f = cr_match_field_from_name(field);
+        l = cr_match_level_from_name(f, cr_db_cell(rows, r, 1));
+        if (f < 0 || l < 0) {
+            continue;
+        }
+        if (!seen[f]) {
+            /* A field the rows cover is taken from them entirely. */
+            memset(p->m[f], 0, sizeof(p->m[f]));
+            memset(p->u[f], 0, sizeof(p->u[f]));
+            seen[f] = 1;
+        }
+        p->m[f][l] = atof(cr_db_cell(rows, r, 2));
+        p->u[f][l] = atof(cr_db_cell(rows, r, 3));
+    }
+}
+
 apr_status_t cr_store_match_params_load(cr_match_params_t *p,
                                         cr_store_match_estimate_t *info,
                                         cr_db_t *db, apr_pool_t *pool)
@@ -312,7 +340,6 @@ apr_status_t cr_store_match_params_load(cr_match_params_t *p,
     cr_db_rows_t *rows;
     const char *args[1];
     apr_status_t rv;
-    int r, f, seen[CR_MF_COUNT];
 
     cr_match_params_default(p);
     if (info) {
@@ -339,28 +366,7 @@ apr_status_t cr_store_match_params_load(cr_match_params_t *p,
     }
     stored = *p;
     stored.lambda = -1.0;
-    memset(seen, 0, sizeof(seen));
-    for (r = 0; r < rows->nrows; r++) {
-        const char *field = cr_db_cell(rows, r, 0);
-        int l;
-        if (field && *field == '\0') {
-            stored.lambda = atof(cr_db_cell(rows, r, 2));
-            continue;
-        }
-        f = cr_match_field_from_name(field);
-        l = cr_match_level_from_name(f, cr_db_cell(rows, r, 1));
-        if (f < 0 || l < 0) {
-            continue;
-        }
-        if (!seen[f]) {
-            /* A field the estimate covers is taken from it entirely. */
-            memset(stored.m[f], 0, sizeof(stored.m[f]));
-            memset(stored.u[f], 0, sizeof(stored.u[f]));
-            seen[f] = 1;
-        }
-        stored.m[f][l] = atof(cr_db_cell(rows, r, 2));
-        stored.u[f][l] = atof(cr_db_cell(rows, r, 3));
-    }
+    cr_store_match_params_rows(&stored, rows);
     if (stored.lambda < 0.0) {
         return APR_SUCCESS;     /* never estimated: the defaults */
     }

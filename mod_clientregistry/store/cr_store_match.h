@@ -122,6 +122,13 @@ apr_status_t cr_store_match_params_load(cr_match_params_t *p,
                                         cr_store_match_estimate_t *info,
                                         cr_db_t *db, apr_pool_t *pool);
 
+/* Fill p's m and u from rows of (field, level, m, u) by name: a field
+ * the rows name is taken from them entirely (the others keep p's
+ * values), unknown fields or levels are ignored, and a row of field ''
+ * sets p->lambda from its m column.  p is not finished. */
+void cr_store_match_params_rows(cr_match_params_t *p,
+                                const cr_db_rows_t *rows);
+
 /* Replace the stored parameters with p and info (inside a transaction the
  * caller opened). */
 apr_status_t cr_store_match_params_save(cr_db_t *db, apr_pool_t *pool,

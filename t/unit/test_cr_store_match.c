@@ -3,7 +3,9 @@
  * database, through apr_dbd directly (no httpd): candidate look-ups from
  * blocking keys, the stored records, the m/u parameters, the duplicate
  * review list and its statuses, the service entry point
- * cr_ops_match_find and the reviewer's operation $resolve-duplicate.
+ * cr_ops_match_find and the reviewer's operation $resolve-duplicate; the
+ * self-tuning's history of fits, value counts, claim and a whole fit
+ * (issue 16).
  *
  * Each test gets a fresh database in its own mkdtemp directory with every
  * migration of schema/ applied as cr-admin applies them and the whole
@@ -37,6 +39,9 @@
 #include "match/cr_similarity.h"
 #include "store/cr_store.h"
 #include "store/cr_store_match.h"
+#include "store/cr_store_match_tune.h"
+#include "ops/cr_ops_match_tune.h"
+#include "match/cr_match_tf.h"
 
 #define CR_TEST_DB_DIR "/tmp/cr-store-match-XXXXXX"
 #include "cr_test_db.h"
@@ -875,6 +880,314 @@ static void test_resolve_duplicate(void **state)
     assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_audit"), "2");
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Self-tuning (migration 009)                                         */
+/* ------------------------------------------------------------------ */
+
+static void save_fit(fixture_t *fx, const cr_match_params_t *p,
+                     const char *when, long records, apr_int64_t *id)
+{
+    cr_store_match_estimate_t est;
+
+    est.estimated = when;
+    est.records = records;
+    est.pairs = 2 * records;
+    est.iterations = 5;
+    est.converged = 1;
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_fit_save(id, fx->db, fx->pool, p, &est,
+                                             "auto"), APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+}
+
+/* Each fit is kept with its date; the newest is current; an earlier one
+ * can be made current again; an unknown one changes nothing. */
+static void test_fit_history(void **state)
+{
+    fixture_t *fx = *state;
+    cr_match_params_t a, b, p;
+    cr_store_match_estimate_t info;
+    apr_array_header_t *list = NULL;
+    apr_int64_t id1 = 0, id2 = 0, active = -1;
+    const cr_store_match_fit_t *f;
+
+    assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                             fx->pool, 10), APR_SUCCESS);
+    assert_int_equal(list->nelts, 0);
+    assert_int_equal(active, 0);
+
+    cr_match_params_default(&a);
+    a.m[CR_MF_FAMILY][CR_ML_FAMILY_EXACT] = 0.6;
+    a.lambda = 0.25;
+    cr_match_params_finish(&a);
+    b = a;
+    b.u[CR_MF_BIRTH][CR_SIMILARITY_DATE_EXACT] = 0.01;
+    b.lambda = 0.125;
+    cr_match_params_finish(&b);
+    save_fit(fx, &a, "2026-01-15T10:00:00.000Z", 1000, &id1);
+    save_fit(fx, &b, "2026-01-16T10:00:00.000Z", 2000, &id2);
+    assert_true(id1 == 1 && id2 == 2);
+
+    assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                             fx->pool, 10), APR_SUCCESS);
+    assert_int_equal(list->nelts, 2);
+    assert_int_equal(active, 2);
+    f = &APR_ARRAY_IDX(list, 0, cr_store_match_fit_t);
+    assert_int_equal(f->id, 2);
+    assert_string_equal(f->fitted, "2026-01-16T10:00:00.000Z");
+    assert_string_equal(f->source, "auto");
+    assert_int_equal(f->records, 2000);
+    assert_true(fabs(f->lambda - 0.125) < 1e-9);
+    assert_int_equal(APR_ARRAY_IDX(list, 1, cr_store_match_fit_t).id, 1);
+    /* limit */
+    assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                             fx->pool, 1), APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+
+    assert_int_equal(cr_store_match_params_load(&p, &info, fx->db,
+                                                fx->pool), APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.125) < 1e-9);
+    assert_true(fabs(p.u[CR_MF_BIRTH][0] - b.u[CR_MF_BIRTH][0]) < 1e-8);
+    assert_int_equal(info.records, 2000);
+
+    /* Back to the first. */
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_fit_use(fx->db, fx->pool, 1),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_int_equal(cr_store_match_params_load(&p, &info, fx->db,
+                                                fx->pool), APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.25) < 1e-9);
+    assert_true(fabs(p.m[CR_MF_FAMILY][0] - a.m[CR_MF_FAMILY][0]) < 1e-8);
+    assert_true(fabs(p.u[CR_MF_BIRTH][0] - a.u[CR_MF_BIRTH][0]) < 1e-8);
+    assert_string_equal(info.estimated, "2026-01-15T10:00:00.000Z");
+    assert_int_equal(info.records, 1000);
+    assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                             fx->pool, 10), APR_SUCCESS);
+    assert_int_equal(active, 1);
+    assert_int_equal(list->nelts, 2);       /* nothing deleted */
+
+    /* An unknown fit: not found, the current set stays. */
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_fit_use(fx->db, fx->pool, 99),
+                     APR_NOTFOUND);
+    cr_db_rollback(fx->db);
+    assert_int_equal(cr_store_match_params_load(&p, &info, fx->db,
+                                                fx->pool), APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.25) < 1e-9);
+}
+
+/* One claim at a time, until it expires or is given up. */
+static void test_tune_claim(void **state)
+{
+    fixture_t *fx = *state;
+    int won = -1;
+    long n = -1;
+
+    assert_int_equal(cr_store_match_tune_claim(
+        &won, fx->db, fx->pool, "2026-01-15T10:30:00.000Z",
+        "2026-01-15T10:00:00.000Z"), APR_SUCCESS);
+    assert_int_equal(won, 1);
+    assert_int_equal(cr_store_match_tune_claim(
+        &won, fx->db, fx->pool, "2026-01-15T10:31:00.000Z",
+        "2026-01-15T10:01:00.000Z"), APR_SUCCESS);
+    assert_int_equal(won, 0);
+    /* expired */
+    assert_int_equal(cr_store_match_tune_claim(
+        &won, fx->db, fx->pool, "2026-01-15T11:31:00.000Z",
+        "2026-01-15T11:01:00.000Z"), APR_SUCCESS);
+    assert_int_equal(won, 1);
+    assert_int_equal(cr_store_match_tune_release(fx->db, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(cr_store_match_tune_claim(
+        &won, fx->db, fx->pool, "2026-01-15T11:32:00.000Z",
+        "2026-01-15T11:02:00.000Z"), APR_SUCCESS);
+    assert_int_equal(won, 1);
+
+    assert_int_equal(cr_store_match_tune_records(&n, fx->db, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(n, 0);
+    store_abc(fx);
+    sql(fx, "UPDATE cr_patient SET replaced_by = 'a' WHERE id = 'c'");
+    assert_int_equal(cr_store_match_tune_records(&n, fx->db, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(n, 2);
+}
+
+/* The value counts: replaced as a whole, looked up for a query's values
+ * with the documented formula; no table, no adjustment. */
+static void test_freq(void **state)
+{
+    fixture_t *fx = *state;
+    static const cr_store_match_freq_t rows[] = {
+        { "family", "", 100, 0.05 },
+        { "family", "#", 1, 0.0 },
+        { "family", "smith", 20, 0.2 },
+        { "given", "", 100, 0.02 },
+        { "given", "#", 3, 0.0 },
+        { "given", "mary", 2, 0.02 },
+        { "city", "", 100, 0.5 },
+        { "city", "#", 1, 0.0 },
+        { "city", "victoria", 50, 0.5 },
+    };
+    cr_match_record_t q;
+    cr_match_tf_t tf;
+
+    assert_int_equal(cr_match_record_parse(&q, fx->pool,
+        "1|f|1980|smith,mary||V8W1A1,12,main street,victoria"),
+        APR_SUCCESS);
+    assert_int_equal(cr_store_match_freq_lookup(&tf, fx->db, fx->pool, &q),
+                     APR_SUCCESS);
+    assert_true(tf.bits[0] == 0.0 && tf.bits[1] == 0.0 && tf.bits[2] == 0.0);
+    assert_string_equal(tf.value[CR_MATCH_TF_FAMILY], "smith");
+
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_freq_replace(fx->db, fx->pool, rows, 9),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_freq"),
+                        "9");
+    assert_int_equal(cr_store_match_freq_lookup(&tf, fx->db, fx->pool, &q),
+                     APR_SUCCESS);
+    /* smith: log2(0.05 * 100 / 20) = -2; mary: log2(0.02 * 100 / 2) = 0;
+     * victoria: log2(0.5 * 100 / 50) = 0 */
+    assert_true(fabs(tf.bits[CR_MATCH_TF_FAMILY] + 2.0) < 1e-9);
+    assert_true(fabs(tf.bits[CR_MATCH_TF_GIVEN]) < 1e-9);
+    assert_true(fabs(tf.bits[CR_MATCH_TF_CITY]) < 1e-9);
+
+    /* What a query reads, in one statement: the same adjustments, and
+     * the parameters (the defaults: nothing estimated). */
+    {
+        cr_match_params_t p, d;
+        cr_match_tf_t tf2;
+        cr_match_params_default(&d);
+        assert_int_equal(cr_store_match_params_freq_load(&p, &tf2, fx->db,
+                                                         fx->pool, &q),
+                         APR_SUCCESS);
+        assert_memory_equal(tf2.bits, tf.bits, sizeof(tf.bits));
+        assert_memory_equal(p.w, d.w, sizeof(p.w));
+        d.lambda = 0.375;
+        d.m[CR_MF_SEX][0] = 0.5;
+        cr_match_params_finish(&d);
+        save_fit(fx, &d, NOW, 10, NULL);
+        assert_int_equal(cr_store_match_params_freq_load(&p, &tf2, fx->db,
+                                                         fx->pool, &q),
+                         APR_SUCCESS);
+        assert_true(fabs(p.lambda - 0.375) < 1e-9);
+        assert_true(fabs(p.w[CR_MF_SEX][0] - d.w[CR_MF_SEX][0]) < 1e-8);
+        assert_memory_equal(tf2.bits, tf.bits, sizeof(tf.bits));
+    }
+
+    /* Values not counted: the floor (given: 3, family: 1). */
+    assert_int_equal(cr_match_record_parse(&q, fx->pool,
+        "1|f|1980|zyskowski,ottilie||V8W1A1,12,main street,tofino"),
+        APR_SUCCESS);
+    assert_int_equal(cr_store_match_freq_lookup(&tf, fx->db, fx->pool, &q),
+                     APR_SUCCESS);
+    assert_true(fabs(tf.bits[CR_MATCH_TF_FAMILY] - log2(5.0)) < 1e-9);
+    assert_true(fabs(tf.bits[CR_MATCH_TF_GIVEN] - log2(2.0 / 3.0)) < 1e-9);
+    assert_true(fabs(tf.bits[CR_MATCH_TF_CITY] - log2(50.0)) > 1.0);
+    assert_true(tf.bits[CR_MATCH_TF_CITY] == CR_MATCH_TF_MAX_MORE);
+
+    /* Replaced as a whole. */
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_freq_replace(fx->db, fx->pool, rows, 3),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_freq"),
+                        "3");
+}
+
+/* A whole fit over stored records with duplicates: saved in the history
+ * as current, value counts written, the registry's size recorded; an
+ * exact copy of every stored record finds that record first; too few
+ * records fit nothing. */
+static void test_fit(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const fam[] = { "Smith", "Smith", "Brown", "Wong",
+                                       "Singh", "Nguyen", "Zyskowski",
+                                       "Fairweather", "Okonkwo", "Petrov" };
+    static const char *const giv[] = { "Mary", "John", "Alice", "Peter",
+                                       "Priya", "Li", "Ingrid", "Xavier" };
+    cr_ops_match_fit_t fit;
+    cr_settings_t settings;
+    cr_ctx_t ctx;
+    apr_array_header_t *list = NULL;
+    apr_int64_t active = 0;
+    int i;
+
+    store_abc(fx);
+    assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0, "admin",
+                                      NOW), CR_OPS_MATCH_FIT_TOO_FEW);
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_fit"),
+                        "0");
+    for (i = 0; i < 240; i++) {
+        char birth[11], phone[11], postal[8];
+        const char *json;
+        apr_snprintf(birth, sizeof(birth), "19%02d-%02d-%02d", 30 + i % 70,
+                     1 + i % 12, 1 + i % 28);
+        apr_snprintf(phone, sizeof(phone), "250555%04d", i);
+        apr_snprintf(postal, sizeof(postal), "V%dA %d%c%d", i % 10,
+                     i % 7, 'A' + i % 26, i % 9);
+        json = pt(fx->pool, fam[i % 10], giv[(i / 10) % 8],
+                  i % 2 ? "male" : "female", birth, phone, postal);
+        store(fx, apr_psprintf(fx->pool, "p%03d", i), json);
+        if (i % 3 == 0) {
+            /* a duplicate with another phone and a misspelt given name */
+            apr_snprintf(phone, sizeof(phone), "604555%04d", i);
+            json = pt(fx->pool, fam[i % 10],
+                      apr_pstrcat(fx->pool, giv[(i / 10) % 8], "h", NULL),
+                      i % 2 ? "male" : "female", birth, phone, postal);
+            store(fx, apr_psprintf(fx->pool, "q%03d", i), json);
+        }
+    }
+    assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0, "admin",
+                                      NOW), APR_SUCCESS);
+    assert_int_equal(fit.fit_id, 1);
+    assert_int_equal(fit.registry, 3 + 240 + 80);
+    assert_int_equal(fit.records, fit.registry);
+    assert_true(fit.pairs > 80);
+    assert_true(fit.tf_values > 6);
+    assert_null(fx->db->txn);
+    assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                             fx->pool, 10), APR_SUCCESS);
+    assert_int_equal(list->nelts, 1);
+    assert_int_equal(active, 1);
+    assert_string_equal(APR_ARRAY_IDX(list, 0, cr_store_match_fit_t).source,
+                        "admin");
+    assert_int_equal(APR_ARRAY_IDX(list, 0, cr_store_match_fit_t).records,
+                     323);
+    /* 48 Smiths, 16 duplicates of them, and store_abc's a */
+    assert_string_equal(scalar(fx, "SELECT n FROM cr_match_freq WHERE "
+                                   "field = 'family' AND value = 'smith'"),
+                        "65");
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_freq "
+                                   "WHERE field = 'family' AND value = ''"),
+                        "1");
+
+    ctx_of(&ctx, &settings, fx);
+    for (i = 0; i < 240; i += 7) {
+        apr_array_header_t *res = NULL;
+        char birth[11], phone[11], postal[8];
+        apr_snprintf(birth, sizeof(birth), "19%02d-%02d-%02d", 30 + i % 70,
+                     1 + i % 12, 1 + i % 28);
+        apr_snprintf(phone, sizeof(phone), "250555%04d", i);
+        apr_snprintf(postal, sizeof(postal), "V%dA %d%c%d", i % 10,
+                     i % 7, 'A' + i % 26, i % 9);
+        assert_int_equal(cr_ops_match_find(&res, &ctx, parse(fx->pool,
+            pt(fx->pool, fam[i % 10], giv[(i / 10) % 8],
+               i % 2 ? "male" : "female", birth, phone, postal)), 5,
+            CR_MATCH_POSSIBLE), APR_SUCCESS);
+        assert_true(res->nelts >= 1);
+        assert_string_equal(APR_ARRAY_IDX(res, 0, cr_match_result_t)
+                            .patient_id, apr_psprintf(fx->pool, "p%03d", i));
+        assert_int_equal(APR_ARRAY_IDX(res, 0, cr_match_result_t).grade,
+                         CR_MATCH_CERTAIN);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +1207,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_resolve_duplicate, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fit_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tune_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fit, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
