@@ -159,6 +159,7 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->callbacks = PICK(callbacks, NULL);
     s->retry_base = PICK(retry_base, UNSET);
     s->retry_max = PICK(retry_max, UNSET);
+    s->outbound = PICK(outbound, NULL);
     return s;
 }
 
@@ -589,6 +590,80 @@ static const char *set_retry(cmd_parms *cmd, void *dv, const char *base,
     return NULL;
 }
 
+/* The outbound credentials of the server being configured. */
+static cr_outbound_conf_t *outbound_of(cmd_parms *cmd)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+
+    if (s->outbound == NULL) {
+        s->outbound = apr_pcalloc(cmd->pool, sizeof(*s->outbound));
+    }
+    return s->outbound;
+}
+
+/* ClientRegistryOutboundToken url client-id [scope] */
+static const char *set_outbound_token(cmd_parms *cmd, void *dv,
+                                      const char *url, const char *id,
+                                      const char *scope)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return "ClientRegistryOutboundToken: the token endpoint must be an "
+               "http:// or https:// URL";
+    }
+    o->token_url = url;
+    o->client_id = id;
+    o->scope = scope;
+    return NULL;
+}
+
+/* ClientRegistryOutboundSecret / ...SecretFile */
+static const char *set_outbound_secret(cmd_parms *cmd, void *dv,
+                                       const char *arg)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    if (cmd->info) {
+        o->client_secret_file = ap_server_root_relative(cmd->pool, arg);
+    }
+    else {
+        o->client_secret = arg;
+    }
+    return NULL;
+}
+
+/* ClientRegistryOutboundCertificate cert key [ca] */
+static const char *set_outbound_cert(cmd_parms *cmd, void *dv,
+                                     const char *cert, const char *key,
+                                     const char *ca)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    o->cert = ap_server_root_relative(cmd->pool, cert);
+    o->key = ap_server_root_relative(cmd->pool, key);
+    o->ca = ca ? ap_server_root_relative(cmd->pool, ca) : NULL;
+    return NULL;
+}
+
+/* Checked once the configuration is read (post_config). */
+const char *cr_config_outbound_check(const cr_srv_conf_t *s)
+{
+    const cr_outbound_conf_t *o = s->outbound;
+
+    if (o && o->token_url && o->client_secret == NULL
+        && o->client_secret_file == NULL) {
+        return "ClientRegistryOutboundToken needs "
+               "ClientRegistryOutboundSecret or "
+               "ClientRegistryOutboundSecretFile";
+    }
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -658,6 +733,18 @@ const command_rec cr_config_cmds[] = {
     AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),
+    AP_INIT_TAKE23("ClientRegistryOutboundToken", set_outbound_token, NULL,
+                   RSRC_CONF, "OAuth2 token endpoint, client id and scope "
+                   "of the registry's outbound requests"),
+    AP_INIT_TAKE1("ClientRegistryOutboundSecret", set_outbound_secret,
+                  NULL, RSRC_CONF, "the registry's OAuth2 client secret"),
+    AP_INIT_TAKE1("ClientRegistryOutboundSecretFile", set_outbound_secret,
+                  (void *)1, RSRC_CONF, "a file whose first line is the "
+                  "registry's OAuth2 client secret"),
+    AP_INIT_TAKE23("ClientRegistryOutboundCertificate", set_outbound_cert,
+                   NULL, RSRC_CONF, "the registry's client certificate and "
+                   "key (PEM) for outbound TLS, and a CA file to verify "
+                   "partners"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

@@ -11,6 +11,7 @@
 #include "ops/cr_capability.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
+#include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_query.h"
 #include "ops/cr_rest.h"
 #include "httpd/cr_config.h"
@@ -226,6 +227,11 @@ int cr_handler(request_rec *r)
             return not_allowed(r, ctx, ctype, "POST");
         }
         break;
+    case CR_ROUTE_ASYNC_STATUS:
+        if (r->method_number != M_GET) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD");
+        }
+        break;
     case CR_ROUTE_METADATA:
         if (r->method_number != M_GET) {
             return not_allowed(r, ctx, ctype, "GET, HEAD");
@@ -339,6 +345,10 @@ int cr_handler(request_rec *r)
             note_op(r, "read", "R");
             cr_rest_read(ctx, seg[1]);
         }
+        break;
+    case CR_ROUTE_ASYNC_STATUS:
+        note_op(r, "async-status", "R");
+        cr_ops_async_status(ctx, seg[1]);
         break;
     case CR_ROUTE_HISTORY:
         note_op(r, "history-instance", "R");

@@ -18,6 +18,9 @@ static cr_route_kind_e kind_of(const char *const *seg, int n)
     if (seg[0][0] == '$') {
         return CR_ROUTE_SYSTEM_OP;
     }
+    if (strcmp(seg[0], "async") == 0) {
+        return n == 2 ? CR_ROUTE_ASYNC_STATUS : CR_ROUTE_NONE;
+    }
     if (strcmp(seg[0], "Patient") != 0) {
         return seg[0][0] >= 'A' && seg[0][0] <= 'Z'
                ? CR_ROUTE_OTHER_TYPE : CR_ROUTE_NONE;

@@ -26,7 +26,8 @@ typedef enum {
     CR_ROUTE_TYPE_OP,       /* [base]/Patient/$op */
     CR_ROUTE_INSTANCE_OP,   /* [base]/Patient/id/$op (not supported) */
     CR_ROUTE_SYSTEM_OP,     /* [base]/$op (not supported) */
-    CR_ROUTE_OTHER_TYPE     /* [base]/Type... other than Patient */
+    CR_ROUTE_OTHER_TYPE,    /* [base]/Type... other than Patient */
+    CR_ROUTE_ASYNC_STATUS   /* [base]/async/id: an async job's status */
 } cr_route_kind_e;
 
 /* The BC forms of operations.md section 8 (and the G4 $HistoryPatient),

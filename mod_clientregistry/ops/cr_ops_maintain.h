@@ -47,5 +47,14 @@ void cr_ops_maintain_add_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_revise_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_merge_async(cr_ctx_t *ctx, json_object *body);
+/* The status URL of async job job_id below base ([base]/async/{id}),
+ * given in the 202's Content-Location. */
+const char *cr_ops_async_status_url(apr_pool_t *pool, const char *base,
+                                    const char *job_id);
+/* GET [base]/async/{id}: 202 while the job is queued or running, 200 and
+ * the operation's response Bundle once it ran, 500 when it could not be
+ * run, 404 when there is no such job or it is another organisation's
+ * (docs/async.md). */
+void cr_ops_async_status(cr_ctx_t *ctx, const char *id);
 
 #endif /* CR_OPS_MAINTAIN_H */
