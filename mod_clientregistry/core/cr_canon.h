@@ -97,4 +97,30 @@
 /* Identifier.assigner.display of a PHN the registry assigned. */
 #define CR_PHN_ASSIGNER "MOH Client Registry - " CR_REGISTRY_CODE
 
+/* ------------------------------------------------------------------ */
+/* Distributions (operations.md 7, profiles.md 7.3, DECISION-11/-12)   */
+/* ------------------------------------------------------------------ */
+
+/* The change-notification event code system (eventType.coding.system). */
+#define CR_CS_NOTIFY_EVENTS "https://terminology.hlth.gov.bc.ca/" \
+    "ClientRegistry/CodeSystem/bc-client-registry-patient-change-" \
+    "notification-events"
+/* The topic: the canonical of the CapabilityStatement and the Subscription
+ * example, and the url of the topic resource (both accepted). */
+#define CR_TOPIC_PATIENT_CHANGE \
+    CR_CANON_HLTH_BASE "SubscriptionTopic/HCIMPatientChangeDistribution"
+#define CR_TOPIC_PATIENT_CHANGE_ALT CR_TOPIC_PATIENT_CHANGE "Topic"
+#define CR_PROFILE_SUBSCRIPTION CR_EXT_BASE "HCIMPatientChangeSubscription"
+#define CR_PROFILE_NOTIFY_BUNDLE \
+    CR_EXT_BASE "bc-subscription-notification-bundle"
+#define CR_PROFILE_NOTIFY_PARAMETERS \
+    CR_EXT_BASE "bc-metadata-parameters-subscription"
+/* The subscriptions backport 1.1.0. */
+#define CR_BACKPORT_BASE \
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+#define CR_EXT_BACKPORT_FILTER CR_BACKPORT_BASE "backport-filter-criteria"
+#define CR_EXT_BACKPORT_PAYLOAD CR_BACKPORT_BASE "backport-payload-content"
+#define CR_EXT_TOPIC_CANONICAL \
+    CR_BACKPORT_BASE "capabilitystatement-subscriptiontopic-canonical"
+
 #endif /* CR_CANON_H */

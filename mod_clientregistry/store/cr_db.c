@@ -206,6 +206,24 @@ apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
     return APR_SUCCESS;
 }
 
+apr_status_t cr_db_exec_txn(cr_db_t *db, apr_pool_t *pool,
+                            const char *label, int *nrows, int nargs,
+                            const char *const *args)
+{
+    apr_status_t rv = cr_db_begin(db, pool);
+
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_exec(db, pool, label, nrows, nargs, args);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
+    return rv;
+}
+
 apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
                           const char *label, int max_rows, int nargs,
                           const char *const *args)

@@ -74,6 +74,13 @@ void cr_db_rollback(cr_db_t *db);
 apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
                         int *nrows, int nargs, const char *const *args);
 
+/* cr_db_exec in a transaction of its own (begin, run, commit; rolled
+ * back on failure): a one-statement write by a caller that holds no
+ * transaction (the queue workers). */
+apr_status_t cr_db_exec_txn(cr_db_t *db, apr_pool_t *pool,
+                            const char *label, int *nrows, int nargs,
+                            const char *const *args);
+
 /* Run a catalogue query, copying at most max_rows rows (the statement's
  * LIMIT is the real bound; this is a second fence).  Reads the result set
  * to its end. */

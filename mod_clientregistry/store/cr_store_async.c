@@ -5,25 +5,6 @@
 
 #include "store/cr_store_async.h"
 
-/* One statement in its own transaction (the worker's queue updates). */
-static apr_status_t txn_exec(cr_db_t *db, apr_pool_t *pool,
-                             const char *label, int nargs,
-                             const char *const *args, int *n)
-{
-    apr_status_t rv = cr_db_begin(db, pool);
-
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_exec(db, pool, label, n, nargs, args);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_commit(db);
-    }
-    else {
-        cr_db_rollback(db);
-    }
-    return rv;
-}
-
 apr_status_t cr_store_async_insert(cr_db_t *db, apr_pool_t *pool,
                                    const cr_async_job_t *job,
                                    const char *now)
@@ -84,7 +65,7 @@ apr_status_t cr_store_async_claim(int *won, cr_db_t *db, apr_pool_t *pool,
     args[2] = id;
     args[3] = now;
     args[4] = now;
-    rv = txn_exec(db, pool, "cr_async_claim", 5, args, &n);
+    rv = cr_db_exec_txn(db, pool, "cr_async_claim", &n, 5, args);
     *won = rv == APR_SUCCESS && n == 1;
     return rv;
 }
@@ -144,7 +125,7 @@ apr_status_t cr_store_async_set_result(cr_db_t *db, apr_pool_t *pool,
     args[2] = now;
     args[3] = now;
     args[4] = id;
-    return txn_exec(db, pool, "cr_async_result", 5, args, NULL);
+    return cr_db_exec_txn(db, pool, "cr_async_result", NULL, 5, args);
 }
 
 apr_status_t cr_store_async_reschedule(cr_db_t *db, apr_pool_t *pool,
@@ -161,5 +142,5 @@ apr_status_t cr_store_async_reschedule(cr_db_t *db, apr_pool_t *pool,
     args[3] = last_error;
     args[4] = now;
     args[5] = id;
-    return txn_exec(db, pool, "cr_async_retry", 6, args, NULL);
+    return cr_db_exec_txn(db, pool, "cr_async_retry", NULL, 6, args);
 }
