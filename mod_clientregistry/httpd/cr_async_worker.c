@@ -32,6 +32,7 @@
 #include "httpd/cr_async_worker.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
+#include "httpd/cr_notify_worker.h"
 #include "httpd/cr_outbound.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)
@@ -367,6 +368,9 @@ void cr_async_worker_child_init(apr_pool_t *pchild, server_rec *s)
         worker->thread = NULL;
         return;
     }
+    /* The second thread of the worker: the notifications (its own
+     * pre-cleanup, registered first, runs after this one's). */
+    cr_notify_worker_start(pchild, s, &worker->stopping);
     /* A pre-cleanup: it must join the thread before pchild destroys its
      * subpools -- the thread's own pool (its scratch pool is a child of
      * it) and mod_dbd's connection pool, whose reslist asserts that every

@@ -85,6 +85,10 @@ typedef struct cr_srv_conf_t {
     int retry_base;           /* ClientRegistryCallbackRetry */
     int retry_max;
     cr_outbound_conf_t *outbound;   /* or NULL: no credentials */
+    int notify_retry_base;          /* ClientRegistryNotifyRetry */
+    int notify_retry_max;
+    int notify_timeout;
+    const char *notify_base;        /* ClientRegistryNotifyBaseURL */
 } cr_srv_conf_t;
 
 extern const command_rec cr_config_cmds[];
@@ -101,6 +105,14 @@ const char *cr_config_identity_field(const cr_srv_conf_t *s);
  * asynchronous response (defaults applied). */
 void cr_config_callback_retry(int *first_delay, int *attempts,
                               const cr_srv_conf_t *s);
+
+/* The notifications' first retry delay, attempts before a delivery is
+ * parked and timeout of one POST in seconds (defaults applied), and the
+ * registry base of the notified Patients' fullUrl. */
+void cr_config_notify_retry(int *first_delay, int *attempts, int *timeout,
+                            const cr_srv_conf_t *s);
+const char *cr_config_notify_base(apr_pool_t *pool, const server_rec *srv,
+                                  const cr_srv_conf_t *s);
 
 /* NULL, or why the outbound credentials are incomplete. */
 const char *cr_config_outbound_check(const cr_srv_conf_t *s);

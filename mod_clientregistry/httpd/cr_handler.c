@@ -12,6 +12,8 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
 #include "ops/cr_ops_maintain.h"
+#include "ops/cr_notify.h"
+#include "core/cr_text.h"
 #include "ops/cr_ops_query.h"
 #include "ops/cr_rest.h"
 #include "httpd/cr_config.h"
@@ -196,6 +198,20 @@ int cr_handler(request_rec *r)
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
                       "no such FHIR endpoint (try metadata or Patient)");
     case CR_ROUTE_OTHER_TYPE:
+        if (cr_route_subscription_admin(route) != NULL) {
+            /* GET .../$status, POST .../$resend (docs/notifications.md) */
+            int get = strcmp(seg[2], "$status") == 0;
+            if (r->method_number != (get ? M_GET : M_POST)) {
+                return not_allowed(r, ctx, ctype, get ? "GET, HEAD"
+                                                      : "POST");
+            }
+            if (!cr_text_id_ok(seg[1])) {
+                return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
+                              "a resource id is 1 to 64 letters, digits, "
+                              "'-' or '.'");
+            }
+            break;
+        }
         if (strcmp(seg[0], "AuditEvent") == 0
             && ((n == 1 && r->method_number == M_GET)
                 || (n == 2 && strcmp(seg[1], "$verify") == 0
@@ -322,7 +338,17 @@ int cr_handler(request_rec *r)
         }
         break;
     case CR_ROUTE_OTHER_TYPE:
-        if (n == 1) {
+        if (cr_route_subscription_admin(route) != NULL) {
+            if (strcmp(seg[2], "$status") == 0) {
+                note_op(r, "subscription-status", "R");
+                cr_notify_status(ctx, seg[1], 1);
+            }
+            else {
+                note_op(r, "subscription-resend", "E");
+                cr_notify_resend(ctx, seg[1], body, 1);
+            }
+        }
+        else if (n == 1) {
             note_op(r, "audit-search", "R");
             cr_audit_search(ctx, r->args);
         }

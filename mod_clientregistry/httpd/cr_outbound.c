@@ -280,3 +280,230 @@ void cr_outbound_child_init(apr_pool_t *pchild, server_rec *s)
         token_lock = NULL;
     }
 }
+
+/* ---- many at once ------------------------------------------------------ */
+
+typedef struct xfer_t {
+    CURL *c;
+    struct curl_slist *h;
+    apr_pool_t *pool;
+    const char *url, *body, *tok;
+    long timeout;
+    int retried;
+    void *baton;
+    struct xfer_t *prev, *next;   /* the multi's list of transfers */
+} xfer_t;
+
+struct cr_outbound_multi_t {
+    CURLM *multi;
+    apr_pool_t *pool;
+    server_rec *s;
+    const cr_srv_conf_t *sc;
+    volatile apr_uint32_t *stopping;
+    int running;
+    xfer_t *list;
+};
+
+static void list_add(cr_outbound_multi_t *m, xfer_t *x)
+{
+    x->prev = NULL;
+    x->next = m->list;
+    if (m->list) {
+        m->list->prev = x;
+    }
+    m->list = x;
+    m->running++;
+}
+
+static void list_remove(cr_outbound_multi_t *m, xfer_t *x)
+{
+    if (x->prev) {
+        x->prev->next = x->next;
+    }
+    else {
+        m->list = x->next;
+    }
+    if (x->next) {
+        x->next->prev = x->prev;
+    }
+    m->running--;
+}
+
+/* Stop transfer x and take it off the list (its pool stays). */
+static void xfer_stop(cr_outbound_multi_t *m, xfer_t *x)
+{
+    curl_multi_remove_handle(m->multi, x->c);
+    curl_easy_cleanup(x->c);
+    curl_slist_free_all(x->h);
+    list_remove(m, x);
+}
+
+static apr_status_t multi_cleanup(void *data)
+{
+    cr_outbound_multi_t *m = data;
+
+    while (m->list) {
+        xfer_stop(m, m->list);   /* the pools go with m->pool */
+    }
+    curl_multi_cleanup(m->multi);
+    return APR_SUCCESS;
+}
+
+cr_outbound_multi_t *cr_outbound_multi_create(apr_pool_t *pool,
+                                              server_rec *s,
+                                              const cr_srv_conf_t *sc,
+                                              volatile apr_uint32_t *stopping)
+{
+    cr_outbound_multi_t *m = apr_pcalloc(pool, sizeof(*m));
+
+    m->multi = curl_multi_init();
+    m->pool = pool;
+    m->s = s;
+    m->sc = sc;
+    m->stopping = stopping;
+    if (m->multi == NULL) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(pool, m, multi_cleanup,
+                              apr_pool_cleanup_null);
+    return m;
+}
+
+static apr_status_t xfer_start(cr_outbound_multi_t *m, xfer_t *x)
+{
+    const cr_outbound_conf_t *o = m->sc ? m->sc->outbound : NULL;
+
+    x->c = curl_easy_init();
+    x->h = NULL;
+    if (x->c == NULL) {
+        return APR_ENOMEM;
+    }
+    x->h = curl_slist_append(x->h, "Content-Type: application/fhir+json");
+    x->h = curl_slist_append(x->h, "Accept: application/fhir+json");
+    if (x->tok) {
+        x->h = curl_slist_append(x->h, apr_pstrcat(x->pool, "Authorization: "
+                                                   "Bearer ", x->tok, NULL));
+    }
+    curl_easy_setopt(x->c, CURLOPT_URL, x->url);
+    curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->h);
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDSIZE, (long)strlen(x->body));
+    curl_easy_setopt(x->c, CURLOPT_TIMEOUT, x->timeout);
+    curl_easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT,
+                     x->timeout < 5 ? x->timeout : 5L);
+    curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(x->c, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(x->c, CURLOPT_PRIVATE, (char *)x);
+    tls_options(x->c, o);
+    if (curl_multi_add_handle(m->multi, x->c) != CURLM_OK) {
+        curl_easy_cleanup(x->c);
+        curl_slist_free_all(x->h);
+        return APR_EGENERAL;
+    }
+    list_add(m, x);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_outbound_multi_add(cr_outbound_multi_t *m, const char *url,
+                                   const char *body, long timeout,
+                                   void *baton, const char **err)
+{
+    const cr_outbound_conf_t *o = m->sc ? m->sc->outbound : NULL;
+    apr_pool_t *xp;
+    xfer_t *x;
+    apr_status_t rv;
+
+    *err = NULL;
+    apr_pool_create(&xp, m->pool);
+    x = apr_pcalloc(xp, sizeof(*x));
+    x->pool = xp;
+    x->url = apr_pstrdup(xp, url);
+    x->body = apr_pstrdup(xp, body);
+    x->timeout = timeout;
+    x->baton = baton;
+    if (o && o->token_url) {
+        if (token_lock == NULL
+            || (x->tok = bearer(o, NULL, xp, err)) == NULL) {
+            *err = apr_pstrdup(m->pool, *err ? *err : "no token cache");
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, m->s,
+                         CR_APLOGNO(00523) "outbound: no token for %s: %s",
+                         url, *err);
+            apr_pool_destroy(xp);
+            return APR_EGENERAL;
+        }
+    }
+    if ((rv = xfer_start(m, x)) != APR_SUCCESS) {
+        *err = "the transfer could not start";
+        apr_pool_destroy(xp);
+    }
+    return rv;
+}
+
+int cr_outbound_multi_running(const cr_outbound_multi_t *m)
+{
+    return m->running;
+}
+
+void cr_outbound_multi_run(cr_outbound_multi_t *m, int wait_ms,
+                           cr_outbound_done_fn *done, void *ctx)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_msec(wait_ms);
+    const cr_outbound_conf_t *o = m->sc ? m->sc->outbound : NULL;
+    int still = 0, left;
+    CURLMsg *msg;
+
+    do {
+        if (m->stopping && apr_atomic_read32(m->stopping)) {
+            return;
+        }
+        curl_multi_perform(m->multi, &still);
+        while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+            xfer_t *x = NULL;
+            long code = -1;
+            const char *err = NULL;
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+                              (char **)&x);
+            if (msg->data.result == CURLE_OK) {
+                curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+            }
+            else {
+                err = apr_pstrdup(m->pool,
+                                  curl_easy_strerror(msg->data.result));
+            }
+            if (code == 401 && x->tok && !x->retried && o) {
+                /* The partner refused the token: once more, new token. */
+                const char *why = NULL, *tok;
+                tok = bearer(o, x->tok, x->pool, &why);
+                xfer_stop(m, x);
+                x->retried = 1;
+                x->tok = tok;
+                if (tok && xfer_start(m, x) == APR_SUCCESS) {
+                    continue;
+                }
+                done(ctx, x->baton, 401, why ? why : "token refused");
+                apr_pool_destroy(x->pool);
+                continue;
+            }
+            xfer_stop(m, x);
+            done(ctx, x->baton, code, err);
+            apr_pool_destroy(x->pool);
+        }
+        if (m->running == 0) {
+            return;
+        }
+        {
+            apr_interval_time_t rest = until - apr_time_now();
+            int ms = rest > 0 ? (int)(rest / 1000) : 0;
+            int fds = 0;
+            if (ms > 50) {
+                ms = 50;   /* look at stopping now and then */
+            }
+            curl_multi_wait(m->multi, NULL, 0, ms, &fds);
+        }
+    } while (apr_time_now() < until);
+    curl_multi_perform(m->multi, &still);
+}

@@ -87,10 +87,24 @@ static int permission_of(const cr_route_t *rt, int method_number)
         if (strcmp(rt->seg[0], "AuditEvent") == 0) {
             return CR_PERM_ADMIN;
         }
+        /* So are a subscription's delivery status and resending. */
+        if (cr_route_subscription_admin(rt) != NULL) {
+            return CR_PERM_ADMIN;
+        }
         return write ? CR_PERM_WRITE : CR_PERM_READ;
     default:
         return write ? CR_PERM_WRITE : CR_PERM_READ;
     }
+}
+
+const char *cr_route_subscription_admin(const cr_route_t *rt)
+{
+    if (rt->n == 3 && strcmp(rt->seg[0], "Subscription") == 0
+        && (strcmp(rt->seg[2], "$status") == 0
+            || strcmp(rt->seg[2], "$resend") == 0)) {
+        return rt->seg[2];
+    }
+    return NULL;
 }
 
 const cr_route_t *cr_route_get(request_rec *r)

@@ -57,6 +57,11 @@ typedef struct cr_route_t {
  * "ClientRegistry On", or the path is not below the base). */
 const cr_route_t *cr_route_get(request_rec *r);
 
+/* "$status" or "$resend" for [base]/Subscription/{id}/$status and
+ * .../$resend (the administrators' view of a subscription's deliveries),
+ * else NULL. */
+const char *cr_route_subscription_admin(const cr_route_t *rt);
+
 /* The BC form of a request with route rt, method method_number and the
  * BCFhirVersion bc_version it accepts (0: none); CR_ROUTE_BC_NONE for the
  * standard interactions.  *history and *ids_only receive the _history
