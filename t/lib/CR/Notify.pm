@@ -81,6 +81,7 @@ sub add_event {
 # Switch $what (down, slow, token) of partner $name on or off.
 sub partner_set {
     my ($name, $what, $on) = @_;
+    local $_;   # t_dir may read the configuration, which sets $_
     my $f = t_dir() . "/var/partner-$name-$what";
     if ($on) {
         open my $fh, '>', $f or die "$f: $!";
