@@ -200,10 +200,10 @@ unsigned cr_events_derive(apr_pool_t *pool, json_object *before,
     }
     if ((a.phn && b.phn && strcmp(a.phn, b.phn) == 0
          && gains(pool, a.phns, b.phns))
-        || (b.phn && a.phn == NULL && a.replaced && !b.replaced)) {
+        || (a.replaced && !b.replaced)) {
         ev |= CR_EVT_PHNMERGE;
     }
-    else if (!same(a.phn, b.phn)) {
+    else if (!same(a.phn, b.phn) || (b.replaced && !a.replaced)) {
         ev |= CR_EVT_PHN;
     }
     if (a.phn && gains(pool, a.sris, b.sris)) {

@@ -22,10 +22,12 @@
  *                  deceasedDateTime) and its deceased value differs
  *                  from B's
  *   PHN            B and A have different PHNs (the first PHN, the
- *                  registry's own) and the change is not a merge
+ *                  registry's own) and the change is not a merge, or
+ *                  an unmerge gave A its own PHN back (B had a
+ *                  replaced-by link, A has none)
  *   PHNMERGE       a merge: A keeps its PHN and gains another (the
- *                  survivor), or A gives up its PHN and gains a
- *                  replaced-by link (the non-survivor)
+ *                  survivor), or A gains a replaced-by link (the
+ *                  non-survivor, whose PHN now points to the survivor)
  *   PHNJOIN        B is not NULL, A has a PHN and a source record
  *                  identifier (SRI, use not secondary) A has and B had not
  *   SSRI           B is not NULL and A has a secondary SRI (a child

@@ -1,11 +1,12 @@
 /* cr_authz: access control through httpd's Require.
  *
  * Five authorization providers:
- *   Require clientregistry-operation read|write|merge|admin ...
+ *   Require clientregistry-operation read|write|merge|admin|subscribe ...
  *       granted when the request asks for one of the listed kinds of
  *       access (reads and searches: read; create, update and the write
  *       operations: write; merges: merge; audit records and other
- *       administration: admin);
+ *       administration: admin; every Subscription interaction:
+ *       subscribe);
  *   Require clientregistry-source CODE ...
  *       granted when the verified client certificate or bearer token maps
  *       (through ClientRegistrySource) to one of the listed source-system
@@ -36,7 +37,7 @@
 #include "httpd/cr_route.h"
 
 static const char *const perm_names[] = {
-    "read", "write", "merge", "admin", NULL
+    "read", "write", "merge", "admin", "subscribe", NULL
 };
 
 static const char *parse_operations(cmd_parms *cmd, const char *line,
@@ -55,13 +56,14 @@ static const char *parse_operations(cmd_parms *cmd, const char *line,
         }
         if (perm_names[i] == NULL) {
             return apr_psprintf(cmd->pool, "Require clientregistry-operation:"
-                                " '%s' is not read, write, merge or admin",
+                                " '%s' is not read, write, merge, admin or "
+                                "subscribe",
                                 word);
         }
     }
     if (*mask == 0) {
         return "Require clientregistry-operation needs at least one of "
-               "read, write, merge, admin";
+               "read, write, merge, admin, subscribe";
     }
     *parsed = mask;
     return NULL;

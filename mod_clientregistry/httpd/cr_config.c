@@ -137,6 +137,7 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->callbacks = NULL;
     s->retry_base = UNSET;
     s->retry_max = UNSET;
+    s->notify_allow = NULL;
     s->notify_retry_base = UNSET;
     s->notify_retry_max = UNSET;
     s->notify_timeout = UNSET;
@@ -159,6 +160,7 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->sources = PICK(sources, NULL);
     s->phn_first = PICK(phn_first, UNSET);
     s->phn_last = PICK(phn_last, UNSET);
+    s->notify_allow = PICK(notify_allow, NULL);
     s->callbacks = PICK(callbacks, NULL);
     s->retry_base = PICK(retry_base, UNSET);
     s->retry_max = PICK(retry_max, UNSET);
@@ -201,6 +203,7 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
     out->phn_range.first = DEF(s->phn_first, DEF_PHN_FIRST);
     out->phn_range.last = DEF(s->phn_last, DEF_PHN_LAST);
     out->allow_client_ids = d->client_ids > 0;
+    out->notify_allow = s->notify_allow;
     if (d->match_certain != UNSET) {
         out->match.certain = d->match_certain;
         out->match.probable = d->match_probable;
@@ -731,6 +734,27 @@ const char *cr_config_outbound_check(const cr_srv_conf_t *s)
     return NULL;
 }
 
+/* ClientRegistryNotifyAllow: URL prefixes subscription endpoints may
+ * start with (issue 13, docs/notifications.md). */
+static const char *add_notify_allow(cmd_parms *cmd, void *dv,
+                                    const char *prefix)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+
+    (void)dv;
+    if ((strncmp(prefix, "http://", 7) != 0 || prefix[7] == '\0')
+        && (strncmp(prefix, "https://", 8) != 0 || prefix[8] == '\0')) {
+        return "ClientRegistryNotifyAllow: each prefix is an http:// or "
+               "https:// URL with at least a host";
+    }
+    if (s->notify_allow == NULL) {
+        s->notify_allow = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(s->notify_allow, const char *) = prefix;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -797,6 +821,10 @@ const command_rec cr_config_cmds[] = {
     AP_INIT_TAKE2("ClientRegistryCallback", set_callback, NULL,
                   RSRC_CONF, "organisation code and callback base URL of "
                   "its asynchronous responses"),
+    AP_INIT_ITERATE("ClientRegistryNotifyAllow", add_notify_allow, NULL,
+                    RSRC_CONF, "URL prefixes the delivery endpoints of "
+                    "Subscriptions may start with (none: no endpoint is "
+                    "allowed)"),
     AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),

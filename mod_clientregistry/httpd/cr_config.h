@@ -89,6 +89,7 @@ typedef struct cr_srv_conf_t {
     int notify_retry_max;
     int notify_timeout;
     const char *notify_base;        /* ClientRegistryNotifyBaseURL */
+    apr_array_header_t *notify_allow;  /* ClientRegistryNotifyAllow */
 } cr_srv_conf_t;
 
 extern const command_rec cr_config_cmds[];

@@ -16,6 +16,7 @@
 #include "core/cr_text.h"
 #include "ops/cr_ops_query.h"
 #include "ops/cr_rest.h"
+#include "ops/cr_subscription.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
 #include "httpd/cr_handler.h"
@@ -71,6 +72,33 @@ static void note_op(request_rec *r, const char *operation,
 
     q->operation = operation;
     q->action = action;
+}
+
+/* The Subscription interactions (ops/cr_subscription.c): id is NULL for
+ * the type. */
+static void subscription(request_rec *r, cr_ctx_t *ctx, const char *id,
+                         json_object *body)
+{
+    if (id == NULL && r->method_number == M_POST) {
+        note_op(r, "subscription-create", "C");
+        cr_subscription_create(ctx, body);
+    }
+    else if (id == NULL) {
+        note_op(r, "subscription-search", "R");
+        cr_subscription_search(ctx, r->args);
+    }
+    else if (r->method_number == M_PUT) {
+        note_op(r, "subscription-update", "U");
+        cr_subscription_update(ctx, id, body, cr_request_if_match(r));
+    }
+    else if (r->method_number == M_DELETE) {
+        note_op(r, "subscription-delete", "D");
+        cr_subscription_delete(ctx, id);
+    }
+    else {
+        note_op(r, "subscription-read", "R");
+        cr_subscription_read(ctx, id);
+    }
 }
 
 static void trace_cb(void *baton, int is_error, const char *msg)
@@ -218,6 +246,24 @@ int cr_handler(request_rec *r)
                     && r->method_number == M_POST))) {
             break;
         }
+        if (strcmp(seg[0], "Subscription") == 0 && (n == 1 || n == 2)) {
+            /* CR-SUB-001, CR-SUB-006 */
+            if (n == 1 && r->method_number != M_GET
+                && r->method_number != M_POST) {
+                return not_allowed(r, ctx, ctype, "GET, HEAD, POST");
+            }
+            if (n == 2 && r->method_number != M_GET
+                && r->method_number != M_PUT
+                && r->method_number != M_DELETE) {
+                return not_allowed(r, ctx, ctype, "GET, HEAD, PUT, DELETE");
+            }
+            if (n == 2 && !route->id_ok) {
+                return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
+                              "a resource id is 1 to 64 letters, digits, "
+                              "'-' or '.'");
+            }
+            break;
+        }
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-supported",
                       apr_psprintf(r->pool, "resource type '%.64s' is not "
                                    "served here; this registry serves "
@@ -347,6 +393,9 @@ int cr_handler(request_rec *r)
                 note_op(r, "subscription-resend", "E");
                 cr_notify_resend(ctx, seg[1], body, 1);
             }
+        }
+        else if (strcmp(seg[0], "Subscription") == 0) {
+            subscription(r, ctx, n == 2 ? seg[1] : NULL, body);
         }
         else if (n == 1) {
             note_op(r, "audit-search", "R");

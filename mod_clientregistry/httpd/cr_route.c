@@ -71,7 +71,7 @@ static int split_path(request_rec *r, const cr_dir_conf_t *d,
 }
 
 /* Reads and searches need read; create, update and the write operations
- * write; merges merge; audit records admin. */
+ * write; merges merge; audit records admin; subscriptions subscribe. */
 static int permission_of(const cr_route_t *rt, int method_number)
 {
     int write = method_number != M_GET;
@@ -90,6 +90,10 @@ static int permission_of(const cr_route_t *rt, int method_number)
         /* So are a subscription's delivery status and resending. */
         if (cr_route_subscription_admin(rt) != NULL) {
             return CR_PERM_ADMIN;
+        }
+        /* Partners' subscriptions (ownership is the service's). */
+        if (strcmp(rt->seg[0], "Subscription") == 0) {
+            return CR_PERM_SUBSCRIBE;
         }
         return write ? CR_PERM_WRITE : CR_PERM_READ;
     default:

@@ -86,6 +86,34 @@ void cr_capability_get(cr_ctx_t *ctx, const char *software_version)
                            "$GetDemographics with history = true.");
     }
     {
+        /* Partners' subscriptions to change notifications (operations.md
+         * 7.2, the G4 server CapabilityStatement). */
+        static const char *const sub_interactions[] = {
+            "create", "read", "update", "delete", "search-type", NULL
+        };
+        arr = cr_json_get_array(rest, "resource");
+        res = cr_json_array_add_object(arr);
+        o = cr_json_array_add_object(cr_json_set_new_array(res,
+                                                           "extension"));
+        cr_json_set_string(o, "url", CR_EXT_TOPIC_CANONICAL);
+        cr_json_set_string(o, "valueCanonical", CR_TOPIC_PATIENT_CHANGE);
+        cr_json_set_string(res, "type", "Subscription");
+        arr = cr_json_set_new_array(res, "supportedProfile");
+        json_object_array_add(arr, json_object_new_string(
+            CR_PROFILE_SUBSCRIPTION));
+        o = cr_json_set_new_array(res, "interaction");
+        for (i = 0; sub_interactions[i]; i++) {
+            cr_json_set_string(cr_json_array_add_object(o), "code",
+                               sub_interactions[i]);
+        }
+        cr_json_set_string(res, "documentation",
+            "A partner subscribes to change-notification events (criteria "
+            "= the topic, backport-filter-criteria eventCode=CODE, a "
+            "rest-hook channel, full-resource payload); the registry then "
+            "POSTs [endpoint]/Patient/$PatientNotification. A subscription "
+            "belongs to the identity that created it.");
+    }
+    {
         /* The BC RESTful forms (operations.md section 8), chosen by the
          * Accept header.  Their extra search parameters are described
          * here, not in searchParam, which lists the plain FHIR search. */

@@ -18,7 +18,8 @@ typedef enum {
     CR_PERM_READ = 0,
     CR_PERM_WRITE,
     CR_PERM_MERGE,
-    CR_PERM_ADMIN
+    CR_PERM_ADMIN,
+    CR_PERM_SUBSCRIBE            /* the Subscription interactions */
 } cr_permission_e;
 
 typedef struct cr_op_t {

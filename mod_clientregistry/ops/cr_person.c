@@ -3,12 +3,15 @@
 
 #include <apr_strings.h>
 
+#include "core/cr_json.h"
 #include "core/cr_phn.h"
 #include "fhir/cr_composite.h"
+#include "fhir/cr_events.h"
 #include "ops/cr_audit.h"
 #include "ops/cr_ops_match.h"
 #include "ops/cr_person.h"
 #include "store/cr_store.h"
+#include "store/cr_store_notify.h"
 #include "store/cr_store_person.h"
 
 apr_status_t cr_person_identifier_taken(int *taken, cr_ctx_t *ctx,
@@ -26,18 +29,71 @@ apr_status_t cr_person_assign_phn(cr_ctx_t *ctx, cr_patient_t *p,
                                       ctx->now_instant);
 }
 
-/* The version itself. */
+/* The change-notification events of a version (profiles.md 7.3,
+ * fhir/cr_events.h), recorded in the write's own transaction so that
+ * there is no change without its events and no event without its change
+ * (docs/notifications.md).  before is the resource the version replaces,
+ * NULL for a new person. */
+static apr_status_t record_events(cr_ctx_t *ctx, json_object *before,
+                                  const cr_patient_t *p, const char *id,
+                                  apr_int64_t version,
+                                  const cr_person_how_t *how)
+{
+    unsigned ev = cr_events_derive(ctx->pool, before, p->json);
+    cr_notify_event_t e;
+    int i;
+
+    memset(&e, 0, sizeof(e));
+    e.patient_id = id;
+    e.patient_version = (int)version;
+    e.operation = how->operation;
+    e.message_id = how->message_id;
+    for (i = 0; i < CR_EVENTS_COUNT; i++) {
+        apr_status_t rv;
+        if (!(ev & (1u << i))) {
+            continue;
+        }
+        e.event_code = cr_events_code(i);
+        rv = cr_store_notify_event(NULL, NULL, ctx->db, ctx->pool, &e,
+                                   ctx->now_instant);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The version itself, and its events. */
 static apr_status_t write_version(cr_ctx_t *ctx, cr_patient_t *p,
                                   const char *id, apr_int64_t version,
                                   const cr_person_how_t *how)
 {
+    json_object *before = NULL;
     cr_write_t w;
+    apr_status_t rv;
 
+    if (version > 1) {
+        cr_stored_t *cur = NULL;
+        rv = cr_store_patient_get(&cur, ctx->db, ctx->pool, id);
+        if (rv == APR_SUCCESS
+            && cr_json_parse(&before, ctx->pool, cur->resource,
+                             strlen(cur->resource), NULL, NULL)
+               != APR_SUCCESS) {
+            rv = APR_EGENERAL;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
     w.operation = how->operation;
     w.caller = ctx->caller;
     w.message_id = how->message_id;
     w.now = ctx->now_instant;
-    return cr_store_person_write(ctx->db, ctx->pool, p, id, version, &w);
+    rv = cr_store_person_write(ctx->db, ctx->pool, p, id, version, &w);
+    if (rv == APR_SUCCESS) {
+        rv = record_events(ctx, before, p, id, version, how);
+    }
+    return rv;
 }
 
 /* After the version: the source records of a RESTful update, then the

@@ -6,7 +6,8 @@
  * unmerge, the partial updates) and cr-admin load -- goes through here
  * inside its transaction: identifier uniqueness, a PHN when one is to be
  * assigned, the new version (id and meta, serialisation, version row,
- * identifiers, search index, match keys), the person's source records
+ * identifiers, search index, match keys), its change-notification events
+ * (fhir/cr_events.h, docs/notifications.md), the person's source records
  * where the path keeps them, duplicate detection where the path asks for
  * it, and the audit record last, in the same transaction.  The writers
  * differ today, and those differences are options here rather than

@@ -29,6 +29,9 @@ typedef struct cr_settings_t {
     cr_phn_range_t phn_range;
     int allow_client_ids;          /* PUT to an unknown id creates it */
     cr_match_thresholds_t match;   /* ClientRegistryMatchThresholds */
+    const apr_array_header_t *notify_allow;  /* ClientRegistryNotifyAllow:
+                                      URL prefixes (const char *) of the
+                                      endpoints subscriptions may name */
 } cr_settings_t;
 
 /* The HTTP request as the audit trail records it. */

@@ -11,6 +11,7 @@ use JSON::PP ();
 use DBI ();
 use Apache::Test ();
 use Apache::TestRequest ();
+use HTTP::Request ();
 use HTTP::Response ();
 use IO::Socket::INET ();
 
@@ -43,7 +44,16 @@ sub fhir_request {
     Apache::TestRequest::set_client_cert($cert) if $module
                                                    && $module eq 'mod_ssl';
     my $res;
-    {
+    if ($method eq 'DELETE') {
+        # Apache::TestRequest has no DELETE helper: its user agent (with
+        # the scheme and client certificate chosen above) sends it.
+        my $content = delete $headers{content};
+        my $req = HTTP::Request->new('DELETE',
+            Apache::TestRequest::resolve_url($path), [ %headers ],
+            $content);
+        $res = Apache::TestRequest::user_agent()->request($req);
+    }
+    else {
         no strict 'refs';
         my $fn = "Apache::TestRequest::$method";
         $res = $fn->($path, %headers);
