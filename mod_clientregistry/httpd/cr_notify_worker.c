@@ -10,9 +10,9 @@
  * contract), builds each SubscriptionNotificationBundle (ops/cr_notify.c,
  * masked as for a caller that is not privileged) and starts its POST to
  * [endpoint]/Patient/$PatientNotification through cr_outbound's curl
- * multi: at most MAX_INFLIGHT transfers at once, and a subscription with
- * transfers under way gets no new claim, so a slow or dead partner holds
- * only its own deliveries and never a request thread.  A 200 settles a
+ * multi: at most MAX_INFLIGHT transfers at once and PER_SUBSCRIPTION to
+ * one partner, so a slow or dead partner holds only its own deliveries
+ * (and a few of the slots) and never a request thread.  A 200 settles a
  * delivery as delivered; anything else is a failed attempt, due again
  * after an exponential back-off kept in the database
  * (ClientRegistryNotifyRetry), and parked after the last attempt.  A
@@ -35,10 +35,10 @@
 #include "httpd/cr_outbound.h"
 
 #define MAX_INFLIGHT 16
-#define PER_SUBSCRIPTION 4
+#define PER_SUBSCRIPTION 8
 #define SUBSCRIPTIONS_PER_ROUND 32
 #define ROUND_MS 100
-#define IDLE_MS 250
+#define IDLE_MS 100
 
 typedef struct notify_worker_t {
     server_rec *s;
@@ -50,6 +50,7 @@ typedef struct notify_worker_t {
     apr_hash_t *busy;              /* subscription id -> int * in flight */
     cr_db_t *db;                   /* of the current round */
     apr_pool_t *round;             /* scratch of the current round */
+    apr_array_header_t *delivered; /* ids settled at the round's end */
     int first_delay, attempts, timeout;
     const char *base;
 } notify_worker_t;
@@ -118,8 +119,9 @@ static void done(void *ctx, void *bv, long code, const char *err)
         /* Left claimed: the lease runs out and it is sent again. */
     }
     else if (code == 200) {
-        cr_store_notify_delivered(w->db, w->round, b->id, 200,
-                                  instant(w->round, apr_time_now()));
+        /* Settled with the round's other successes, in one commit. */
+        APR_ARRAY_PUSH(w->delivered, const char *) =
+            apr_pstrdup(w->round, b->id);
     }
     else {
         failed(w, b->id, b->attempts, code > 0 ? (int)code : 0,
@@ -169,40 +171,46 @@ static void start(notify_worker_t *w, const cr_delivery_t *d)
     (*busy_count(w, d->subscription_id))++;
 }
 
-/* Claim and start what is due, within the bound on transfers. */
-static void claim(notify_worker_t *w)
+/* Claim and start what is due, within the bounds on transfers; how many
+ * were claimed. */
+static int claim(notify_worker_t *w)
 {
     apr_array_header_t *subs = NULL, *got = NULL;
     apr_time_t now = apr_time_now();
     const char *at = instant(w->round, now);
     const char *lease = instant(w->round, now + apr_time_from_sec(
                                     2 * w->timeout + 5));
-    int i, j, room;
+    int i, j, room, claimed = 0;
 
     if (cr_store_notify_due_subscriptions(&subs, w->db, w->round, at,
                                           SUBSCRIPTIONS_PER_ROUND)
         != APR_SUCCESS) {
-        return;
+        return 0;
     }
     for (i = 0; i < subs->nelts; i++) {
         const char *sub = APR_ARRAY_IDX(subs, i, const char *);
         room = MAX_INFLIGHT - cr_outbound_multi_running(w->multi);
         if (room <= 0 || apr_atomic_read32(w->stopping)) {
-            return;
+            return claimed;
         }
-        if (*busy_count(w, sub) > 0) {
-            continue;   /* its partner still has our transfers */
+        /* At most PER_SUBSCRIPTION transfers to one partner. */
+        if (room > PER_SUBSCRIPTION - *busy_count(w, sub)) {
+            room = PER_SUBSCRIPTION - *busy_count(w, sub);
+        }
+        if (room <= 0) {
+            continue;   /* its partner still has enough of ours */
         }
         if (cr_store_notify_claim(&got, w->db, w->round, sub, at, lease,
-                                  room < PER_SUBSCRIPTION
-                                  ? room : PER_SUBSCRIPTION)
+                                  room)
             != APR_SUCCESS) {
             continue;
         }
         for (j = 0; j < got->nelts; j++) {
             start(w, &APR_ARRAY_IDX(got, j, cr_delivery_t));
         }
+        claimed += got->nelts;
     }
+    return claimed;
 }
 
 static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
@@ -216,11 +224,19 @@ static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
         apr_pool_clear(w->round);
         if ((w->db = cr_dbd_open(&dbd, w->round, w->s)) != NULL) {
             if (cr_dbd_schema_ready(w->db, w->round, w->s, NULL)) {
-                claim(w);
+                int claimed = claim(w), n = 0;
                 if (cr_outbound_multi_running(w->multi) > 0) {
+                    w->delivered = apr_array_make(w->round, MAX_INFLIGHT,
+                                                  sizeof(const char *));
                     cr_outbound_multi_run(w->multi, ROUND_MS, done, w);
-                    idle = cr_outbound_multi_running(w->multi) == 0;
+                    if (w->delivered->nelts > 0) {
+                        cr_store_notify_delivered_many(
+                            &n, w->db, w->round, w->delivered, 200,
+                            instant(w->round, apr_time_now()));
+                    }
                 }
+                idle = claimed == 0
+                       && cr_outbound_multi_running(w->multi) == 0;
             }
             cr_dbd_close(w->s, dbd);
             w->db = NULL;

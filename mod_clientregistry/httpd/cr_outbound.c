@@ -450,7 +450,7 @@ void cr_outbound_multi_run(cr_outbound_multi_t *m, int wait_ms,
 {
     apr_time_t until = apr_time_now() + apr_time_from_msec(wait_ms);
     const cr_outbound_conf_t *o = m->sc ? m->sc->outbound : NULL;
-    int still = 0, left;
+    int still = 0, left, finished = 0;
     CURLMsg *msg;
 
     do {
@@ -491,9 +491,10 @@ void cr_outbound_multi_run(cr_outbound_multi_t *m, int wait_ms,
             xfer_stop(m, x);
             done(ctx, x->baton, code, err);
             apr_pool_destroy(x->pool);
+            finished++;
         }
-        if (m->running == 0) {
-            return;
+        if (m->running == 0 || finished) {
+            return;   /* room for more: the caller claims again */
         }
         {
             apr_interval_time_t rest = until - apr_time_now();

@@ -50,8 +50,8 @@ apr_status_t cr_outbound_multi_add(cr_outbound_multi_t *m, const char *url,
 /* How many transfers are under way. */
 int cr_outbound_multi_running(const cr_outbound_multi_t *m);
 
-/* Move the transfers on for at most wait_ms milliseconds and call done
- * (with ctx) for each that finished.  A 401 with a token is retried once
+/* Move the transfers on for at most wait_ms milliseconds, or until some
+ * finished, and call done (with ctx) for each that finished.  A 401 with a token is retried once
  * with a new token before it counts. */
 void cr_outbound_multi_run(cr_outbound_multi_t *m, int wait_ms,
                            cr_outbound_done_fn *done, void *ctx);
