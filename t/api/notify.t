@@ -20,6 +20,7 @@ use CR::Notify;
 
 plan tests => 46;
 
+quiet_other_subscriptions();
 my $tok = unique_token();
 my $var = t_dir() . '/var';
 my $CS = 'https://terminology.hlth.gov.bc.ca/ClientRegistry/CodeSystem/'

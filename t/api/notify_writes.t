@@ -14,6 +14,7 @@ use CR::Notify;
 
 plan tests => 9;
 
+quiet_other_subscriptions();
 my $tok = unique_token();
 my ($pw, $px) = ("pw$$", "px$$");
 my $base = 'http://' . Apache::Test::vars('servername') . ':'

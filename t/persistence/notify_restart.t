@@ -14,6 +14,7 @@ use CR::Notify;
 
 plan tests => 11;
 
+quiet_other_subscriptions();
 my $tok = unique_name("");
 my ($pe, $pf) = ("pe$$", "pf$$");
 for my $p ($pe, $pf) {

@@ -14,7 +14,7 @@ use Time::HiRes ();
 use CR::Test;
 
 our @EXPORT = qw(make_subscription add_event partner_set partner_received
-                 delivery wait_for notify_uuid);
+                 delivery wait_for notify_uuid quiet_other_subscriptions);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -27,6 +27,14 @@ sub notify_uuid {
     return sprintf('%08x-%04x-4%03x-8%03x-%012x', int(rand(2**32)),
                    int(rand(2**16)), int(rand(2**12)), int(rand(2**12)),
                    int(rand(2**48)));
+}
+
+# Turn off every subscription made so far (by earlier test files: their
+# deliveries to unreachable or CGI endpoints would compete with this
+# file's for the worker), so that timings here depend on this file only.
+sub quiet_other_subscriptions {
+    db_dbh()->do("UPDATE cr_subscription SET status = 'off' "
+                 . "WHERE status = 'active'");
 }
 
 # An active subscription of partner $name (t/cgi/partner.cgi) to @codes.
