@@ -250,7 +250,7 @@ $res = op_post('RevisePatient.Async', bc_request(
     patient => revise_body("AS$tok")), %U);
 is($res->code, 202, '$RevisePatient.Async: 202');
 my $aid;
-for (1 .. 100) {
+for (1 .. 300) {   # 30 s: the worker may be busy with callbacks
     my $r = db_row('SELECT patient_id FROM cr_identifier WHERE system = ? '
                    . 'AND value = ?', $fha, "AS$tok");
     if ($r) { $aid = $r->{patient_id}; last }
