@@ -9,15 +9,15 @@
  * operation's own transaction, so it is applied at most once even when
  * the worker dies -- stores the response Bundle and POSTs it to
  * [callback base]/Patient/$<Op>.Async of the sender's organisation
- * (ClientRegistryCallback).  A failed delivery is retried with
+ * (ClientRegistryCallback); a sender without a callback endpoint fetches
+ * the kept result at GET [base]/async/{id} (status "completed").  A
+ * failed delivery is retried with
  * exponential back-off (ClientRegistryCallbackRetry) stored in the job
  * row (next_attempt_at), so retries survive restarts.  Request threads
  * never wait for this thread.
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -32,6 +32,8 @@
 #include "httpd/cr_async_worker.h"
 #include "httpd/cr_config.h"
 #include "httpd/cr_dbd.h"
+#include "httpd/cr_notify_worker.h"
+#include "httpd/cr_outbound.h"
 
 #define POLL_INTERVAL apr_time_from_msec(250)
 #define JOBS_PER_TICK 8
@@ -130,73 +132,18 @@ static void execute(job_t *j, cr_db_t *db, apr_pool_t *pool, server_rec *s,
                             : NULL;
 }
 
-static size_t discard(char *ptr, size_t size, size_t n, void *ud)
+/* A delivery abandoned because the child stops: not a failed attempt
+ * (the receiver did nothing wrong). */
+#define POST_INTERRUPTED CR_OUTBOUND_INTERRUPTED
+
+/* POST body to url with the registry's outbound credentials; 0 on a 2xx
+ * answer, else the HTTP status (or -1 for a transport error, *err set). */
+static long post(server_rec *s, const cr_srv_conf_t *sc, const char *url,
+                 const char *body, const char **err, apr_pool_t *pool)
 {
-    (void)ptr;
-    (void)ud;
-    return size * n;
-}
+    long code = cr_outbound_post(s, sc, url, body, CALLBACK_TIMEOUT,
+                                 &worker->stopping, err, pool);
 
-/* libcurl calls this about once a second, or sooner, while a delivery is
- * under way: a non-zero return aborts it (CURLE_ABORTED_BY_CALLBACK), so
- * that a stopping child waits about a second for this thread, not for the
- * whole CALLBACK_TIMEOUT. */
-static int abort_when_stopping(void *ud, curl_off_t dltotal, curl_off_t dlnow,
-                               curl_off_t ultotal, curl_off_t ulnow)
-{
-    async_worker_t *w = ud;
-
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return w != NULL && apr_atomic_read32(&w->stopping) ? 1 : 0;
-}
-
-/* POST body to url; 0 on a 2xx answer, else the HTTP status (or -1 for a
- * transport error, *err set). */
-/* post() when the delivery was abandoned because the child stops: not a
- * failed attempt (the receiver did nothing wrong). */
-#define POST_INTERRUPTED (-2L)
-
-static long post(const char *url, const char *body, const char **err,
-                 apr_pool_t *pool)
-{
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    long code = -1;
-    CURLcode cc;
-
-    *err = NULL;
-    if (c == NULL) {
-        *err = "curl_easy_init failed";
-        return -1;
-    }
-    h = curl_slist_append(h, "Content-Type: application/fhir+json");
-    h = curl_slist_append(h, "Accept: application/fhir+json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, CALLBACK_TIMEOUT);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, worker);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    cc = curl_easy_perform(c);
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    }
-    else if (cc == CURLE_ABORTED_BY_CALLBACK) {
-        *err = "interrupted: the child is stopping";
-        code = POST_INTERRUPTED;
-    }
-    else {
-        *err = apr_pstrdup(pool, curl_easy_strerror(cc));
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
     return code >= 200 && code < 300 ? 0 : code;
 }
 
@@ -277,17 +224,20 @@ static void work_job(const char *id, cr_db_t *db, apr_pool_t *pool,
           ? apr_hash_get(sc->callbacks, j.org_id, APR_HASH_KEY_STRING)
           : NULL;
     if (url == NULL) {
+        /* No callback for the sender's organisation: the result stays in
+         * the job for the sender to fetch at the status URL the 202 gave
+         * (GET [base]/async/{id}, docs/async.md). */
         at = instant(pool, now);
-        cr_store_async_reschedule(db, pool, id, "failed", j.attempts, at,
-                                  "no ClientRegistryCallback for the "
-                                  "sender", at);
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CR_APLOGNO(00402)
-                     "async: job %s: no callback endpoint for the sender's "
-                     "organisation", id);
+        cr_store_async_reschedule(db, pool, id, "completed", j.attempts, at,
+                                  NULL, at);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00402)
+                     "async: job %s: done; no callback endpoint for the "
+                     "sender's organisation, the result waits to be "
+                     "fetched", id);
         return;
     }
     url = apr_pstrcat(pool, url, "/Patient/$", j.operation, ".Async", NULL);
-    code = post(url, j.result, &err, pool);
+    code = post(s, sc, url, j.result, &err, pool);
     if (code == 0) {
         at = instant(pool, apr_time_now());
         cr_store_async_reschedule(db, pool, id, "delivered", j.attempts + 1,
@@ -402,10 +352,12 @@ void cr_async_worker_child_init(apr_pool_t *pchild, server_rec *s)
     apr_threadattr_t *attr;
     apr_status_t rv;
 
-    if (sc == NULL || sc->callbacks == NULL) {
-        return;   /* no partner takes callbacks: no worker */
+    if (sc == NULL) {
+        return;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Always: a queued job runs whether or not its sender takes
+     * callbacks (without one its result is kept for polling). */
+    cr_outbound_child_init(pchild, s);
     worker = apr_pcalloc(pchild, sizeof(*worker));
     worker->s = s;
     apr_threadattr_create(&attr, pchild);
@@ -416,6 +368,9 @@ void cr_async_worker_child_init(apr_pool_t *pchild, server_rec *s)
         worker->thread = NULL;
         return;
     }
+    /* The second thread of the worker: the notifications (its own
+     * pre-cleanup, registered first, runs after this one's). */
+    cr_notify_worker_start(pchild, s, &worker->stopping);
     /* A pre-cleanup: it must join the thread before pchild destroys its
      * subpools -- the thread's own pool (its scratch pool is a child of
      * it) and mod_dbd's connection pool, whose reslist asserts that every

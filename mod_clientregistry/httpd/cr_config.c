@@ -141,6 +141,9 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->tune_on = UNSET;
     s->tune_records = UNSET;
     s->tune_interval = UNSET;
+    s->notify_retry_base = UNSET;
+    s->notify_retry_max = UNSET;
+    s->notify_timeout = UNSET;
     return s;
 }
 
@@ -160,6 +163,7 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->sources = PICK(sources, NULL);
     s->phn_first = PICK(phn_first, UNSET);
     s->phn_last = PICK(phn_last, UNSET);
+    s->notify_allow = PICK(notify_allow, NULL);
     s->callbacks = PICK(callbacks, NULL);
     s->retry_base = PICK(retry_base, UNSET);
     s->retry_max = PICK(retry_max, UNSET);
@@ -167,6 +171,11 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->tune_on = PICK(tune_on, UNSET);
     s->tune_records = PICK(tune_records, UNSET);
     s->tune_interval = PICK(tune_interval, UNSET);
+    s->outbound = PICK(outbound, NULL);
+    s->notify_retry_base = PICK(notify_retry_base, UNSET);
+    s->notify_retry_max = PICK(notify_retry_max, UNSET);
+    s->notify_timeout = PICK(notify_timeout, UNSET);
+    s->notify_base = PICK(notify_base, NULL);
     return s;
 }
 
@@ -606,6 +615,140 @@ static const char *set_retry(cmd_parms *cmd, void *dv, const char *base,
     return NULL;
 }
 
+/* The outbound credentials of the server being configured. */
+static cr_outbound_conf_t *outbound_of(cmd_parms *cmd)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+
+    if (s->outbound == NULL) {
+        s->outbound = apr_pcalloc(cmd->pool, sizeof(*s->outbound));
+    }
+    return s->outbound;
+}
+
+/* ClientRegistryOutboundToken url client-id [scope] */
+static const char *set_outbound_token(cmd_parms *cmd, void *dv,
+                                      const char *url, const char *id,
+                                      const char *scope)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return "ClientRegistryOutboundToken: the token endpoint must be an "
+               "http:// or https:// URL";
+    }
+    o->token_url = url;
+    o->client_id = id;
+    o->scope = scope;
+    return NULL;
+}
+
+/* ClientRegistryOutboundSecret / ...SecretFile */
+static const char *set_outbound_secret(cmd_parms *cmd, void *dv,
+                                       const char *arg)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    if (cmd->info) {
+        o->client_secret_file = ap_server_root_relative(cmd->pool, arg);
+    }
+    else {
+        o->client_secret = arg;
+    }
+    return NULL;
+}
+
+/* ClientRegistryOutboundCertificate cert key [ca] */
+static const char *set_outbound_cert(cmd_parms *cmd, void *dv,
+                                     const char *cert, const char *key,
+                                     const char *ca)
+{
+    cr_outbound_conf_t *o = outbound_of(cmd);
+
+    (void)dv;
+    o->cert = ap_server_root_relative(cmd->pool, cert);
+    o->key = ap_server_root_relative(cmd->pool, key);
+    o->ca = ca ? ap_server_root_relative(cmd->pool, ca) : NULL;
+    return NULL;
+}
+
+/* ClientRegistryNotifyRetry first-delay attempts [timeout] */
+static const char *set_notify_retry(cmd_parms *cmd, void *dv,
+                                    const char *base, const char *max,
+                                    const char *timeout)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    int b = atoi(base), m = atoi(max), t = timeout ? atoi(timeout) : 10;
+
+    (void)dv;
+    if (b < 1 || b > CR_CONFIG_RETRY_MAX_DELAY || m < 1 || m > 100
+        || t < 1 || t > 300) {
+        return "ClientRegistryNotifyRetry takes the first delay in seconds "
+               "(1-3600), the number of attempts before a notification is "
+               "parked (1-100) and optionally the timeout of one attempt "
+               "in seconds (1-300)";
+    }
+    s->notify_retry_base = b;
+    s->notify_retry_max = m;
+    s->notify_timeout = t;
+    return NULL;
+}
+
+static const char *set_notify_base(cmd_parms *cmd, void *dv,
+                                   const char *url)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    apr_size_t n = strlen(url);
+
+    (void)dv;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        return "ClientRegistryNotifyBaseURL must be an http:// or https:// "
+               "URL";
+    }
+    s->notify_base = n > 0 && url[n - 1] == '/'
+                     ? apr_pstrndup(cmd->pool, url, n - 1) : url;
+    return NULL;
+}
+
+void cr_config_notify_retry(int *first_delay, int *attempts, int *timeout,
+                            const cr_srv_conf_t *s)
+{
+    *first_delay = s->notify_retry_base > 0 ? s->notify_retry_base : 2;
+    *attempts = s->notify_retry_max > 0 ? s->notify_retry_max : 10;
+    *timeout = s->notify_timeout > 0 ? s->notify_timeout : 10;
+}
+
+const char *cr_config_notify_base(apr_pool_t *pool, const server_rec *srv,
+                                  const cr_srv_conf_t *s)
+{
+    if (s->notify_base) {
+        return s->notify_base;
+    }
+    return apr_psprintf(pool, "http://%s:%u/fhir",
+                        srv->server_hostname ? srv->server_hostname
+                                             : "localhost",
+                        srv->port ? (unsigned)srv->port : 80u);
+}
+
+/* Checked once the configuration is read (post_config). */
+const char *cr_config_outbound_check(const cr_srv_conf_t *s)
+{
+    const cr_outbound_conf_t *o = s->outbound;
+
+    if (o && o->token_url && o->client_secret == NULL
+        && o->client_secret_file == NULL) {
+        return "ClientRegistryOutboundToken needs "
+               "ClientRegistryOutboundSecret or "
+               "ClientRegistryOutboundSecretFile";
+    }
+    return NULL;
+}
+
 /* ClientRegistryNotifyAllow: URL prefixes subscription endpoints may
  * start with (issue 13, docs/notifications.md). */
 static const char *add_notify_allow(cmd_parms *cmd, void *dv,
@@ -730,6 +873,25 @@ const command_rec cr_config_cmds[] = {
     AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),
+    AP_INIT_TAKE23("ClientRegistryNotifyRetry", set_notify_retry, NULL,
+                   RSRC_CONF, "first retry delay in seconds, attempts "
+                   "before a notification is parked, and the timeout of "
+                   "one attempt in seconds (default 2 10 10)"),
+    AP_INIT_TAKE1("ClientRegistryNotifyBaseURL", set_notify_base, NULL,
+                  RSRC_CONF, "the registry's FHIR base in the fullUrl of "
+                  "notified Patients"),
+    AP_INIT_TAKE23("ClientRegistryOutboundToken", set_outbound_token, NULL,
+                   RSRC_CONF, "OAuth2 token endpoint, client id and scope "
+                   "of the registry's outbound requests"),
+    AP_INIT_TAKE1("ClientRegistryOutboundSecret", set_outbound_secret,
+                  NULL, RSRC_CONF, "the registry's OAuth2 client secret"),
+    AP_INIT_TAKE1("ClientRegistryOutboundSecretFile", set_outbound_secret,
+                  (void *)1, RSRC_CONF, "a file whose first line is the "
+                  "registry's OAuth2 client secret"),
+    AP_INIT_TAKE23("ClientRegistryOutboundCertificate", set_outbound_cert,
+                   NULL, RSRC_CONF, "the registry's client certificate and "
+                   "key (PEM) for outbound TLS, and a CA file to verify "
+                   "partners"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

@@ -62,6 +62,18 @@ typedef struct cr_source_map_t {
     const char *source;       /* HCIM source-system code */
 } cr_source_map_t;
 
+/* The registry's own credentials on outbound requests (CR-NOT-007):
+ * ClientRegistryOutboundToken, ...Secret / ...SecretFile,
+ * ...Certificate. */
+typedef struct cr_outbound_conf_t {
+    const char *token_url;          /* OAuth2 token endpoint, or NULL */
+    const char *client_id;
+    const char *scope;              /* or NULL */
+    const char *client_secret;      /* or NULL (then the file) */
+    const char *client_secret_file;
+    const char *cert, *key, *ca;    /* PEM files, or NULL */
+} cr_outbound_conf_t;
+
 /* Per-server configuration. */
 typedef struct cr_srv_conf_t {
     int prepared;             /* catalogue registered with mod_dbd */
@@ -72,6 +84,11 @@ typedef struct cr_srv_conf_t {
     apr_hash_t *callbacks;    /* org -> callback base URL (async) */
     int retry_base;           /* ClientRegistryCallbackRetry */
     int retry_max;
+    cr_outbound_conf_t *outbound;   /* or NULL: no credentials */
+    int notify_retry_base;          /* ClientRegistryNotifyRetry */
+    int notify_retry_max;
+    int notify_timeout;
+    const char *notify_base;        /* ClientRegistryNotifyBaseURL */
     apr_array_header_t *notify_allow;  /* ClientRegistryNotifyAllow */
     int tune_on;              /* ClientRegistryMatchTuning */
     int tune_records;
@@ -98,6 +115,17 @@ void cr_config_callback_retry(int *first_delay, int *attempts,
  * seconds) it looks. */
 void cr_config_match_tuning(int *on, int *records, int *interval,
                             const cr_srv_conf_t *s);
+
+/* The notifications' first retry delay, attempts before a delivery is
+ * parked and timeout of one POST in seconds (defaults applied), and the
+ * registry base of the notified Patients' fullUrl. */
+void cr_config_notify_retry(int *first_delay, int *attempts, int *timeout,
+                            const cr_srv_conf_t *s);
+const char *cr_config_notify_base(apr_pool_t *pool, const server_rec *srv,
+                                  const cr_srv_conf_t *s);
+
+/* NULL, or why the outbound credentials are incomplete. */
+const char *cr_config_outbound_check(const cr_srv_conf_t *s);
 
 /* The ClientRegistryPrivileged rules of a location (the innermost
  * location that has any), or NULL: nobody is privileged. */

@@ -11,6 +11,9 @@
 #include "ops/cr_capability.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
+#include "ops/cr_ops_maintain.h"
+#include "ops/cr_notify.h"
+#include "core/cr_text.h"
 #include "ops/cr_ops_query.h"
 #include "ops/cr_rest.h"
 #include "ops/cr_subscription.h"
@@ -223,6 +226,20 @@ int cr_handler(request_rec *r)
         return answer(r, ctx, ctype, HTTP_NOT_FOUND, "not-found",
                       "no such FHIR endpoint (try metadata or Patient)");
     case CR_ROUTE_OTHER_TYPE:
+        if (cr_route_subscription_admin(route) != NULL) {
+            /* GET .../$status, POST .../$resend (docs/notifications.md) */
+            int get = strcmp(seg[2], "$status") == 0;
+            if (r->method_number != (get ? M_GET : M_POST)) {
+                return not_allowed(r, ctx, ctype, get ? "GET, HEAD"
+                                                      : "POST");
+            }
+            if (!cr_text_id_ok(seg[1])) {
+                return answer(r, ctx, ctype, HTTP_BAD_REQUEST, "value",
+                              "a resource id is 1 to 64 letters, digits, "
+                              "'-' or '.'");
+            }
+            break;
+        }
         if (strcmp(seg[0], "AuditEvent") == 0
             && ((n == 1 && r->method_number == M_GET)
                 || (n == 2 && strcmp(seg[1], "$verify") == 0
@@ -270,6 +287,11 @@ int cr_handler(request_rec *r)
         }
         if (r->method_number != M_POST) {
             return not_allowed(r, ctx, ctype, "POST");
+        }
+        break;
+    case CR_ROUTE_ASYNC_STATUS:
+        if (r->method_number != M_GET) {
+            return not_allowed(r, ctx, ctype, "GET, HEAD");
         }
         break;
     case CR_ROUTE_METADATA:
@@ -362,7 +384,17 @@ int cr_handler(request_rec *r)
         }
         break;
     case CR_ROUTE_OTHER_TYPE:
-        if (strcmp(seg[0], "Subscription") == 0) {
+        if (cr_route_subscription_admin(route) != NULL) {
+            if (strcmp(seg[2], "$status") == 0) {
+                note_op(r, "subscription-status", "R");
+                cr_notify_status(ctx, seg[1], 1);
+            }
+            else {
+                note_op(r, "subscription-resend", "E");
+                cr_notify_resend(ctx, seg[1], body, 1);
+            }
+        }
+        else if (strcmp(seg[0], "Subscription") == 0) {
             subscription(r, ctx, n == 2 ? seg[1] : NULL, body);
         }
         else if (n == 1) {
@@ -388,6 +420,10 @@ int cr_handler(request_rec *r)
             note_op(r, "read", "R");
             cr_rest_read(ctx, seg[1]);
         }
+        break;
+    case CR_ROUTE_ASYNC_STATUS:
+        note_op(r, "async-status", "R");
+        cr_ops_async_status(ctx, seg[1]);
         break;
     case CR_ROUTE_HISTORY:
         note_op(r, "history-instance", "R");

@@ -401,7 +401,8 @@ int cr_request_respond(request_rec *r, cr_ctx_t *ctx, const char *ctype)
     status = resp->status ? resp->status : HTTP_INTERNAL_SERVER_ERROR;
 
     if (status >= 400 || (resp->body == NULL && resp->raw_body == NULL)) {
-        if (status == HTTP_SERVICE_UNAVAILABLE && resp->retry_after > 0) {
+        if ((status == HTTP_SERVICE_UNAVAILABLE || status == HTTP_ACCEPTED)
+            && resp->retry_after > 0) {
             apr_table_setn(r->headers_out, "Retry-After",
                            apr_itoa(r->pool, resp->retry_after));
         }

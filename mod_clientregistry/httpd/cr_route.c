@@ -18,6 +18,9 @@ static cr_route_kind_e kind_of(const char *const *seg, int n)
     if (seg[0][0] == '$') {
         return CR_ROUTE_SYSTEM_OP;
     }
+    if (strcmp(seg[0], "async") == 0) {
+        return n == 2 ? CR_ROUTE_ASYNC_STATUS : CR_ROUTE_NONE;
+    }
     if (strcmp(seg[0], "Patient") != 0) {
         return seg[0][0] >= 'A' && seg[0][0] <= 'Z'
                ? CR_ROUTE_OTHER_TYPE : CR_ROUTE_NONE;
@@ -84,6 +87,10 @@ static int permission_of(const cr_route_t *rt, int method_number)
         if (strcmp(rt->seg[0], "AuditEvent") == 0) {
             return CR_PERM_ADMIN;
         }
+        /* So are a subscription's delivery status and resending. */
+        if (cr_route_subscription_admin(rt) != NULL) {
+            return CR_PERM_ADMIN;
+        }
         /* Partners' subscriptions (ownership is the service's). */
         if (strcmp(rt->seg[0], "Subscription") == 0) {
             return CR_PERM_SUBSCRIBE;
@@ -92,6 +99,16 @@ static int permission_of(const cr_route_t *rt, int method_number)
     default:
         return write ? CR_PERM_WRITE : CR_PERM_READ;
     }
+}
+
+const char *cr_route_subscription_admin(const cr_route_t *rt)
+{
+    if (rt->n == 3 && strcmp(rt->seg[0], "Subscription") == 0
+        && (strcmp(rt->seg[2], "$status") == 0
+            || strcmp(rt->seg[2], "$resend") == 0)) {
+        return rt->seg[2];
+    }
+    return NULL;
 }
 
 const cr_route_t *cr_route_get(request_rec *r)

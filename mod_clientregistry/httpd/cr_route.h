@@ -26,7 +26,8 @@ typedef enum {
     CR_ROUTE_TYPE_OP,       /* [base]/Patient/$op */
     CR_ROUTE_INSTANCE_OP,   /* [base]/Patient/id/$op (not supported) */
     CR_ROUTE_SYSTEM_OP,     /* [base]/$op (not supported) */
-    CR_ROUTE_OTHER_TYPE     /* [base]/Type... other than Patient */
+    CR_ROUTE_OTHER_TYPE,    /* [base]/Type... other than Patient */
+    CR_ROUTE_ASYNC_STATUS   /* [base]/async/id: an async job's status */
 } cr_route_kind_e;
 
 /* The BC forms of operations.md section 8 (and the G4 $HistoryPatient),
@@ -63,6 +64,11 @@ const cr_route_t *cr_route_get(request_rec *r);
  * registry enabled inside <Directory> keeps the walk. */
 int cr_route_translate_name(request_rec *r);
 int cr_route_map_to_storage(request_rec *r);
+
+/* "$status" or "$resend" for [base]/Subscription/{id}/$status and
+ * .../$resend (the administrators' view of a subscription's deliveries),
+ * else NULL. */
+const char *cr_route_subscription_admin(const cr_route_t *rt);
 
 /* The BC form of a request with route rt, method method_number and the
  * BCFhirVersion bc_version it accepts (0: none); CR_ROUTE_BC_NONE for the

@@ -52,6 +52,19 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return rc;
     }
     cr_identity_post_config(s);
+    {
+        server_rec *sv;
+        for (sv = s; sv; sv = sv->next) {
+            const char *why = cr_config_outbound_check(
+                ap_get_module_config(sv->module_config,
+                                     &clientregistry_module));
+            if (why) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sv,
+                             CR_APLOGNO(00522) "%s", why);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00009)
                  "mod_clientregistry %s ready (schema version %d)",
                  CR_VERSION, CR_SCHEMA_VERSION);

@@ -6,7 +6,12 @@
  * under) in one transaction with its audit record and acknowledged with
  * 202 and the acknowledgement Bundle.  The worker
  * (httpd/cr_async_worker.c) runs the synchronous operation later and
- * POSTs its response to the callback.  Declared in cr_ops_maintain.h.
+ * POSTs its response to the callback.  The 202 names the job's status URL
+ * in Content-Location ([base]/async/{id}); cr_ops_async_status answers it
+ * (FHIR asynchronous pattern: 202 while the job waits or runs, 200 with
+ * the response Bundle once it ran; docs/async.md), so that a sender
+ * without a callback endpoint gets its result too.  Declared in
+ * cr_ops_maintain.h.
  */
 #include <string.h>
 
@@ -121,6 +126,8 @@ void cr_op_async_queue(cr_bcop_t *f, json_object *body, const char *op)
         r.meta = f->meta;
         r.oc = ctx->oc;
         ctx->resp.status = 202;
+        ctx->resp.content_location = cr_ops_async_status_url(
+            ctx->pool, ctx->settings->base_url, job.id);
         ctx->resp.body = cr_fhir_envelope_reply(ctx->pool, &r);
         ctx->resp.body_on_error = 1;
     }
@@ -144,4 +151,71 @@ void cr_ops_maintain_partial_async(cr_ctx_t *ctx, json_object *body)
 void cr_ops_maintain_merge_async(cr_ctx_t *ctx, json_object *body)
 {
     enqueue(ctx, body, "MergePatient");
+}
+
+const char *cr_ops_async_status_url(apr_pool_t *pool, const char *base,
+                                    const char *job_id)
+{
+    apr_size_t n = base ? strlen(base) : 0;
+
+    return apr_pstrcat(pool, base ? base : "",
+                       n > 0 && base[n - 1] == '/' ? "" : "/", "async/",
+                       job_id, NULL);
+}
+
+void cr_ops_async_status(cr_ctx_t *ctx, const char *id)
+{
+    cr_async_job_t j;
+    json_object *body = NULL;
+    apr_status_t rv;
+
+    memset(&j, 0, sizeof(j));
+    rv = cr_store_async_get(&j, ctx->db, ctx->pool, id);
+    /* Another organisation's job is not there for this caller (the
+     * caller without an identity holds the unguessable id, like the
+     * sender that received it). */
+    if (rv == APR_SUCCESS && ctx->caller && ctx->caller->org_id
+        && !ctx->caller->privileged
+        && (j.org_id == NULL || strcmp(j.org_id, ctx->caller->org_id) != 0)) {
+        rv = APR_NOTFOUND;
+    }
+    if (rv == APR_NOTFOUND) {
+        ctx->resp.status = 404;
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-found", NULL, NULL,
+                       "no asynchronous request %s", id);
+        return;
+    }
+    if (rv != APR_SUCCESS) {
+        cr_service_db_failure(ctx, rv, "reading the asynchronous request");
+        return;
+    }
+    if (j.result != NULL) {
+        /* Done: the operation's response Bundle (masked as for any caller
+         * that is not privileged when it was stored); its OperationOutcome
+         * says whether the request was applied. */
+        if (cr_json_parse(&body, ctx->pool, j.result, strlen(j.result),
+                          NULL, NULL) != APR_SUCCESS) {
+            ctx->resp.status = 500;
+            cr_outcome_add(ctx->oc, CR_SEV_ERROR, "exception", NULL, NULL,
+                           "the stored result of %s cannot be read", id);
+            return;
+        }
+        ctx->resp.status = 200;
+        ctx->resp.body = body;
+        return;
+    }
+    if (j.status && strcmp(j.status, "failed") == 0) {
+        ctx->resp.status = 500;
+        cr_outcome_add(ctx->oc, CR_SEV_ERROR, "exception", NULL, NULL,
+                       "the asynchronous request %s could not be run: %s",
+                       id, j.last_error ? j.last_error : "unknown error");
+        return;
+    }
+    /* Waiting or running: ask again later. */
+    ctx->resp.status = 202;
+    ctx->resp.retry_after = 1;
+    cr_outcome_add(ctx->oc, CR_SEV_INFORMATION, "informational", NULL, NULL,
+                   "the asynchronous request %s is %s", id,
+                   j.status && strcmp(j.status, "running") == 0
+                   ? "running" : "queued");
 }

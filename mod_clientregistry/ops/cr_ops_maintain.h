@@ -60,4 +60,14 @@ struct cr_bcop_t;
 void cr_op_async_queue(struct cr_bcop_t *f, json_object *body,
                        const char *op);
 
+/* The status URL of async job job_id below base ([base]/async/{id}),
+ * given in the 202's Content-Location. */
+const char *cr_ops_async_status_url(apr_pool_t *pool, const char *base,
+                                    const char *job_id);
+/* GET [base]/async/{id}: 202 while the job is queued or running, 200 and
+ * the operation's response Bundle once it ran, 500 when it could not be
+ * run, 404 when there is no such job or it is another organisation's
+ * (docs/async.md). */
+void cr_ops_async_status(cr_ctx_t *ctx, const char *id);
+
 #endif /* CR_OPS_MAINTAIN_H */

@@ -24,7 +24,7 @@ const cr_sql_stmt_t cr_sql_async_catalogue[] = {
     { "cr_async_get",
       "SELECT operation, body, settings, message_id, org_id, source_system,"
       " user_id, client_dn, if_match, executed, result, result_status,"
-      " attempts FROM cr_async_job WHERE id = %s" },
+      " attempts, status, last_error FROM cr_async_job WHERE id = %s" },
     { "cr_async_executed",
       "UPDATE cr_async_job SET executed = 1 WHERE id = %s" },
     { "cr_async_result",

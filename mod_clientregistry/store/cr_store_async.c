@@ -100,6 +100,8 @@ apr_status_t cr_store_async_get(cr_async_job_t *job, cr_db_t *db,
     job->result_status = cr_db_cell(rows, 0, 11)
                          ? atoi(cr_db_cell(rows, 0, 11)) : 0;
     job->attempts = atoi(cr_db_cell(rows, 0, 12));
+    job->status = cr_db_cell(rows, 0, 13);
+    job->last_error = cr_db_cell(rows, 0, 14);
     return APR_SUCCESS;
 }
 

@@ -34,6 +34,10 @@ typedef struct cr_async_job_t {
     const char *result;        /* the response Bundle, or NULL */
     int result_status;         /* its HTTP status, 0 when none */
     int attempts;              /* deliveries tried */
+    const char *status;        /* "queued", "running", "delivered",
+                                  "completed" (no callback: the result
+                                  waits to be fetched), "failed" */
+    const char *last_error;    /* or NULL */
 } cr_async_job_t;
 
 /* Inside the caller's write transaction: queue job (id, operation, body,

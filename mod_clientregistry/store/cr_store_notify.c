@@ -437,6 +437,39 @@ apr_status_t cr_store_notify_delivered(cr_db_t *db, apr_pool_t *pool,
     return rv == APR_SUCCESS && n != 1 ? APR_NOTFOUND : rv;
 }
 
+apr_status_t cr_store_notify_delivered_many(int *n, cr_db_t *db,
+                                            apr_pool_t *pool,
+                                            const apr_array_header_t *ids,
+                                            int http_status,
+                                            const char *now)
+{
+    const char *args[4];
+    apr_status_t rv;
+    int i, one;
+
+    *n = 0;
+    args[0] = apr_itoa(pool, http_status);
+    args[1] = now;
+    args[2] = now;
+    if ((rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < ids->nelts && rv == APR_SUCCESS; i++) {
+        one = 0;
+        args[3] = APR_ARRAY_IDX(ids, i, const char *);
+        rv = cr_db_exec(db, pool, "cr_delivery_delivered", &one, 4, args);
+        *n += one;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    if (rv != APR_SUCCESS) {
+        cr_db_rollback(db);
+        *n = 0;
+    }
+    return rv;
+}
+
 apr_status_t cr_store_notify_failed(int *parked, cr_db_t *db,
                                     apr_pool_t *pool, const char *id,
                                     int attempts, int max_attempts,

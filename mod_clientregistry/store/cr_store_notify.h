@@ -188,6 +188,16 @@ apr_status_t cr_store_notify_delivered(cr_db_t *db, apr_pool_t *pool,
                                        const char *id, int http_status,
                                        const char *now);
 
+/* In one transaction of its own: the claimed deliveries ids (of const
+ * char *) were delivered at now, as cr_store_notify_delivered each (the
+ * worker settles a round's successes together: one commit, not one per
+ * notification).  *n receives how many were still claimed. */
+apr_status_t cr_store_notify_delivered_many(int *n, cr_db_t *db,
+                                            apr_pool_t *pool,
+                                            const apr_array_header_t *ids,
+                                            int http_status,
+                                            const char *now);
+
 /* In its own transaction: the attempt on claimed delivery id failed
  * (http_status, 0 when there was no answer; error, a short text).  The
  * attempts become attempts + 1; when they reach max_attempts the

@@ -9,7 +9,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
-use IO::Socket::INET ();
 use Time::HiRes qw(sleep);
 use CR::Test;
 use CR::BC;
@@ -25,13 +24,7 @@ my $JSON = JSON::PP->new->canonical;
 my $seq = 0;
 unlink $down;
 
-sub params {
-    my $mid = shift;
-    return [ { name => 'messageId', valueString => $mid },
-             { name => 'sender', valueIdentifier => {
-                 system => 'http://hlth.gov.bc.ca/fhir/client/bc-org',
-                 value => 'CBTEST' } } ];
-}
+sub params { return sender_params($_[0], 'CBTEST') }
 sub patient {
     my ($sri, %o) = @_;
     return { resourceType => 'Patient',
@@ -194,15 +187,7 @@ is($res->code, 202, 'CR-ASYNC-007: queued before the restart');
 $j = wait_job($mid, sub { $_[0]{attempts} >= 1 }, 20);
 is($j->{executed}, 1, 'CR-ASYNC-007: executed, delivery pending');
 my $server = Apache::Test::config()->server;
-$server->stop;
-# The old children may still be finishing a delivery attempt: wait until
-# the port is free before starting again.
-my $port = Apache::Test::config()->{vars}{port};
-for (1 .. 150) {
-    last unless IO::Socket::INET->new(PeerAddr => 'localhost',
-                                      PeerPort => $port, Timeout => 1);
-    sleep 0.1;
-}
+server_stop();
 sleep 0.5;
 unlink $down;
 ok(job($mid)->{status} ne 'delivered', 'CR-ASYNC-007: not delivered while '

@@ -9,7 +9,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
-use IO::Socket::INET ();
 use Time::HiRes qw(sleep);
 use JSON::PP ();
 use CR::Test;
@@ -74,13 +73,7 @@ sleep 0.5;
 
 my $from = -s $log || 0;
 my $server = Apache::Test::config()->server;
-$server->stop;
-my $port = Apache::Test::config()->{vars}{port};
-for (1 .. 150) {
-    last unless IO::Socket::INET->new(PeerAddr => 'localhost',
-                                      PeerPort => $port, Timeout => 1);
-    sleep 0.1;
-}
+server_stop();
 sleep 1;   # the parent logs the children it reaps before it exits
 unlink $slow;
 my @bad;

@@ -19,7 +19,7 @@ our @EXPORT = qw(BC_ACCEPT PHN_SYS SRI_SYS bc_request op_post bc_get
                  fhir_valid outcome_of issues_of error_details params_of
                  patients_of entries_of fresh_phn ig_fixture ig_patient
                  store_patient ig_compare db_snapshot mother_of
-                 unique_token merge_person client_state);
+                 unique_token merge_person client_state sender_params);
 
 use constant BC_ACCEPT =>
     'application/fhir+json; charset=utf-8; fhirVersion=4.0; BCFhirVersion=1';
@@ -48,6 +48,15 @@ sub bc_request {
                    resource => $r };
     }
     return { resourceType => 'Bundle', type => 'collection', entry => \@e };
+}
+
+# The MetadataParameters of a request: messageId $mid, sender $org.
+sub sender_params {
+    my ($mid, $org) = @_;
+    return [ { name => 'messageId', valueString => $mid },
+             { name => 'sender', valueIdentifier => {
+                 system => 'http://hlth.gov.bc.ca/fhir/client/bc-org',
+                 value => $org } } ];
 }
 
 sub op_post {

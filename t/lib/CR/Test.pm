@@ -18,7 +18,7 @@ use IO::Socket::INET ();
 our @EXPORT = qw(fhir_get fhir_post fhir_put fhir_request json_of oo_issues
                  oo_codes sample_patient unique_name db_dbh db_row db_rows
                  create_patient phn_of valid_phn t_dir db_tables
-                 cr_admin_cmd raw_request);
+                 cr_admin_cmd raw_request server_stop);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $seq = 0;
@@ -228,6 +228,18 @@ sub cr_admin_cmd {
 
 sub db_row  { my ($sql, @b) = @_; db_dbh()->selectrow_hashref($sql, undef, @b) }
 sub db_rows { my ($sql, @b) = @_; db_dbh()->selectall_arrayref($sql, { Slice => {} }, @b) }
+
+# Stop the test server and wait until its port is free (the old children
+# may still be finishing a delivery attempt), so that it can start again.
+sub server_stop {
+    Apache::Test::config()->server->stop;
+    my $port = Apache::Test::config()->{vars}{port};
+    for (1 .. 150) {
+        last unless IO::Socket::INET->new(PeerAddr => 'localhost',
+                                          PeerPort => $port, Timeout => 1);
+        select(undef, undef, undef, 0.1);
+    }
+}
 
 # A raw HTTP/1.1 exchange with the test server, for requests LWP will not
 # send (odd headers, bodies cut short): the parsed response, 599 when the

@@ -1,0 +1,193 @@
+#!/bin/sh
+# bench/notify.sh: the cost of change notifications on writes.
+# $RevisePatient (wrk, 32 connections, bench/write.lua, every revise a
+# change: a COMPOSITE event) on a preloaded database, first with no
+# subscription, then with three local partners (bench/notify-partner.py,
+# each answering 200) subscribed to every event code, in one run.  Prints
+# both write rates and their ratio (goal >= 0.8), and the commit-to-receipt
+# lag of the notifications (cr_outbox.created to the partner's receipt) at
+# p50 and p99 (goal p99 < 1 s), once every queued notification has arrived
+# (or BENCH_DRAIN seconds have passed: then it says how many had not).
+# Not a test: it never fails on a timing, only on errors.
+#
+# Environment (defaults in brackets):
+#   BENCH_PORT [18083] (partners on the next three ports)
+#   BENCH_SIZE [20000]  BENCH_THREADS [2]  BENCH_CONNECTIONS [32]
+#   BENCH_DURATION [10s]  BENCH_DRAIN [120]
+#   BENCH_NO_BUILD [unset: run ./quickstart build first]
+# Everything it writes is under bench/out/notify/ (git-ignored).
+set -eu
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+OUT=$BENCH/out/notify
+PORT=${BENCH_PORT:-18083}
+SIZE=${BENCH_SIZE:-20000}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+DURATION=${BENCH_DURATION:-10s}
+DRAIN=${BENCH_DRAIN:-120}
+URL=http://127.0.0.1:$PORT
+CONF=$OUT/var/httpd.conf
+DB=$OUT/var/db/registry.db
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    "$ROOT/quickstart" build
+fi
+command -v wrk >/dev/null 2>&1 || { say "wrk is missing"; exit 1; }
+command -v sqlite3 >/dev/null 2>&1 || { say "sqlite3 is missing"; exit 1; }
+[ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
+LIBEXEC=$(apxs -q LIBEXECDIR)
+mkdir -p "$OUT"
+cc -O2 -o "$OUT/write-raw" "$BENCH/write-raw.c" -lsqlite3
+
+PARTNER_PIDS=""
+stop_partners() {
+    for p in $PARTNER_PIDS; do kill "$p" 2>/dev/null || true; done
+    PARTNER_PIDS=""
+}
+stop_httpd() {
+    if [ -f "$OUT/var/run/httpd.pid" ]; then
+        pid=$(cat "$OUT/var/run/httpd.pid")
+        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
+        i=0
+        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
+            sleep 0.2; i=$((i + 1))
+        done
+    fi
+}
+trap 'stop_httpd; stop_partners' EXIT
+trap 'exit 130' INT TERM
+stop_httpd
+
+start_httpd() {
+    rm -rf "$OUT/var/logs" "$OUT/var/run"
+    mkdir -p "$OUT/var/logs" "$OUT/var/run"
+    cp "$ROOT/.libs/mod_clientregistry.so" "$OUT/var/mod_clientregistry.so"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R nobody:nogroup "$OUT/var/db"
+        UG="User nobody
+Group nogroup"
+    else
+        UG=""
+    fi
+    ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
+    MODULE="$OUT/var/mod_clientregistry.so" UG="$UG" \
+    EXTRA_LOADS="" EXTRA_CONF="LogLevel warn" \
+    awk '{
+            if ($1 == "CustomLog") next
+            gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
+            gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
+            gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
+            gsub(/@EXTRA_LOADS@/, ENVIRON["EXTRA_LOADS"])
+            gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA_CONF"]); print
+        }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
+    apache2 -f "$CONF" -k start
+    i=0
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+              "$URL/fhir/metadata")" = 200 ]; do
+        i=$((i + 1))
+        [ $i -ge 50 ] && { say "httpd does not answer"; exit 1; }
+        sleep 0.2
+    done
+}
+
+rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
+non2xx() {
+    awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
+             END { printf "%d", n }' "$1"
+}
+
+if [ ! -f "$OUT/base-$SIZE.db" ]; then
+    rm -f "$OUT/base.db"*
+    "$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate "$OUT/base.db" >/dev/null
+    "$OUT/write-raw" "$OUT/base.db" preload "$SIZE" >&2
+    mv "$OUT/base.db" "$OUT/base-$SIZE.db"
+    rm -f "$OUT/base.db"*
+fi
+
+# One revise run on a fresh copy of the preloaded database; $1: the number
+# of partners to subscribe first.
+run() {
+    stop_httpd
+    rm -rf "$OUT/var"; mkdir -p "$OUT/var/db"
+    cp "$OUT/base-$SIZE.db" "$DB"
+    start_httpd
+    k=1
+    while [ "$k" -le "$1" ]; do
+        python3 - "$ROOT/t/data/ig/Subscription-SampleCompositeSubscriptionRequest.json" \
+            "http://127.0.0.1:$((PORT + k))/p$k" > "$OUT/sub-$k.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["channel"]["payload"] = "application/fhir+json"
+s["channel"]["endpoint"] = sys.argv[2]
+s["_criteria"]["extension"][0]["valueString"] = (
+    "eventCode=NEW,NEWBORN,NEWBORN_GENDER,COMPOSITE,DEATH,PHN,PHNMERGE,"
+    "PHNJOIN,SSRI,EID")
+print(json.dumps(s))
+PY
+        code=$(curl -s -o "$OUT/sub-$k.out" -w '%{http_code}' \
+               -H 'Content-Type: application/fhir+json' \
+               --data-binary "@$OUT/sub-$k.json" "$URL/fhir/Subscription")
+        [ "$code" = 201 ] || { say "subscription $k: HTTP $code"; cat "$OUT/sub-$k.out" >&2; exit 1; }
+        k=$((k + 1))
+    done
+    BENCH_OP=revise BENCH_CLIENTS=$SIZE wrk -t"$THREADS" -c"$CONNS" \
+        -d"$DURATION" -s "$BENCH/write.lua" "$URL" > "$OUT/wrk-$1.txt" 2>&1
+}
+
+# the reference: no subscription
+run 0
+ref=$(rps "$OUT/wrk-0.txt"); refbad=$(non2xx "$OUT/wrk-0.txt")
+stop_httpd
+
+# three partners
+rm -f "$OUT"/partner-*.log
+for k in 1 2 3; do
+    python3 "$BENCH/notify-partner.py" $((PORT + k)) "$OUT/partner-$k.log" &
+    PARTNER_PIDS="$PARTNER_PIDS $!"
+done
+sleep 1
+run 3
+sub=$(rps "$OUT/wrk-3.txt"); subbad=$(non2xx "$OUT/wrk-3.txt")
+# let the queue drain
+i=0
+while [ $i -lt "$DRAIN" ]; do
+    left=$(sqlite3 "$DB" "SELECT COUNT(*) FROM cr_delivery WHERE state IN ('queued','sending')")
+    [ "$left" -eq 0 ] && break
+    sleep 1; i=$((i + 1))
+done
+stop_httpd
+stop_partners
+events=$(sqlite3 "$DB" "SELECT COUNT(*) FROM cr_outbox")
+sqlite3 -separator ' ' "$DB" \
+    "SELECT d.id, o.created FROM cr_delivery d JOIN cr_outbox o ON o.seq = d.event_seq" \
+    > "$OUT/created.txt"
+cat "$OUT"/partner-*.log > "$OUT/received.txt"
+lag=$(python3 - "$OUT/created.txt" "$OUT/received.txt" <<'PY'
+import sys, datetime
+created = {}
+for line in open(sys.argv[1]):
+    mid, at = line.split()
+    created[mid] = datetime.datetime.strptime(
+        at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+first = {}
+for line in open(sys.argv[2]):
+    t, mid = line.split()
+    if mid in created and mid not in first:
+        first[mid] = float(t)
+lags = sorted(first[m] - created[m] for m in first)
+def q(p):
+    return lags[min(len(lags) - 1, int(p * len(lags)))] if lags else float("nan")
+print("%d of %d notifications received; lag p50 %.3f s, p99 %.3f s, max %.3f s"
+      % (len(lags), len(created), q(0.50), q(0.99), lags[-1] if lags else 0))
+PY
+)
+ratio=$(awk -v a="$sub" -v b="$ref" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+printf 'revise %s clients, %s connections, %s:\n' "$SIZE" "$CONNS" "$DURATION"
+printf '  no subscription:     %6s/s (non-2xx %s)\n' "$ref" "$refbad"
+printf '  3 partners:          %6s/s (non-2xx %s), %s events\n' "$sub" "$subbad" "$events"
+printf '  ratio %s (goal >= 0.8)\n' "$ratio"
+printf '  %s (goal p99 < 1 s)\n' "$lag"
