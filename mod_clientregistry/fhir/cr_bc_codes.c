@@ -204,6 +204,12 @@ const cr_bc_code_t cr_bc_codes[] = {
       "A new client was created; existing clients that may be the "
       "same person were listed for review ($potential-duplicates).",
       "registry" },
+    { CR_BC_MSG_REUSED, "*", E, 440, "duplicate",
+      "The messageId was already used by this sender for a different "
+      "request.", "registry" },
+    { CR_BC_MSG_PENDING, "*", E, 441, "conflict",
+      "A request with this messageId from this sender is being "
+      "processed; its answer is not available.", "registry" },
     { CR_BC_MSG_COUNT, NULL, I, 0, NULL, NULL, NULL }
 };
 

@@ -101,6 +101,9 @@ typedef enum {
     CR_BC_RP_UPD_OP,
     CR_BC_RP_EFFECTIVE,
     CR_BC_RP_REVIEW,
+    /* Idempotent messageId (ops/cr_idem.c, CR-PARAM-004). */
+    CR_BC_MSG_REUSED,
+    CR_BC_MSG_PENDING,
     CR_BC_MSG_COUNT
 } cr_bc_msg_e;
 

@@ -37,6 +37,7 @@
 #define DEF_TOKEN_SCOPE_CLAIM "scope"
 #define DEF_RETRY_BASE 2
 #define DEF_RETRY_MAX 10
+#define DEF_IDEM_RETENTION APR_INT64_C(604800)
 
 #define UNSET CR_CONFIG_UNSET
 
@@ -137,6 +138,7 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->callbacks = NULL;
     s->retry_base = UNSET;
     s->retry_max = UNSET;
+    s->idem_retention = UNSET;
     return s;
 }
 
@@ -159,6 +161,7 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->callbacks = PICK(callbacks, NULL);
     s->retry_base = PICK(retry_base, UNSET);
     s->retry_max = PICK(retry_max, UNSET);
+    s->idem_retention = PICK(idem_retention, UNSET);
     return s;
 }
 
@@ -193,6 +196,7 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
     out->phn_range.first = DEF(s->phn_first, DEF_PHN_FIRST);
     out->phn_range.last = DEF(s->phn_last, DEF_PHN_LAST);
     out->allow_client_ids = d->client_ids > 0;
+    out->idem_retention = DEF(s->idem_retention, DEF_IDEM_RETENTION);
     if (d->match_certain != UNSET) {
         out->match.certain = d->match_certain;
         out->match.probable = d->match_probable;
@@ -589,6 +593,31 @@ static const char *set_retry(cmd_parms *cmd, void *dv, const char *base,
     return NULL;
 }
 
+/* ClientRegistryIdempotencyRetention: seconds (or Nd days) an answered
+ * messageId is kept; 0 turns idempotency off. */
+static const char *set_idem_retention(cmd_parms *cmd, void *dv,
+                                      const char *arg)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    char *end = NULL;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    (void)dv;
+    if (end && *end == 'd' && end[1] == '\0') {
+        v *= 86400;
+    }
+    else if (end == NULL || *end != '\0') {
+        v = -1;
+    }
+    if (end == arg || v < 0 || v > APR_INT64_C(3650) * 86400) {
+        return "ClientRegistryIdempotencyRetention takes seconds (or days "
+               "as Nd) from 0 (off) to 3650d";
+    }
+    s->idem_retention = v;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -658,6 +687,10 @@ const command_rec cr_config_cmds[] = {
     AP_INIT_TAKE2("ClientRegistryCallbackRetry", set_retry, NULL,
                   RSRC_CONF, "first retry delay in seconds and number of "
                   "delivery attempts of asynchronous responses"),
+    AP_INIT_TAKE1("ClientRegistryIdempotencyRetention", set_idem_retention,
+                  NULL, RSRC_CONF, "how long the answer of a processed "
+                  "messageId is kept, in seconds or Nd days (default 7d; "
+                  "0 off)"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

@@ -72,6 +72,7 @@ typedef struct cr_srv_conf_t {
     apr_hash_t *callbacks;    /* org -> callback base URL (async) */
     int retry_base;           /* ClientRegistryCallbackRetry */
     int retry_max;
+    apr_int64_t idem_retention;  /* ClientRegistryIdempotencyRetention */
 } cr_srv_conf_t;
 
 extern const command_rec cr_config_cmds[];

@@ -9,6 +9,7 @@
 
 #include "ops/cr_audit.h"
 #include "ops/cr_capability.h"
+#include "ops/cr_idem.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
 #include "ops/cr_ops_query.h"
@@ -351,7 +352,10 @@ int cr_handler(request_rec *r)
     case CR_ROUTE_TYPE_OP:
         note_op(r, apr_pstrdup(r->pool, seg[1]), "E");
         ctx->if_match = cr_request_if_match(r);
+        ctx->idem = 1;
         op->run(ctx, body);
+        /* Before the output policy: the answer as built is kept. */
+        cr_idem_record(ctx);
         break;
     default:
         ctx->resp.status = HTTP_NOT_FOUND;

@@ -16,6 +16,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_audit.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_db.h"
 #include "store/cr_store_async.h"
@@ -80,11 +81,12 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
     job.user_id = m.meta.enterer;
     job.client_dn = ctx->caller ? ctx->caller->client_dn : NULL;
     job.if_match = ctx->if_match > 0 ? ctx->if_match : 0;
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv == APR_SUCCESS) {
-        rv = cr_store_async_insert(ctx->db, ctx->pool, &job,
-                                   ctx->now_instant);
+    /* The transaction, with the messageId claimed (CR-PARAM-004): a
+     * repeat gets this 202 and job again, not a second job. */
+    if (!cr_idem_begin(&m, body)) {
+        return;
     }
+    rv = cr_store_async_insert(ctx->db, ctx->pool, &job, ctx->now_instant);
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, opname, "E", 202, NULL);
     }

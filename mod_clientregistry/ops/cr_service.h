@@ -29,6 +29,9 @@ typedef struct cr_settings_t {
     cr_phn_range_t phn_range;
     int allow_client_ids;          /* PUT to an unknown id creates it */
     cr_match_thresholds_t match;   /* ClientRegistryMatchThresholds */
+    apr_int64_t idem_retention;    /* seconds a processed messageId's
+                                    * answer is kept (ClientRegistry-
+                                    * IdempotencyRetention); 0: off */
 } cr_settings_t;
 
 /* The HTTP request as the audit trail records it. */
@@ -81,6 +84,11 @@ typedef struct cr_ctx_t {
      * its commit (the async worker marks its job executed there). */
     apr_status_t (*before_commit)(struct cr_ctx_t *ctx, void *baton);
     void *before_commit_baton;
+    /* Idempotent messageId (ops/cr_idem.c): set by the HTTP handler for
+     * the BC operations (not by the async worker, which runs a request
+     * already claimed); the claim this request holds, or NULL. */
+    int idem;
+    struct cr_idem_claim_t *idem_claim;
 } cr_ctx_t;
 
 /* Fill the time fields and the outcome of ctx (pool, db, settings,

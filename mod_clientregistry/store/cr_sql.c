@@ -123,5 +123,6 @@ const cr_sql_stmt_t *const cr_sql_catalogues[] = {
     cr_sql_query_catalogue,
     cr_sql_source_catalogue,
     cr_sql_async_catalogue,
+    cr_sql_idem_catalogue,
     NULL
 };

@@ -28,5 +28,6 @@ extern const cr_sql_stmt_t cr_sql_audit_catalogue[];
 extern const cr_sql_stmt_t cr_sql_query_catalogue[];
 extern const cr_sql_stmt_t cr_sql_source_catalogue[];
 extern const cr_sql_stmt_t cr_sql_async_catalogue[];
+extern const cr_sql_stmt_t cr_sql_idem_catalogue[];
 
 #endif /* CR_SQL_H */
