@@ -23,7 +23,8 @@
  * messageId), the pair (sender, messageId) is first looked up and then
  * claimed inside the transaction.  1: the transaction is open and the
  * operation goes on; 0: the request was answered (the stored answer, a
- * refusal, or a store failure) and no transaction is open. */
+ * refusal, or a store failure) and no transaction is open.  With
+ * ctx->check_only: 0 and nothing else (the request passed its checks). */
 int cr_idem_begin(cr_bcop_t *f, json_object *body);
 
 /* After the operation ran: when it committed a claim, store its answer

@@ -89,6 +89,10 @@ typedef struct cr_ctx_t {
      * already claimed); the claim this request holds, or NULL. */
     int idem;
     struct cr_idem_claim_t *idem_claim;
+    /* Set by the .Async forms (ops/cr_op_async.c, CR-ASYNC-004): the
+     * operation runs its checks only and stops where its transaction
+     * would begin; ctx->resp.status stays 0 when the request passed. */
+    int check_only;
 } cr_ctx_t;
 
 /* Fill the time fields and the outcome of ctx (pool, db, settings,

@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 14;
+plan tests => 38;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -119,3 +119,108 @@ ok(scalar(grep { $_->{given}[0] eq 'New' } @ended),
    'CR-PAT-009: the older official name is returned ended (period.end)');
 is(scalar(current($p, 'name', sub { $_[0]{use} eq 'official' })), 1,
    'CR-PAT-009: with history still one current official name');
+
+# ---- CR-ASYNC-004: an .Async request gets its own operation's checks ------
+my $cb = [ { name => 'sender', valueIdentifier => {
+    system => 'http://hlth.gov.bc.ca/fhir/client/bc-org', value => 'CBTEST' } } ];
+sub async_body {
+    my ($mid, $p, @more) = @_;
+    return bc_request(params => [ { name => 'messageId', valueString => $mid },
+                                  @$cb ], patient => $p, entries => \@more);
+}
+sub job_count {
+    db_row('SELECT COUNT(*) AS n FROM cr_async_job WHERE message_id = ?',
+           $_[0])->{n};
+}
+# A Revise has exactly two entries (CR-BND-004); AddPatient's rules allowed
+# a third (a RelatedPerson), so this was acknowledged and failed later.
+my $mid = "async-rel-$tok";
+$res = op_post('RevisePatient.Async', async_body($mid,
+    snap(ids => [ sri($fha, "AS$tok") ]),
+    { resourceType => 'RelatedPerson', relationship => [ { coding => [ {
+        system => 'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
+        code => 'NMTH' } ] } ] }), %U);
+is($res->code, 400, 'CR-ASYNC-004: $RevisePatient.Async with a RelatedPerson '
+   . '(Revise: 2 entries): 400, not 202');
+is_deeply(error_details(json_of($res)), ['BCHCIM.RP.2.0105', 'BCHCIM.RP.2.0110'],
+          'CR-ASYNC-004: BCHCIM.RP.2.0105, 0110 (entry count, RelatedPerson), '
+          . 'Revise\'s rules');
+is(job_count($mid), 0, 'CR-ASYNC-004: stored: nothing queued');
+# A business rule of Revise: the root effective date (CR-REV-007).
+$mid = "async-eff-$tok";
+my $ne = snap(ids => [ sri($fha, "AE$tok") ]);
+delete $ne->{extension};
+$res = op_post('RevisePatient.Async', async_body($mid, $ne), %U);
+is($res->code, 422, 'CR-ASYNC-004: $RevisePatient.Async without the root '
+   . 'effective date: 422, not 202');
+is_deeply(error_details(json_of($res)), ['BCHCIM.RP.2.0163'],
+          'CR-ASYNC-004: BCHCIM.RP.2.0163');
+is(job_count($mid), 0, 'CR-ASYNC-004: stored: nothing queued');
+# A PHN failing its check digit on AddPatient.Async (CR-ADD-005).
+$mid = "async-phn-$tok";
+$res = op_post('AddPatient.Async', async_body($mid, snap(ids => [
+    sri($fha, "AP$tok"), { system => PHN_SYS, value => '9999999999' } ])),
+    %U);
+is($res->code, 422, 'CR-ASYNC-004: $AddPatient.Async with a bad PHN: 422');
+is_deeply(error_details(json_of($res)), ['BCHCIM.RP.2.0141'],
+          'CR-ASYNC-004: BCHCIM.RP.2.0141');
+is(job_count($mid), 0, 'CR-ASYNC-004: stored: nothing queued');
+# A valid one is still acknowledged.
+$mid = "async-ok-$tok";
+$res = op_post('RevisePatient.Async', async_body($mid,
+    snap(ids => [ sri($fha, "AO$tok") ])), %U);
+is($res->code, 202, 'CR-ASYNC-004: a valid $RevisePatient.Async: 202');
+is_deeply([ issues_of(json_of($res)) ],
+          ['information business-rule BCHCIM.RP.0.0007'],
+          'CR-ASYNC-004: only the acknowledgement issue (BCHCIM.RP.0.0007)');
+is(job_count($mid), 1, 'CR-ASYNC-004: stored: queued once');
+
+# ---- CR-GEN-009: every answer of a BC operation is a Bundle ----------------
+sub bundle_oo {
+    my $res = shift;
+    my $b = json_of($res) || {};
+    my @oo = entries_of($b, 'OperationOutcome');
+    return join ' ', $b->{resourceType} // '-', $b->{type} // '-',
+           scalar(@oo), map { $_->{resource}{issue}[0]{code} } @oo;
+}
+$res = fhir_get('/fhir/Patient/$AddPatient');
+is($res->code, 405, 'CR-GEN-009: GET on $AddPatient: 405');
+is(bundle_oo($res), 'Bundle collection 1 not-supported',
+   'CR-GEN-009: the 405 is a Bundle with one OperationOutcome');
+is($res->header('Allow'), 'POST', 'CR-GEN-001: Allow: POST');
+$res = fhir_request('POST', '/fhir/Patient/$AddPatient',
+                    bc_request(patient => snap(ids => [])), module => 'stale',
+                    %U);
+is($res->code, 503, 'CR-GEN-009: database of an unknown schema: 503');
+is(bundle_oo($res), 'Bundle collection 1 transient',
+   'CR-GEN-009: the 503 is a Bundle (transient)');
+$res = fhir_request('POST', '/fhir/Patient/$match',
+                    { resourceType => 'Parameters' }, module => 'stale');
+is(json_of($res)->{resourceType}, 'OperationOutcome',
+   'CR-GEN-009: a FHIR-style operation ($match) keeps its OperationOutcome');
+SKIP: {
+    skip 'mod_ssl is not available', 3
+        unless Apache::Test::have_module('mod_ssl');
+    $res = fhir_request('POST', '/fhir-secure/Patient/$AddPatient',
+                        bc_request(patient => snap(ids => [])),
+                        module => 'mod_ssl', cert => 'client_fha', %U);
+    is($res->code, 403, 'CR-GEN-009: a write by a read-only client '
+       . '(Require clientregistry-operation): 403');
+    is(bundle_oo($res), 'Bundle collection 1 forbidden',
+       'CR-GEN-009: the 403 of Require is a Bundle (forbidden)');
+    like($res->header('Content-Type') // '', qr{^application/fhir\+json},
+         'CR-GEN-009: ... sent as application/fhir+json');
+}
+
+# ---- CR-PARAM-002: flags must be booleans ----------------------------------
+for my $flag ('history', 'withHistory', 'identifiersOnly') {
+    $res = op_post('GetDemographics', bc_request(
+        params => [ { name => 'messageId', valueString => "pf$tok" },
+                    { name => $flag, valueString => 'true' } ],
+        patient => { resourceType => 'Patient',
+                     identifier => [ { system => PHN_SYS, value => $phn } ] }),
+        %U);
+    is_deeply([ $res->code, @{ error_details(json_of($res)) } ],
+              [ 400, 'BCHCIM.GD.2.0108' ],
+              "CR-PARAM-002: $flag as a string: 400, BCHCIM.GD.2.0108");
+}
