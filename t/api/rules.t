@@ -62,7 +62,7 @@ my $res = revise(snap(ids => [ sri($fha, "P$tok") ],
                  { type => 'physical', line => ['2 New Rd'], city => 'Victoria',
                    state => 'BC', country => 'CA',
                    period => { start => '2022-01-01' } } ]));
-is($res->code, 201, 'CR-PAT-009: a Revise with two current values per use: 201');
+is($res->code, 201, 'CR-PAT-009, CR-GEN-020, CR-GEN-029: a Revise (no messageDateTime) creating a client with two current values per use: 201');
 my ($p) = patients_of(json_of($res));
 my $id = $p->{id};
 is_deeply([ map { $_->{given}[0] } current($p, 'name',
@@ -94,7 +94,7 @@ $res = revise(snap(ids => [ sri($iha, "Q$tok"),
                                 given => ['Newest'] } ],
                    telecom => [ { system => 'phone', use => 'home',
                                   value => '2505550103' } ]));
-is($res->code, 200, 'CR-PAT-009: a second source revises the client: 200');
+is($res->code, 200, 'CR-PAT-009, CR-GEN-029: a second source revises the client: 200');
 ($p) = patients_of(json_of($res));
 is($p->{id}, $id, 'CR-PAT-009: the same client (by PHN)');
 is_deeply([ map { $_->{given}[0] } current($p, 'name',
@@ -191,9 +191,9 @@ is($res->header('Allow'), 'POST', 'CR-GEN-001: Allow: POST');
 $res = fhir_request('POST', '/fhir/Patient/$AddPatient',
                     bc_request(patient => snap(ids => [])), module => 'stale',
                     %U);
-is($res->code, 503, 'CR-GEN-009: database of an unknown schema: 503');
+is($res->code, 503, 'CR-GEN-009, CR-GEN-032: database of an unknown schema: 503');
 is(bundle_oo($res), 'Bundle collection 1 transient',
-   'CR-GEN-009: the 503 is a Bundle (transient)');
+   'CR-GEN-009, CR-GEN-032: the 503 is a Bundle (transient)');
 $res = fhir_request('POST', '/fhir/Patient/$match',
                     { resourceType => 'Parameters' }, module => 'stale');
 is(json_of($res)->{resourceType}, 'OperationOutcome',
