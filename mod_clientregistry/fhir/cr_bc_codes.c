@@ -235,6 +235,12 @@ const cr_bc_code_t cr_bc_codes[] = {
       "registry" },
     { CR_BC_PM_PREVIEW, "PM", E, 189, "not-supported",
       "The Client Registry has no preview mode for $merge.", "registry" },
+    { CR_BC_MSG_REUSED, "*", E, 440, "duplicate",
+      "The messageId was already used by this sender for a different "
+      "request.", "registry" },
+    { CR_BC_MSG_PENDING, "*", E, 441, "conflict",
+      "A request with this messageId from this sender is being "
+      "processed; its answer is not available.", "registry" },
     { CR_BC_MSG_COUNT, NULL, I, 0, NULL, NULL, NULL }
 };
 

@@ -112,6 +112,9 @@ typedef enum {
     CR_BC_PM_RESULT_LINK,
     CR_BC_PM_MERGE_STATUS,
     CR_BC_PM_PREVIEW,
+    /* Idempotent messageId (ops/cr_idem.c, CR-PARAM-004). */
+    CR_BC_MSG_REUSED,
+    CR_BC_MSG_PENDING,
     CR_BC_MSG_COUNT
 } cr_bc_msg_e;
 

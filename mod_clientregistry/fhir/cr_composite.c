@@ -145,19 +145,73 @@ static void push(apr_array_header_t *out, const char *kind,
     a->period_end = end;
 }
 
+/* The group in which member's element el may have one current value
+ * (CR-PAT-009: a name per use, a phone and an e-mail per telecom use, an
+ * address per type), or NULL when el has none (no use or type). */
+static const char *use_group(apr_pool_t *pool, const char *member,
+                             json_object *el)
+{
+    if (strcmp(member, "name") == 0) {
+        return cr_json_get_string(el, "use");
+    }
+    if (strcmp(member, "telecom") == 0) {
+        const char *sys = cr_json_get_string(el, "system");
+        const char *use = cr_json_get_string(el, "use");
+        return sys && use ? apr_pstrcat(pool, sys, "|", use, NULL) : NULL;
+    }
+    if (strcmp(member, "address") == 0) {
+        return cr_json_get_string(el, "type");
+    }
+    return NULL;
+}
+
+/* Whether the value started at a (listed at ia) is older than the one
+ * started at b (listed at ib): the earlier start, or on the same start
+ * the one listed first. */
+static int older(const char *a, size_t ia, const char *b, size_t ib)
+{
+    int c = strcmp(a ? a : "", b ? b : "");
+
+    return c < 0 || (c == 0 && ia < ib);
+}
+
 static void repeating(apr_pool_t *pool, apr_array_header_t *out,
                       json_object *patient, const char *member,
                       const char *kind, const char *dflt)
 {
     json_object *arr = cr_json_get_array(patient, member);
-    size_t i, n = arr ? json_object_array_length(arr) : 0;
+    size_t i, j, n = arr ? json_object_array_length(arr) : 0;
+    const char **start, **end, **group;
 
-    for (i = 0; i < n && i < CR_COMPOSITE_MAX_ATTRS; i++) {
+    if (n > CR_COMPOSITE_MAX_ATTRS) {
+        n = CR_COMPOSITE_MAX_ATTRS;
+    }
+    start = apr_pcalloc(pool, sizeof(*start) * (n + 1));
+    end = apr_pcalloc(pool, sizeof(*end) * (n + 1));
+    group = apr_pcalloc(pool, sizeof(*group) * (n + 1));
+    for (i = 0; i < n; i++) {
         json_object *el = json_object_array_get_idx(arr, i);
         json_object *per = cr_json_get_object(el, "period");
-        const char *start = cr_json_get_string(per, "start");
-        push(out, kind, cr_composite_canonical(pool, strip(pool, el)),
-             start ? start : dflt, cr_json_get_string(per, "end"));
+        start[i] = cr_json_get_string(per, "start");
+        start[i] = start[i] ? start[i] : dflt;
+        end[i] = cr_json_get_string(per, "end");
+        group[i] = use_group(pool, member, el);
+    }
+    /* CR-PAT-009: of two current values in one group, the older one is
+     * ended where the newer one starts. */
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < n && group[i] && end[i] == NULL; j++) {
+            if (j != i && group[j] && end[j] == NULL
+                && strcmp(group[i], group[j]) == 0
+                && older(start[i], i, start[j], j)) {
+                end[i] = start[j] ? start[j] : dflt;
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        push(out, kind, cr_composite_canonical(
+                 pool, strip(pool, json_object_array_get_idx(arr, i))),
+             start[i], end[i]);
     }
 }
 
@@ -402,11 +456,31 @@ json_object *cr_composite_build(apr_pool_t *pool,
     }
     json_object_object_add(p, "active", json_object_new_boolean(active));
     for (k = 0; repeats[k][0]; k++) {
-        for (i = 0; i < attrs->nelts; i++) {
-            const cr_compattr_t *a = &APR_ARRAY_IDX(attrs, i,
-                                                    cr_compattr_t);
-            if (!a->merged && strcmp(a->kind, repeats[k][0]) == 0) {
-                add_repeat(pool, p, repeats[k][1], a, seen);
+        /* CR-PAT-009: one current value per use (type), the newest;
+         * what an older version showed comes back in the history. */
+        apr_hash_t *newest = apr_hash_make(pool);
+        for (pass = 0; pass < 2; pass++) {
+            for (i = 0; i < attrs->nelts; i++) {
+                const cr_compattr_t *a = &APR_ARRAY_IDX(attrs, i,
+                                                        cr_compattr_t);
+                const char *g;
+                const int *w;
+                if (a->merged || strcmp(a->kind, repeats[k][0]) != 0) {
+                    continue;
+                }
+                g = use_group(pool, repeats[k][0],
+                              parse_value(pool, a->value));
+                w = g ? apr_hash_get(newest, g, APR_HASH_KEY_STRING) : NULL;
+                if (pass == 0 && g && (w == NULL || older(
+                        APR_ARRAY_IDX(attrs, *w, cr_compattr_t).period_start,
+                        (size_t)*w, a->period_start, (size_t)i))) {
+                    int *at = apr_palloc(pool, sizeof(*at));
+                    *at = i;
+                    apr_hash_set(newest, g, APR_HASH_KEY_STRING, at);
+                }
+                if (pass == 1 && (w == NULL || *w == i)) {
+                    add_repeat(pool, p, repeats[k][1], a, seen);
+                }
             }
         }
     }

@@ -13,7 +13,11 @@
  * beside them, so that two snapshots sending the same value compare equal.
  *
  * Composite rules: repeating kinds list every current value once (first
- * supplier's business start); single-valued kinds take the value with the
+ * supplier's business start), but at most one per name use, per telecom
+ * system and use, per address type (CR-PAT-009): the newest business
+ * start wins (later recorded on a tie), and a snapshot sending two
+ * current values of one use has the older one ended where the newer
+ * starts; single-valued kinds take the value with the
  * newest business start (later recorded wins a tie); the registry's own
  * identifiers (the PHN it assigned) come first.  Each element carries its
  * period.start and the bc-sourceId-extension of its supplier (removed by

@@ -37,6 +37,7 @@
 #define DEF_TOKEN_SCOPE_CLAIM "scope"
 #define DEF_RETRY_BASE 2
 #define DEF_RETRY_MAX 10
+#define DEF_IDEM_RETENTION APR_INT64_C(604800)
 
 #define UNSET CR_CONFIG_UNSET
 
@@ -144,6 +145,7 @@ static cr_srv_conf_t *srv_new(apr_pool_t *p)
     s->notify_retry_base = UNSET;
     s->notify_retry_max = UNSET;
     s->notify_timeout = UNSET;
+    s->idem_retention = UNSET;
     return s;
 }
 
@@ -176,6 +178,7 @@ void *cr_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     s->notify_retry_max = PICK(notify_retry_max, UNSET);
     s->notify_timeout = PICK(notify_timeout, UNSET);
     s->notify_base = PICK(notify_base, NULL);
+    s->idem_retention = PICK(idem_retention, UNSET);
     return s;
 }
 
@@ -211,6 +214,7 @@ void cr_config_settings(cr_settings_t *out, request_rec *r,
     out->phn_range.last = DEF(s->phn_last, DEF_PHN_LAST);
     out->allow_client_ids = d->client_ids > 0;
     out->notify_allow = s->notify_allow;
+    out->idem_retention = DEF(s->idem_retention, DEF_IDEM_RETENTION);
     if (d->match_certain != UNSET) {
         out->match.certain = d->match_certain;
         out->match.probable = d->match_probable;
@@ -797,6 +801,31 @@ static const char *set_tuning(cmd_parms *cmd, void *dv, const char *on,
     return NULL;
 }
 
+/* ClientRegistryIdempotencyRetention: seconds (or Nd days) an answered
+ * messageId is kept; 0 turns idempotency off. */
+static const char *set_idem_retention(cmd_parms *cmd, void *dv,
+                                      const char *arg)
+{
+    cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
+                                            &clientregistry_module);
+    char *end = NULL;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    (void)dv;
+    if (end && *end == 'd' && end[1] == '\0') {
+        v *= 86400;
+    }
+    else if (end == NULL || *end != '\0') {
+        v = -1;
+    }
+    if (end == arg || v < 0 || v > APR_INT64_C(3650) * 86400) {
+        return "ClientRegistryIdempotencyRetention takes seconds (or days "
+               "as Nd) from 0 (off) to 3650d";
+    }
+    s->idem_retention = v;
+    return NULL;
+}
+
 #define INT_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_int, \
                   (void *)APR_OFFSETOF(cr_dir_conf_t, field), \
@@ -892,6 +921,10 @@ const command_rec cr_config_cmds[] = {
                    NULL, RSRC_CONF, "the registry's client certificate and "
                    "key (PEM) for outbound TLS, and a CA file to verify "
                    "partners"),
+    AP_INIT_TAKE1("ClientRegistryIdempotencyRetention", set_idem_retention,
+                  NULL, RSRC_CONF, "how long the answer of a processed "
+                  "messageId is kept, in seconds or Nd days (default 7d; "
+                  "0 off)"),
     AP_INIT_TAKE2("ClientRegistryPHNRange", set_phn_range, NULL, RSRC_CONF,
                   "First and last PHN body the registry may assign "
                   "(default 0 99999999)"),

@@ -93,6 +93,7 @@ typedef struct cr_srv_conf_t {
     int tune_on;              /* ClientRegistryMatchTuning */
     int tune_records;
     int tune_interval;
+    apr_int64_t idem_retention;  /* ClientRegistryIdempotencyRetention */
 } cr_srv_conf_t;
 
 extern const command_rec cr_config_cmds[];

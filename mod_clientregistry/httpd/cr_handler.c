@@ -9,6 +9,7 @@
 
 #include "ops/cr_audit.h"
 #include "ops/cr_capability.h"
+#include "ops/cr_idem.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_ops.h"
 #include "ops/cr_ops_maintain.h"
@@ -43,6 +44,20 @@ static void note_result(request_rec *r, const cr_ctx_t *ctx)
     }
 }
 
+/* CR-GEN-009: a BC operation's error answers are response Bundles. */
+static void bundle_error(request_rec *r, cr_ctx_t *ctx)
+{
+    const cr_route_t *route = cr_route_get(r);
+
+    if (route && route->kind == CR_ROUTE_TYPE_OP
+        && cr_ops_bundle_based(route->op)) {
+        ctx->resp.body = cr_fhir_envelope_error_reply(
+            r->pool, cr_bc_txn_for_operation(route->op->name), ctx->oc,
+            NULL, ctx->now_instant);
+        ctx->resp.body_on_error = 1;
+    }
+}
+
 static int not_allowed(request_rec *r, cr_ctx_t *ctx, const char *ctype,
                        const char *allow)
 {
@@ -51,6 +66,7 @@ static int not_allowed(request_rec *r, cr_ctx_t *ctx, const char *ctype,
     cr_outcome_add(ctx->oc, CR_SEV_ERROR, "not-supported", NULL, NULL,
                    "method %s is not allowed here (allowed: %s)", r->method,
                    allow);
+    bundle_error(r, ctx);
     note_result(r, ctx);
     return cr_request_respond(r, ctx, ctype);
 }
@@ -60,6 +76,7 @@ static int answer(request_rec *r, cr_ctx_t *ctx, const char *ctype,
 {
     ctx->resp.status = status;
     cr_outcome_add(ctx->oc, CR_SEV_ERROR, code, NULL, NULL, "%s", text);
+    bundle_error(r, ctx);
     note_result(r, ctx);
     return cr_request_respond(r, ctx, ctype);
 }
@@ -436,7 +453,10 @@ int cr_handler(request_rec *r)
     case CR_ROUTE_TYPE_OP:
         note_op(r, apr_pstrdup(r->pool, seg[1]), "E");
         ctx->if_match = cr_request_if_match(r);
+        ctx->idem = 1;
         op->run(ctx, body);
+        /* Before the output policy: the answer as built is kept. */
+        cr_idem_record(ctx);
         break;
     default:
         ctx->resp.status = HTTP_NOT_FOUND;

@@ -18,6 +18,9 @@
 #include "httpd/cr_config.h"
 #include "httpd/cr_req.h"
 #include "httpd/cr_request.h"
+#include "httpd/cr_route.h"
+#include "fhir/cr_fhir_envelope.h"
+#include "ops/cr_ops.h"
 #include "core/cr_text.h"
 #include "ops/cr_privacy.h"
 #include "httpd/cr_private.h"
@@ -512,6 +515,7 @@ void cr_request_insert_error_filter(request_rec *r)
     cr_outcome_t *oc;
     const cr_req_t *q;
     const char *denied, *text;
+    json_object *body;
 
     if (d == NULL || d->enabled != 1 || r->status < 400) {
         return;
@@ -540,10 +544,24 @@ void cr_request_insert_error_filter(request_rec *r)
     }
     cr_outcome_add(oc, r->status >= 500 ? CR_SEV_FATAL : CR_SEV_ERROR,
                    issue_code(r->status), NULL, NULL, "%s", text);
+    if (q->route && q->route->kind == CR_ROUTE_TYPE_OP
+        && cr_ops_bundle_based(q->route->op)) {
+        /* CR-GEN-009: a BC operation answers with a response Bundle,
+         * also when httpd refuses it (401, the 403 of Require, 413). */
+        char now[CR_DATETIME_INSTANT_SIZE];
+        if (cr_datetime_format_instant(now, sizeof(now), r->request_time)
+            != APR_SUCCESS) {
+            now[0] = '\0';
+        }
+        body = cr_fhir_envelope_error_reply(
+            r->pool, cr_bc_txn_for_operation(q->route->op->name), oc, NULL,
+            now[0] ? apr_pstrdup(r->pool, now) : NULL);
+    }
+    else {
+        body = cr_outcome_to_json(r->pool, oc);
+    }
     /* A string that is neither a URL nor a path is sent as the body. */
     ap_custom_response(r, r->status,
-                       cr_json_serialize(r->pool,
-                                         cr_outcome_to_json(r->pool, oc),
-                                         NULL));
+                       cr_json_serialize(r->pool, body, NULL));
     ap_add_output_filter(CR_REQUEST_ERROR_FILTER, NULL, r, r->connection);
 }

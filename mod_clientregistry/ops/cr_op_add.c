@@ -19,6 +19,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_rules.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_store.h"
 
@@ -141,9 +142,8 @@ void cr_ops_maintain_add(cr_ctx_t *ctx, json_object *body)
     }
     snapshot = cr_json_serialize(ctx->pool, e->resource, NULL);
 
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "starting the add");
+    /* The transaction, with the messageId claimed (CR-PARAM-004). */
+    if (!cr_idem_begin(&m, body)) {
         return;
     }
     if (mother_phn) {

@@ -1,8 +1,9 @@
 /* cr_op_async: the .Async forms of AddPatient, RevisePatient,
  * PartialUpdatePatient and MergePatient (operations.md 6).
  *
- * Only the envelope, the sender and the user are checked here; the
- * request is queued in cr_async_job (with the settings it is to run
+ * The request is first checked by its own operation (ctx->check_only,
+ * CR-ASYNC-004: envelope, sender, user and business rules, up to where
+ * its transaction would begin); then it is queued in cr_async_job (with the settings it is to run
  * under) in one transaction with its audit record and acknowledged with
  * 202 and the acknowledgement Bundle.  The worker
  * (httpd/cr_async_worker.c) runs the synchronous operation later and
@@ -21,6 +22,8 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_audit.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
+#include "ops/cr_ops.h"
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_db.h"
 #include "store/cr_store_async.h"
@@ -38,15 +41,34 @@ static void enqueue(cr_ctx_t *ctx, json_object *body, const char *op)
         .min_related = 0, .max_related = 0
     };
     const char *opname = apr_pstrcat(ctx->pool, op, ".Async", NULL);
+    const cr_op_t *target = cr_ops_find(op);
     const cr_envelope_rules_t *rules;
     cr_bcop_t m;
 
     rules = strcmp(op, "MergePatient") == 0 ? &pm_rules : &rp_rules;
+    /* CR-ASYNC-004: the operation's own checks (its envelope rules, the
+     * sender and user, its business rules on the Patient) run now, up to
+     * where its transaction would begin; a request they reject gets
+     * their answer (4xx) instead of the 202.  What needs the data (an
+     * identifier held by another client, an unknown survivor) is
+     * answered to the callback when the job runs. */
+    if (target == NULL) {
+        cr_bcop_init(&m, ctx, rules->txn, opname, NULL);
+        cr_bcop_reject(&m, CR_BC_INVALID, NULL, 500);
+        return;
+    }
+    ctx->check_only = 1;
+    target->run(ctx, body);
+    ctx->check_only = 0;
+    if (ctx->resp.status >= 400) {
+        return;
+    }
+    /* Passed (or answered without a write): its warnings go with the
+     * job's own answer. */
+    memset(&ctx->resp, 0, sizeof(ctx->resp));
+    ctx->oc = cr_outcome_make(ctx->pool);
     cr_bcop_init(&m, ctx, rules->txn, opname,
               CR_ENV_PROFILE_BASE "bc-async-ack-response-bundle");
-    /* The shape, the sender and the user are checked now; the rules of
-     * the operation itself when it runs (its response goes to the
-     * callback). */
     if (!cr_bcop_open(&m, body, rules, 1)) {
         return;
     }
@@ -93,11 +115,12 @@ void cr_op_async_queue(cr_bcop_t *f, json_object *body, const char *op)
     job.user_id = f->meta.enterer;
     job.client_dn = ctx->caller ? ctx->caller->client_dn : NULL;
     job.if_match = ctx->if_match > 0 ? ctx->if_match : 0;
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv == APR_SUCCESS) {
-        rv = cr_store_async_insert(ctx->db, ctx->pool, &job,
-                                   ctx->now_instant);
+    /* The transaction, with the messageId claimed (CR-PARAM-004): a
+     * repeat gets this 202 and job again, not a second job. */
+    if (!cr_idem_begin(f, body)) {
+        return;
     }
+    rv = cr_store_async_insert(ctx->db, ctx->pool, &job, ctx->now_instant);
     if (rv == APR_SUCCESS) {
         rv = cr_audit_in_txn(ctx, opname, "E", 202, NULL);
     }

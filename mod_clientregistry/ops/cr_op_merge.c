@@ -22,6 +22,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_op_merge.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
@@ -231,14 +232,13 @@ static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
 /* Open the transaction of a merge or unmerge and find the survivor at the
  * version If-Match names: 1, or 0 when the request was answered (store
  * failure, unknown survivor, 412). */
-static int begin_on_survivor(cr_bcop_t *m, side_t *surv, apr_int64_t *cur,
-                             const char *what)
+static int begin_on_survivor(cr_bcop_t *m, json_object *body,
+                             side_t *surv, apr_int64_t *cur)
 {
-    cr_ctx_t *ctx = m->ctx;
-    apr_status_t rv = cr_db_begin(ctx->db, ctx->pool);
+    apr_status_t rv;
 
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(m, rv, what);
+    /* The transaction, with the messageId claimed (CR-PARAM-004). */
+    if (!cr_idem_begin(m, body)) {
         return 0;
     }
     rv = cr_op_merge_resolve(m, surv);
@@ -434,7 +434,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    if (!begin_on_survivor(&m, &surv, &cur, "starting the merge")) {
+    if (!begin_on_survivor(&m, body, &surv, &cur)) {
         return;
     }
     for (i = 0; i < nns; i++) {
@@ -478,7 +478,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    if (!begin_on_survivor(&m, &surv, &cur, "starting the unmerge")) {
+    if (!begin_on_survivor(&m, body, &surv, &cur)) {
         return;
     }
     for (i = 0; i < nns; i++) {

@@ -20,6 +20,7 @@
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_store.h"
 #include "store/cr_store_source.h"
@@ -321,9 +322,8 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         cr_bcop_reject(&m, CR_BC_RP_UPD_NOTHING, e->expr, 400);
         return;
     }
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "starting the partial update");
+    /* The transaction, with the messageId claimed (CR-PARAM-004). */
+    if (!cr_idem_begin(&m, body)) {
         return;
     }
     if (strcmp(sys, CR_SYS_PHN) == 0) {

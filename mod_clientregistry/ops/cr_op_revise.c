@@ -17,6 +17,7 @@
 #include "fhir/cr_fhir_envelope.h"
 #include "fhir/cr_fhir_rules.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
 #include "ops/cr_ops_match.h"
 #include "store/cr_store.h"
@@ -125,9 +126,8 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
     snap = cr_composite_extract(ctx->pool, e->resource, eff);
     snapshot = cr_json_serialize(ctx->pool, e->resource, NULL);
 
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "starting the revise");
+    /* The transaction, with the messageId claimed (CR-PARAM-004). */
+    if (!cr_idem_begin(&m, body)) {
         return;
     }
     rv = cr_store_source_find(&rec, ctx->db, ctx->pool, sri_system,

@@ -71,3 +71,8 @@ const char *cr_ops_permission_name(cr_permission_e p)
         return "admin";
     }
 }
+
+int cr_ops_bundle_based(const cr_op_t *op)
+{
+    return op != NULL && op->name[0] >= 'A' && op->name[0] <= 'Z';
+}

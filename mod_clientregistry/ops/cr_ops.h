@@ -37,4 +37,10 @@ const cr_op_t *cr_ops_find(const char *name);
 
 const char *cr_ops_permission_name(cr_permission_e p);
 
+/* Whether op is one of the BC message operations, which take and answer
+ * Bundles (CR-GEN-009: every answer, errors of httpd's own too): the
+ * PascalCase codes ($FindCandidates ... $MergePatient.Async), not the
+ * FHIR-style ones ($match, $merge, $potential-duplicates). */
+int cr_ops_bundle_based(const cr_op_t *op);
+
 #endif /* CR_OPS_H */

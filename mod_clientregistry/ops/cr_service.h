@@ -32,6 +32,9 @@ typedef struct cr_settings_t {
     const apr_array_header_t *notify_allow;  /* ClientRegistryNotifyAllow:
                                       URL prefixes (const char *) of the
                                       endpoints subscriptions may name */
+    apr_int64_t idem_retention;    /* seconds a processed messageId's
+                                    * answer is kept (ClientRegistry-
+                                    * IdempotencyRetention); 0: off */
 } cr_settings_t;
 
 /* The HTTP request as the audit trail records it. */
@@ -84,6 +87,15 @@ typedef struct cr_ctx_t {
      * its commit (the async worker marks its job executed there). */
     apr_status_t (*before_commit)(struct cr_ctx_t *ctx, void *baton);
     void *before_commit_baton;
+    /* Idempotent messageId (ops/cr_idem.c): set by the HTTP handler for
+     * the BC operations (not by the async worker, which runs a request
+     * already claimed); the claim this request holds, or NULL. */
+    int idem;
+    struct cr_idem_claim_t *idem_claim;
+    /* Set by the .Async forms (ops/cr_op_async.c, CR-ASYNC-004): the
+     * operation runs its checks only and stops where its transaction
+     * would begin; ctx->resp.status stays 0 when the request passed. */
+    int check_only;
 } cr_ctx_t;
 
 /* Fill the time fields and the outcome of ctx (pool, db, settings,

@@ -126,5 +126,6 @@ const cr_sql_stmt_t *const cr_sql_catalogues[] = {
     cr_sql_async_catalogue,
     cr_sql_review_catalogue,
     cr_sql_notify_catalogue,
+    cr_sql_idem_catalogue,
     NULL
 };

@@ -31,5 +31,6 @@ extern const cr_sql_stmt_t cr_sql_async_catalogue[];
 extern const cr_sql_stmt_t cr_sql_review_catalogue[];
 extern const cr_sql_stmt_t cr_sql_notify_catalogue[];
 extern const cr_sql_stmt_t cr_sql_match_tune_catalogue[];
+extern const cr_sql_stmt_t cr_sql_idem_catalogue[];
 
 #endif /* CR_SQL_H */

@@ -121,11 +121,11 @@ for my $c (@cases) {
 # Envelope: two Patients, or two RelatedPersons.
 $res = op_post('AddPatient', bc_request(patient => person(),
                                         entries => [ person() ]), %U);
-is($res->code, 400, 'CR-ADD-010: two Patients: 400');
+is($res->code, 400, 'CR-ADD-010, CR-BND-003: two Patients: 400');
 $res = op_post('AddPatient', bc_request(patient => person(), entries => [
     map { { resourceType => 'RelatedPerson',
             patient => { reference => 'urn:uuid:x' } } } 1 .. 2 ]), %U);
-is($res->code, 400, 'CR-ADD-010: two RelatedPersons: 400');
+is($res->code, 400, 'CR-ADD-010, CR-BND-003: two RelatedPersons: 400');
 # Illegal characters in a name: rejected (no filtering, recorded choice).
 $res = op_post('AddPatient', bc_request(patient => person(
     family => "Bad\$tok%")), %U);

@@ -117,7 +117,7 @@ is(wait_job($mid, sub { $_[0]{status} eq 'delivered' }, 5)->{status},
 $mid = "async-rev-$tok";
 $res = op_post('RevisePatient.Async', bc_request(params => params($mid),
     patient => patient("AS2$tok", given => 'Bea')), %U);
-is($res->code, 202, 'CR-ASYNC-001: $RevisePatient.Async: 202');
+is($res->code, 202, 'CR-ASYNC-001, CR-GEN-005: $RevisePatient.Async (a code with a dot) routed to the async handler: 202');
 ($path, $cb) = callback_for($mid, 20);
 is($path, '/Patient/$RevisePatient.Async', 'CR-ASYNC-001: delivered to '
    . '$RevisePatient.Async');

@@ -18,7 +18,7 @@ use CR::Test;
 use CR::BC;
 use CR::Notify;
 
-plan tests => 46;
+plan tests => 47;
 
 quiet_other_subscriptions();
 my $tok = unique_token();
@@ -214,3 +214,9 @@ $res = fhir_get("/fhir/Subscription/$sd/\$status");
                                   {parameter} || [] };
 is_deeply([ $sp{parked}{valueUnsignedInt}, $sp{delivered}{valueUnsignedInt} ],
           [ 0, 2 ], '$status afterwards: none parked, two delivered');
+
+# ---- CR-NOT-010: distributions go only to $PatientNotification -------------
+my @paths = map { $_->{path} // '' } map { partner_received($_) } @partners;
+ok(@paths > 0 && !grep { !m{/Patient/\$PatientNotification\z} } @paths,
+   'CR-NOT-010: every request a partner received was a '
+   . '$PatientNotification (never a $RevisePatient.Async)');

@@ -56,7 +56,7 @@ my @ident = (identifier => [ { system => $iha, value => "PU$tok" } ]);
 my $req = ig_fixture('Bundle-Bundle-UpdatePatient-Request-Example.json');
 $req->{entry}[1]{resource}{identifier}[0]{value} = "PU$tok";
 $res = op_post('PartialUpdatePatient', $req, %U);
-is($res->code, 200, 'CR-UPD-001: Bundle-Bundle-UpdatePatient-Request-'
+is($res->code, 200, 'CR-UPD-001, CR-LEG-003: Bundle-Bundle-UpdatePatient-Request-'
    . 'Example: 200');
 is_deeply([ issues_of(json_of($res)) ],
           ['information business-rule BCHCIM.RP.0.0021'],
@@ -114,7 +114,7 @@ is_deeply([ $res->code, @{ error_details(json_of($res)) } ],
           . '422 BCHCIM.RP.2.0159');
 $res = upd('PartialUpdatePatient', @ident);
 is_deeply([ $res->code, @{ error_details(json_of($res)) } ],
-          [ 400, 'BCHCIM.RP.2.0160' ], 'CR-UPD-011: nothing to change: '
+          [ 400, 'BCHCIM.RP.2.0160' ], 'CR-UPD-011, CR-INV-003: nothing to change: '
           . '400 BCHCIM.RP.2.0160 (invariant-update-1)');
 $res = upd('PartialUpdatePatient',
            identifier => [ @{ $ident[1] },

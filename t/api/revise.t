@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 56;
+plan tests => 57;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
@@ -241,8 +241,12 @@ is_deeply([ sort @codes ], [ (200) x $N ], 'CR-CONC-001: concurrent revises '
 is(db_row('SELECT version_id FROM cr_patient WHERE id = ?',
           $id)->{version_id}, $v + $N, 'CR-CONC-001: one version each');
 ($p) = patients_of(json_of(revise(snap(ids => [ sri($fha, "A$tok") ]))));
-is(scalar(grep { $_->{use} eq 'work' } @{ $p->{telecom} || [] }), $N,
-   'CR-CONC-001: no update lost (every source\'s phone is current)');
+is(db_row("SELECT COUNT(*) AS n FROM cr_attribute WHERE patient_id = ? AND "
+          . "kind = 'telecom' AND period_end IS NULL AND value LIKE ?", $id,
+          '%"work"%')->{n}, $N, 'CR-CONC-001: no update lost (every '
+   . 'source\'s work phone is current in its own record)');
+is(scalar(grep { $_->{use} eq 'work' } @{ $p->{telecom} || [] }), 1,
+   'CR-PAT-009: the composite shows one current work phone of them');
 $v = db_row('SELECT version_id FROM cr_patient WHERE id = ?',
             $id)->{version_id};
 @codes = run_parallel($N, sub {

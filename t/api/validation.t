@@ -399,16 +399,16 @@ my $id = ($created // {})->{id} // 'none';
 $res = fhir_get("/fhir/Patient/$id");
 my $got = json_of($res) // {};
 is($res->code, 200, 'IG Patient: read back');
-is_deeply($got->{name}, $ig->{name}, 'IG Patient: the same names');
-is_deeply($got->{address}, $ig->{address}, 'IG Patient: the same addresses');
-is_deeply($got->{telecom}, $ig->{telecom}, 'IG Patient: the same telecoms');
+is_deeply($got->{name}, $ig->{name}, 'IG Patient, CR-PAT-008: the same names (uses as sent)');
+is_deeply($got->{address}, $ig->{address}, 'IG Patient, CR-PAT-008: the same addresses (types as sent)');
+is_deeply($got->{telecom}, $ig->{telecom}, 'IG Patient, CR-PAT-008, CR-PAT-010: the same telecoms (values, systems and uses as sent)');
 is_deeply([ @$got{qw(gender birthDate deceasedDateTime)} ],
           [ @$ig{qw(gender birthDate deceasedDateTime)} ],
           'IG Patient: gender, birthDate, deceasedDateTime');
 is_deeply($got->{_deceasedDateTime}, $ig->{_deceasedDateTime},
-          'IG Patient: the death-verified extension is kept');
+          'IG Patient, CR-EXT-002: the death-verified extension (deathVerifiedFlag) is kept');
 is_deeply([ grep { $_->{system} ne $PHN_SYS } @{ $got->{identifier} || [] } ],
-          $ig->{identifier}, 'IG Patient: the 9 identifiers as sent');
+          $ig->{identifier}, 'IG Patient, CR-ID-003: the 9 identifiers (every naming system) as sent');
 ok(valid_phn(phn_of($got)), 'IG Patient: a valid PHN was assigned');
 is_deeply([ sort map { "$_->{system}|$_->{value}" }
             @{ db_rows('SELECT system, value FROM cr_identifier '

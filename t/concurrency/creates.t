@@ -4,46 +4,17 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
 use CR::Test;
-use File::Temp qw(tempdir);
-use Time::HiRes qw(time sleep);
+use CR::Parallel;
+use Time::HiRes qw(time);
 
 plan tests => 14;
 
 my $CLIENTS = 16;
 my $PER = 6;
-my $dir = tempdir(CLEANUP => 1);
 my $family = unique_name('Concurrent');
 
-# Children start together at $go to maximise overlap.
-sub run_clients {
-    my ($go, $work) = @_;
-    my @pids;
-    for my $c (1 .. $CLIENTS) {
-        my $pid = fork;
-        die "fork: $!" unless defined $pid;
-        if ($pid == 0) {
-            Apache::TestRequest::user_agent(reset => 1);
-            sleep(0.005) while time < $go;
-            open my $out, '>', "$dir/$c.out" or die $!;
-            print $out $_, "\n" for $work->($c);
-            close $out;
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-    waitpid($_, 0) for @pids;
-    my @lines;
-    for my $c (1 .. $CLIENTS) {
-        open my $in, '<', "$dir/$c.out" or next;
-        push @lines, map { chomp; $_ } <$in>;
-        unlink "$dir/$c.out";
-    }
-    return @lines;
-}
-
-my @results = run_clients(time + 0.5, sub {
+my @results = run_clients($CLIENTS, time + 0.5, sub {
     my $c = shift;
     my @r;
     for my $i (1 .. $PER) {
@@ -82,7 +53,7 @@ is(db_row('SELECT COUNT(*) AS n FROM (SELECT phn FROM cr_patient WHERE phn IS NO
 my ($res, $p) = create_patient(given => 'Racer');
 my $id = $p->{id};
 delete $p->{meta};
-@results = run_clients(time + 0.5, sub {
+@results = run_clients($CLIENTS, time + 0.5, sub {
     my $c = shift;
     my $u = { %$p, gender => ($c % 2 ? 'male' : 'other') };
     return fhir_put("/fhir/Patient/$id", $u, 'If-Match' => 'W/"1"')->code;
@@ -93,7 +64,7 @@ is(db_row('SELECT version_id FROM cr_patient WHERE id = ?', $id)->{version_id},
    2, 'If-Match race: one new version');
 
 # --- concurrent updates without If-Match: serialized, none lost -------------
-@results = run_clients(time + 0.5, sub {
+@results = run_clients($CLIENTS, time + 0.5, sub {
     my $c = shift;
     return fhir_put("/fhir/Patient/$id", { %$p, gender => 'unknown' })->code;
 });

@@ -152,7 +152,10 @@ $oo->{issue} = [ grep { $_->{severity} ne 'warning' } @{ $oo->{issue} } ];
 is_deeply(\@d, [], 'CR-REV-001, CR-REV-002: the response equals '
           . 'Bundle-Revise-Response.json field by field')
     or diag(join "\n", @d);
-# The same snapshot again: the source record is known now.
+# The same snapshot again, in a new message (the same messageId would get
+# the first answer again, CR-PARAM-004): the source record is known now.
+$_->{valueString} .= '-2' for grep { $_->{name} eq 'messageId' }
+                              @{ $req->{entry}[0]{resource}{parameter} };
 $res = op_post('RevisePatient', $req, %U);
 is_deeply([ $res->code, issues_of(json_of($res)) ],
           [ 200, 'information business-rule BCHCIM.RP.0.0021' ],

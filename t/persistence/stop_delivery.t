@@ -62,7 +62,10 @@ my $res = op_post('AddPatient.Async', bc_request(
                           value => "ST$tok" } ],
         name => [ { use => 'official', family => "Stop$tok",
                     given => ['Eve'] } ],
-        gender => 'female', birthDate => '1985-05-05' }),
+        gender => 'female', birthDate => '1985-05-05',
+        # The minimum data set: checked before the 202 (CR-ASYNC-004).
+        address => [ { type => 'physical', line => ['5 Elm St'],
+                       city => 'Surrey', state => 'BC', country => 'CA' } ] }),
     UserId => 'ig.samples@cgi.com');
 is($res->code, 202, 'CR-ASYNC-007: queued for a slow callback endpoint');
 # Executed and its result stored: the same tick now POSTs it, and the

@@ -36,7 +36,7 @@ my $seq = 0;
 sub bc_request {
     my %o = @_;
     my @params = @{ $o{params} // [ { name => 'messageId',
-                                      valueString => 'msg-' . ++$seq } ] };
+                                      valueString => "msg-$$-" . time() . '-' . ++$seq } ] };
     my @e = ({ fullUrl => 'urn:uuid:00000000-0000-4000-8000-' .
                           sprintf('%012d', ++$seq),
                resource => { resourceType => 'Parameters',
