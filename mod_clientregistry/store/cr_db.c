@@ -73,12 +73,44 @@ static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
     return APR_EGENERAL;
 }
 
+/* A PostgreSQL-only statement (cr_sql_pg.c), prepared on this connection
+ * now and kept in its hash for the connection's life (the hash's pool is
+ * the connection's). */
+static apr_dbd_prepared_t *prepare_pg(cr_db_t *db, const char *label)
+{
+    const cr_sql_stmt_t *s;
+    apr_dbd_prepared_t *st = NULL;
+    apr_pool_t *pool;
+
+    if (db->is_sqlite || db->prepared == NULL) {
+        return NULL;
+    }
+    for (s = cr_sql_pg_catalogue; s->label; s++) {
+        if (strcmp(s->label, label) == 0) {
+            break;
+        }
+    }
+    if (s->label == NULL) {
+        return NULL;
+    }
+    pool = apr_hash_pool_get(db->prepared);
+    if (apr_dbd_prepare(db->driver, pool, db->handle, s->sql, s->label, &st)
+        != 0) {
+        return NULL;
+    }
+    apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
+    return st;
+}
+
 static apr_dbd_prepared_t *lookup(cr_db_t *db, const char *label)
 {
     apr_dbd_prepared_t *st = NULL;
 
     if (db->prepared) {
         st = apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING);
+    }
+    if (st == NULL && strncmp(label, "cr_pg_", 6) == 0) {
+        st = prepare_pg(db, label);
     }
     if (st == NULL) {
         db->last_rv = -1;
@@ -135,20 +167,11 @@ apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
         unlock(db);
         return map_error(db, "BEGIN", rv);
     }
-    if (!db->is_sqlite) {
-        /* PostgreSQL: one writer at a time, as SQLite's BEGIN IMMEDIATE
-         * and the glue's mutex give (the audit chain's next sequence
-         * number and hash, the PHN allocator and the read-check-write of
-         * versions assume it).  The row lock is held to the end of the
-         * transaction; readers are not blocked; under READ COMMITTED the
-         * statements that follow see every write committed before. */
-        apr_status_t lrv = cr_db_exec(db, pool, "cr_db_write_lock", NULL, 0,
-                                      NULL);
-        if (lrv != APR_SUCCESS) {
-            cr_db_rollback(db);
-            return lrv;
-        }
-    }
+    /* PostgreSQL: no global lock; writers run in parallel.  What they
+     * share is guarded where it is used: a row lock per person
+     * (cr_store_patient_lock), PHNs from a sequence, identifiers by their
+     * UNIQUE constraints, and a short serialised audit append
+     * (docs/postgresql.md). */
     return APR_SUCCESS;
 }
 
@@ -204,6 +227,30 @@ apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
         *nrows = n;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int max, int ncols,
+                             int nrows, const char *const *args)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    while (rv == APR_SUCCESS && done < nrows) {
+        int n = max;
+        while (n > nrows - done) {
+            n /= 2;
+        }
+        rv = cr_db_exec(db, pool, n > 1 ? apr_psprintf(pool, "%s_%d", label,
+                                                       n)
+                                        : label,
+                        NULL, n * ncols, args + (apr_size_t)done * ncols);
+        done += n;
+    }
+    if (rv != APR_SUCCESS) {
+        db->last_label = label;   /* the statement, whatever its size */
+    }
+    return rv;
 }
 
 apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,

@@ -59,7 +59,8 @@ typedef struct cr_db_rows_t {
 cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_hash_t *prepared);
 
-/* Begin a write transaction (SQLite: BEGIN IMMEDIATE). */
+/* Begin a write transaction (SQLite: BEGIN IMMEDIATE, one writer at a
+ * time; PostgreSQL: READ COMMITTED, writers in parallel). */
 apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool);
 
 /* Commit; returns APR_SUCCESS only when the commit itself succeeded, so a
@@ -73,6 +74,17 @@ void cr_db_rollback(cr_db_t *db);
  * receives the affected row count. */
 apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
                         int *nrows, int nargs, const char *const *args);
+
+/* Run a statement for each of nrows rows of ncols arguments (args holds
+ * them row after row) in as few round trips as the catalogue allows:
+ * label is the statement for one row, and label_2, label_4, ... up to
+ * label_<max> (a power of two, at most 32) the same for that many rows,
+ * so n rows take at most n / max + log2(max) + 1 statements.  For the
+ * many small rows of a write (index keys, identifiers), where each round
+ * trip to PostgreSQL costs more than the row. */
+apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int max, int ncols,
+                             int nrows, const char *const *args);
 
 /* Run a catalogue query, copying at most max_rows rows (the statement's
  * LIMIT is the real bound; this is a second fence).  Reads the result set

@@ -21,11 +21,6 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_schema_version_list",
       "SELECT version FROM cr_schema_version ORDER BY version LIMIT 1000" },
 
-    /* Taken first by every write transaction on PostgreSQL (cr_db_begin):
-     * writers queue on this row lock. */
-    { "cr_db_write_lock",
-      "UPDATE cr_phn_allocator SET next_body = next_body WHERE id = 1" },
-
     /* PHN allocation (phn.md section 6, DECISION-16).  The no-op update
      * takes the row lock on PostgreSQL; SQLite is already serialized by
      * BEGIN IMMEDIATE. */
@@ -72,6 +67,16 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_identifier_insert",
       "INSERT INTO cr_identifier (patient_id, system, value, use_code,"
       " status) VALUES (%s, %s, %s, %s, %s)" },
+#define IDENTIFIER_INSERT_N(n) \
+    { "cr_identifier_insert_" #n, \
+      "INSERT INTO cr_identifier (patient_id, system, value, use_code," \
+      " status) VALUES " CR_SQL_R5_##n }
+    IDENTIFIER_INSERT_N(2), IDENTIFIER_INSERT_N(4), IDENTIFIER_INSERT_N(8),
+    /* Whether a PHN is held: under the PHN system, or as a current PHN
+     * under a legacy system (cr_store_phn_held). */
+    { "cr_phn_holder",
+      "SELECT patient_id FROM cr_identifier WHERE system = %s AND value = %s"
+      " UNION ALL SELECT id FROM cr_patient WHERE phn = %s" },
     { "cr_identifier_delete_patient",
       "DELETE FROM cr_identifier WHERE patient_id = %s" },
     { "cr_identifier_get_patient",
@@ -90,6 +95,13 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_index_insert",
       "INSERT INTO cr_search_index (patient_id, kind, value)"
       " VALUES (%s, %s, %s)" },
+    /* The same, 2 to 32 rows at a time (cr_db_exec_rows). */
+#define INDEX_INSERT_N(n) \
+    { "cr_index_insert_" #n, \
+      "INSERT INTO cr_search_index (patient_id, kind, value)" \
+      " VALUES " CR_SQL_R3_##n }
+    INDEX_INSERT_N(2), INDEX_INSERT_N(4), INDEX_INSERT_N(8),
+    INDEX_INSERT_N(16), INDEX_INSERT_N(32),
     { "cr_index_delete_patient",
       "DELETE FROM cr_search_index WHERE patient_id = %s" },
     { "cr_index_get_patient",

@@ -6,6 +6,7 @@
 
 #include "core/cr_text.h"
 #include "store/cr_store_audit.h"
+#include "store/cr_store_pg.h"
 
 #define VERIFY_PAGE 1000
 
@@ -72,6 +73,13 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
     const char *prev = CR_HASH_GENESIS;
     int i;
 
+    /* PostgreSQL: writers run in parallel, but the chain has one end;
+     * appenders (request transactions of every node, the audit writers)
+     * take turns from here to their commit, which follows at once. */
+    rv = cr_store_pg_audit_lock(db, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     rv = cr_db_select(&rows, db, pool, "cr_audit_last", 1, 0, NULL);
     if (rv != APR_SUCCESS) {
         return rv;
