@@ -27,6 +27,7 @@ cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     db->handle = handle;
     db->prepared = prepared;
     db->is_sqlite = strcmp(apr_dbd_name(driver), "sqlite3") == 0;
+    db->phn_block = 1;
     return db;
 }
 
@@ -182,6 +183,10 @@ apr_status_t cr_db_commit(cr_db_t *db)
     if (db->txn == NULL) {
         return APR_EGENERAL;
     }
+    if (db->pending && cr_db_flush_rows(db) != APR_SUCCESS) {
+        cr_db_rollback(db);
+        return APR_EGENERAL;
+    }
     if (db->last_rv != 0) {
         /* A statement of this transaction failed: the drivers then end
          * it with a ROLLBACK that reports success, so say so here. */
@@ -199,6 +204,10 @@ apr_status_t cr_db_commit(cr_db_t *db)
 
 void cr_db_rollback(cr_db_t *db)
 {
+    db->pending = NULL;   /* rows kept back go with the transaction */
+    if (db->pending_pool) {
+        apr_pool_clear(db->pending_pool);
+    }
     if (db->txn == NULL) {
         return;
     }
@@ -229,9 +238,9 @@ apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
-                             const char *label, int max, int ncols,
-                             int nrows, const char *const *args)
+static apr_status_t exec_rows_now(cr_db_t *db, apr_pool_t *pool,
+                                  const char *label, int max, int ncols,
+                                  int nrows, const char *const *args)
 {
     apr_status_t rv = APR_SUCCESS;
     int done = 0;
@@ -251,6 +260,78 @@ apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
         db->last_label = label;   /* the statement, whatever its size */
     }
     return rv;
+}
+
+/* Rows kept back for one statement (defer_rows). */
+typedef struct cr_db_pending_t {
+    struct cr_db_pending_t *next;
+    const char *label;
+    int max, ncols;
+    apr_array_header_t *args;      /* const char *, row after row */
+} cr_db_pending_t;
+
+apr_status_t cr_db_flush_rows(cr_db_t *db)
+{
+    cr_db_pending_t *q;
+    apr_status_t rv = APR_SUCCESS;
+
+    for (q = db->pending; q && rv == APR_SUCCESS; q = q->next) {
+        rv = exec_rows_now(db, db->pending_pool, q->label, q->max, q->ncols,
+                           q->args->nelts / q->ncols,
+                           (const char *const *)q->args->elts);
+    }
+    db->pending = NULL;
+    if (db->pending_pool) {
+        apr_pool_clear(db->pending_pool);
+    }
+    return rv;
+}
+
+apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int max, int ncols,
+                             int nrows, const char *const *args)
+{
+    cr_db_pending_t *q;
+    int i, full;
+
+    if (!db->defer_rows || db->pending_pool == NULL) {
+        return exec_rows_now(db, pool, label, max, ncols, nrows, args);
+    }
+    for (q = db->pending; q; q = q->next) {
+        if (strcmp(q->label, label) == 0) {
+            break;
+        }
+    }
+    if (q == NULL) {
+        q = apr_pcalloc(db->pending_pool, sizeof(*q));
+        q->label = label;
+        q->max = max;
+        q->ncols = ncols;
+        q->args = apr_array_make(db->pending_pool, 4 * max * ncols,
+                                 sizeof(const char *));
+        q->next = db->pending;
+        db->pending = q;
+    }
+    for (i = 0; i < nrows * ncols; i++) {
+        APR_ARRAY_PUSH(q->args, const char *) =
+            args[i] ? apr_pstrdup(db->pending_pool, args[i]) : NULL;
+    }
+    /* Write the full statements now, keep the rest. */
+    full = (q->args->nelts / (ncols * max)) * max;
+    if (full > 0) {
+        apr_status_t rv = exec_rows_now(db, db->pending_pool, label, max,
+                                        ncols, full,
+                                        (const char *const *)q->args->elts);
+        int rest = q->args->nelts - full * ncols;
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        memmove(q->args->elts,
+                q->args->elts + (apr_size_t)full * ncols * sizeof(char *),
+                (apr_size_t)rest * sizeof(char *));
+        q->args->nelts = rest;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,

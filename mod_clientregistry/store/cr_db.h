@@ -37,6 +37,18 @@ typedef struct cr_db_t {
                                     * overwritten by the next call (the
                                     * ROLLBACK that follows a failure) */
     const char *last_label;        /* statement label of the last failure */
+    /* Bulk tools (cr-admin load): rows of cr_db_exec_rows are kept back
+     * and written a full statement at a time, the rest just before the
+     * commit, so that a load's index keys cost one round trip per 32 rows
+     * across patients.  Only for writers that never read those rows back
+     * in the same transaction. */
+    int defer_rows;
+    struct cr_db_pending_t *pending;
+    apr_pool_t *pending_pool;
+    /* PostgreSQL PHN bodies fetched ahead (bulk tools; 1 = none). */
+    int phn_block;
+    apr_int64_t phn_ahead[32], phn_ahead_floor;
+    int phn_ahead_n, phn_ahead_used;
 } cr_db_t;
 
 /* Store-level results beyond APR_SUCCESS:
@@ -63,7 +75,11 @@ cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
  * time; PostgreSQL: READ COMMITTED, writers in parallel). */
 apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool);
 
-/* Commit; returns APR_SUCCESS only when the commit itself succeeded, so a
+/* Write the rows cr_db_exec_rows kept back (defer_rows), if any. */
+apr_status_t cr_db_flush_rows(cr_db_t *db);
+
+/* Commit (after cr_db_flush_rows); returns APR_SUCCESS only when the
+ * commit itself succeeded, so a
  * 2xx may be sent.  On failure the transaction was rolled back. */
 apr_status_t cr_db_commit(cr_db_t *db);
 

@@ -18,6 +18,12 @@
 #define CR_SQL_R5_2 CR_SQL_R5_1 ", " CR_SQL_R5_1
 #define CR_SQL_R5_4 CR_SQL_R5_2 ", " CR_SQL_R5_2
 #define CR_SQL_R5_8 CR_SQL_R5_4 ", " CR_SQL_R5_4
+#define CR_SQL_R2_1 "(%s, %lld)"
+#define CR_SQL_R2_2 CR_SQL_R2_1 ", " CR_SQL_R2_1
+#define CR_SQL_R2_4 CR_SQL_R2_2 ", " CR_SQL_R2_2
+#define CR_SQL_R2_8 CR_SQL_R2_4 ", " CR_SQL_R2_4
+#define CR_SQL_R2_16 CR_SQL_R2_8 ", " CR_SQL_R2_8
+#define CR_SQL_R2_32 CR_SQL_R2_16 ", " CR_SQL_R2_16
 #define CR_SQL_IN_2 "%s, %s"
 #define CR_SQL_IN_4 CR_SQL_IN_2 ", " CR_SQL_IN_2
 #define CR_SQL_IN_8 CR_SQL_IN_4 ", " CR_SQL_IN_4

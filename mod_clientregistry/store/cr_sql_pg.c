@@ -26,6 +26,11 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
     { "cr_pg_phn_next",
       "SELECT nextval('cr_phn_counter_n_seq'), next_body"
       " FROM cr_phn_allocator WHERE id = 1" },
+    /* The same, n values in one round trip (bulk tools: phn_block). */
+    { "cr_pg_phn_next_n",
+      "SELECT nextval('cr_phn_counter_n_seq'),"
+      " (SELECT next_body FROM cr_phn_allocator WHERE id = 1)"
+      " FROM generate_series(1, %d)" },
     /* Moves the sequence up to the floor when it is below it; run under
      * the session lock below, so two catch-ups never rewind each other. */
     { "cr_pg_phn_catch_up",

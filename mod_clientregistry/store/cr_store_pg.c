@@ -106,6 +106,53 @@ static apr_status_t catch_up(cr_db_t *db, apr_pool_t *pool,
     return cr_db_select(&rows, db, pool, "cr_pg_phn_catch_up", 1, 2, args);
 }
 
+/* The sequence's next value and the allocator row's floor: one value a
+ * round trip, or (phn_block > 1, bulk tools) that many fetched ahead and
+ * handed out in order; a value fetched ahead and not used is a gap, as a
+ * rolled-back one is. */
+static apr_status_t next_value(apr_int64_t *n, apr_int64_t *floor,
+                               cr_db_t *db, apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+    const char *args[1];
+    apr_status_t rv;
+    int block = db->phn_block, r;
+
+    if (block > (int)(sizeof(db->phn_ahead) / sizeof(db->phn_ahead[0]))) {
+        block = (int)(sizeof(db->phn_ahead) / sizeof(db->phn_ahead[0]));
+    }
+    if (block > 1 && db->phn_ahead_used < db->phn_ahead_n) {
+        *n = db->phn_ahead[db->phn_ahead_used++];
+        *floor = db->phn_ahead_floor;
+        return APR_SUCCESS;
+    }
+    if (block <= 1) {
+        rv = cr_db_select(&rows, db, pool, "cr_pg_phn_next", 1, 0, NULL);
+    }
+    else {
+        args[0] = apr_itoa(pool, block);
+        rv = cr_db_select(&rows, db, pool, "cr_pg_phn_next_n", block, 1,
+                          args);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0 || cr_db_cell(rows, 0, 0) == NULL) {
+        return APR_EGENERAL;
+    }
+    *n = apr_atoi64(cr_db_cell(rows, 0, 0));
+    *floor = cr_db_cell(rows, 0, 1) ? apr_atoi64(cr_db_cell(rows, 0, 1)) : 0;
+    if (block > 1) {
+        for (r = 1; r < rows->nrows; r++) {
+            db->phn_ahead[r - 1] = apr_atoi64(cr_db_cell(rows, r, 0));
+        }
+        db->phn_ahead_n = rows->nrows - 1;
+        db->phn_ahead_used = 0;
+        db->phn_ahead_floor = *floor;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
                                       apr_pool_t *pool,
                                       const cr_phn_range_t *range)
@@ -116,25 +163,19 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
      * when its transaction rolls back, so no PHN is ever issued twice;
      * the UNIQUE (system, value) constraint backs it. */
     for (probes = 0; probes < PHN_MAX_PROBES; probes++) {
-        cr_db_rows_t *rows;
         apr_int64_t n, floor, body;
         apr_status_t rv;
         int held = 0;
 
-        rv = cr_db_select(&rows, db, pool, "cr_pg_phn_next", 1, 0, NULL);
+        rv = next_value(&n, &floor, db, pool);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (rows->nrows == 0 || cr_db_cell(rows, 0, 0) == NULL) {
-            return APR_EGENERAL;
-        }
-        n = apr_atoi64(cr_db_cell(rows, 0, 0));
-        floor = cr_db_cell(rows, 0, 1) ? apr_atoi64(cr_db_cell(rows, 0, 1))
-                                       : 0;
         if (floor < range->first) {
             floor = range->first;
         }
         if (n < floor) {
+            db->phn_ahead_n = 0;   /* what was fetched ahead is below too */
             rv = catch_up(db, pool, floor);
             if (rv != APR_SUCCESS) {
                 return rv;
