@@ -541,6 +541,14 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         if (in_batch == 0 && (rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
             break;
         }
+        if (cr_model_find_identifier(p, CR_IDK_PHN) != NULL) {
+            /* A PHN of the file's own: the rows kept back go first, so
+             * that the allocator's held check sees every PHN before. */
+            rv = cr_db_flush_rows(db);
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+        }
         rv = cr_person_assign_phn(&ctx, p, &range);
         if (rv != APR_SUCCESS) {
             break;

@@ -292,10 +292,21 @@ apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
                              int nrows, const char *const *args)
 {
     cr_db_pending_t *q;
-    int i, full;
+    int i;
 
     if (!db->defer_rows || db->pending_pool == NULL) {
         return exec_rows_now(db, pool, label, max, ncols, nrows, args);
+    }
+    /* When the first statement kept back (the patient rows of a load)
+     * has a full batch and a new row of it comes, everything kept so far
+     * goes, in order: the rows of a patient are then never split. */
+    if (db->pending && strcmp(db->pending->label, label) == 0
+        && db->pending->args->nelts / db->pending->ncols
+           >= db->pending->max) {
+        apr_status_t rv = cr_db_flush_rows(db);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
     }
     for (q = db->pending; q; q = q->next) {
         if (strcmp(q->label, label) == 0) {
@@ -303,33 +314,23 @@ apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
         }
     }
     if (q == NULL) {
+        cr_db_pending_t **tail = &db->pending;
         q = apr_pcalloc(db->pending_pool, sizeof(*q));
         q->label = label;
         q->max = max;
         q->ncols = ncols;
         q->args = apr_array_make(db->pending_pool, 4 * max * ncols,
                                  sizeof(const char *));
-        q->next = db->pending;
-        db->pending = q;
+        /* Kept in first-use order, which is the order the rows must be
+         * written in (patients before the rows that refer to them). */
+        while (*tail) {
+            tail = &(*tail)->next;
+        }
+        *tail = q;
     }
     for (i = 0; i < nrows * ncols; i++) {
         APR_ARRAY_PUSH(q->args, const char *) =
             args[i] ? apr_pstrdup(db->pending_pool, args[i]) : NULL;
-    }
-    /* Write the full statements now, keep the rest. */
-    full = (q->args->nelts / (ncols * max)) * max;
-    if (full > 0) {
-        apr_status_t rv = exec_rows_now(db, db->pending_pool, label, max,
-                                        ncols, full,
-                                        (const char *const *)q->args->elts);
-        int rest = q->args->nelts - full * ncols;
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        memmove(q->args->elts,
-                q->args->elts + (apr_size_t)full * ncols * sizeof(char *),
-                (apr_size_t)rest * sizeof(char *));
-        q->args->nelts = rest;
     }
     return APR_SUCCESS;
 }

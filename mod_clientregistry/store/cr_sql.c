@@ -35,6 +35,24 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
       "INSERT INTO cr_patient (id, phn, version_id, created, last_updated,"
       " active, gender, birth_date, birth_date_hi, resource)"
       " VALUES (%s, %s, %d, %s, %s, %d, %s, %s, %s, %s)" },
+    /* The same, 2 to 32 rows at a time (cr-admin load, defer_rows). */
+/* A row of cr_patient_insert and of cr_version_insert, with the
+ * placeholder types of their one-row forms (%d: the pgsql driver binds
+ * %s as text, which an integer column refuses). */
+#define PATIENT_ROW "(%s, %s, %d, %s, %s, %d, %s, %s, %s, %s)"
+#define VERSION_ROW "(%s, %d, %s, %s, %s, %s, %s, %s, %s, %s)"
+#define ROWS_2(r) r ", " r
+#define ROWS_4(r) ROWS_2(r) ", " ROWS_2(r)
+#define ROWS_8(r) ROWS_4(r) ", " ROWS_4(r)
+#define ROWS_16(r) ROWS_8(r) ", " ROWS_8(r)
+#define ROWS_32(r) ROWS_16(r) ", " ROWS_16(r)
+#define PATIENT_INSERT_N(n) \
+    { "cr_patient_insert_" #n, \
+      "INSERT INTO cr_patient (id, phn, version_id, created, last_updated," \
+      " active, gender, birth_date, birth_date_hi, resource)" \
+      " VALUES " ROWS_##n(PATIENT_ROW) }
+    PATIENT_INSERT_N(2), PATIENT_INSERT_N(4), PATIENT_INSERT_N(8),
+    PATIENT_INSERT_N(16), PATIENT_INSERT_N(32),
     { "cr_patient_update",
       "UPDATE cr_patient SET phn = %s, version_id = %d, last_updated = %s,"
       " active = %d, gender = %s, birth_date = %s, birth_date_hi = %s,"
@@ -51,6 +69,13 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
       "INSERT INTO cr_patient_version (patient_id, version_id, last_updated,"
       " operation, source_system, org_id, user_id, client_dn, message_id,"
       " resource) VALUES (%s, %d, %s, %s, %s, %s, %s, %s, %s, %s)" },
+#define VERSION_INSERT_N(n) \
+    { "cr_version_insert_" #n, \
+      "INSERT INTO cr_patient_version (patient_id, version_id, last_updated," \
+      " operation, source_system, org_id, user_id, client_dn, message_id," \
+      " resource) VALUES " ROWS_##n(VERSION_ROW) }
+    VERSION_INSERT_N(2), VERSION_INSERT_N(4), VERSION_INSERT_N(8),
+    VERSION_INSERT_N(16), VERSION_INSERT_N(32),
     { "cr_version_get",
       "SELECT patient_id, version_id, last_updated, resource, operation"
       " FROM cr_patient_version WHERE patient_id = %s AND version_id = %d" },

@@ -326,7 +326,7 @@ static apr_status_t write_version(cr_db_t *db, apr_pool_t *pool,
     args[7] = c ? c->client_dn : NULL;
     args[8] = w->message_id;
     args[9] = resource;
-    return cr_db_exec(db, pool, "cr_version_insert", NULL, 10, args);
+    return cr_db_exec_rows(db, pool, "cr_version_insert", 32, 10, 1, args);
 }
 
 static const char *current_phn(const cr_patient_t *p)
@@ -354,7 +354,7 @@ apr_status_t cr_store_patient_insert(cr_db_t *db, apr_pool_t *pool,
     args[7] = ix->birth_lo;
     args[8] = ix->birth_hi;
     args[9] = resource;
-    rv = cr_db_exec(db, pool, "cr_patient_insert", NULL, 10, args);
+    rv = cr_db_exec_rows(db, pool, "cr_patient_insert", 32, 10, 1, args);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -366,7 +366,17 @@ apr_status_t cr_store_patient_insert(cr_db_t *db, apr_pool_t *pool,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    /* The masked flag and a newborn's mother-PHN key (cr_store_query). */
+    /* The masked flag and a newborn's mother-PHN key (cr_store_query):
+     * nothing to do for a new row that is neither (masked defaults to 0),
+     * which spares a bulk load a round trip per patient; otherwise the
+     * rows a load kept back go first, the update needs them. */
+    if (!p->masked && cr_store_query_mother_phn(p) == NULL) {
+        return APR_SUCCESS;
+    }
+    rv = cr_db_flush_rows(db);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     return cr_store_query_write(db, pool, p);
 }
 
