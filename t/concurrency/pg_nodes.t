@@ -75,7 +75,7 @@ system($httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
     or die "second node did not start\n";
 my $parent = $$;
 END {
-    if ($$ == $parent && $httpd && -f "$dir/pidfile") {
+    if ($httpd && defined $parent && $$ == $parent && -f "$dir/pidfile") {
         system($httpd, '-f', "$dir/httpd.conf", '-k', 'stop');
         for (1 .. 50) { last unless -f "$dir/pidfile"; sleep 0.1 }
     }
