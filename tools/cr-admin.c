@@ -538,6 +538,13 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         fprintf(stderr, "cr-admin: cannot read %s\n", path);
         return 1;
     }
+    /* Index keys and identifiers a full multi-row statement at a time
+     * across patients, and PHNs fetched 32 at a time (PostgreSQL: a round
+     * trip costs more than a row).  Nothing the load writes is read back
+     * before its commit but the patient rows, which are not kept back. */
+    db->defer_rows = 1;
+    apr_pool_create(&db->pending_pool, pool);
+    db->phn_block = 32;
     if (db->is_sqlite) {
         /* One big writer: a large cache, and commits that need not wait
          * for the disk (a failed load is simply run again). */
@@ -580,6 +587,14 @@ static int load(const apr_dbd_driver_t *drv, apr_dbd_t *h, apr_pool_t *pool,
         }
         if (in_batch == 0 && (rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
             break;
+        }
+        if (cr_model_find_identifier(p, CR_IDK_PHN) != NULL) {
+            /* A PHN of the file's own: the rows kept back go first, so
+             * that the allocator's held check sees every PHN before. */
+            rv = cr_db_flush_rows(db);
+            if (rv != APR_SUCCESS) {
+                break;
+            }
         }
         rv = cr_person_assign_phn(&ctx, p, &range);
         if (rv != APR_SUCCESS) {

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "core/cr_json.h"
 #include "ops/cr_audit.h"
 #include "ops/cr_capability.h"
 #include "ops/cr_idem.h"
@@ -159,6 +160,43 @@ static const char *message_id(request_rec *r)
     return cr_service_uuid(r->pool);
 }
 
+/* Runs of a write that lost a race with a parallel writer (PostgreSQL,
+ * several nodes) before the loss is answered (409 or 503). */
+#define RACE_RETRIES 3
+
+/* The body a write runs on: a copy from the second run on, since a run
+ * may edit the tree it was given. */
+static json_object *write_body(cr_ctx_t *ctx, json_object *body,
+                               int attempt)
+{
+    json_object *copy;
+
+    if (attempt == 0 || body == NULL) {
+        return body;
+    }
+    copy = cr_json_copy(ctx->pool, body);
+    return copy ? copy : body;
+}
+
+/* 1 when the write just run lost a race with a parallel writer and rolled
+ * back (a deadlock, or a uniqueness conflict with a write that committed
+ * meanwhile): ctx is reset for another run, which sees the winner's
+ * commit and answers as if it had come second. */
+static int race_retry(request_rec *r, cr_ctx_t *ctx, int *attempt)
+{
+    if (!ctx->resp.race_lost || ctx->resp.audited
+        || *attempt >= RACE_RETRIES) {
+        return 0;
+    }
+    (*attempt)++;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CR_APLOGNO(00020)
+                  "write lost a race with a parallel writer (%s); run %d",
+                  ctx->db && ctx->db->last_label ? ctx->db->last_label : "?",
+                  *attempt + 1);
+    cr_service_ctx_init(ctx, ctx->pool, apr_time_now());
+    return 1;
+}
+
 int cr_handler(request_rec *r)
 {
     cr_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
@@ -174,7 +212,7 @@ int cr_handler(request_rec *r)
     json_object *body = NULL;
     const cr_op_t *op;
     cr_route_bc_e bc;
-    int bc_history = 0, bc_ids_only = 0;
+    int bc_history = 0, bc_ids_only = 0, attempt = 0;
 
     if (d->enabled != 1 || (route = cr_route_get(r)) == NULL) {
         return DECLINED;
@@ -393,7 +431,9 @@ int cr_handler(request_rec *r)
     case CR_ROUTE_TYPE:
         if (r->method_number == M_POST) {
             note_op(r, "create", "C");
-            cr_rest_create(ctx, body);
+            do {
+                cr_rest_create(ctx, write_body(ctx, body, attempt));
+            } while (race_retry(r, ctx, &attempt));
         }
         else {
             note_op(r, "search-type", "R");
@@ -431,7 +471,10 @@ int cr_handler(request_rec *r)
                               "If-Match must be W/\"<version>\"");
             }
             note_op(r, "update", "U");
-            cr_rest_update(ctx, seg[1], body, im);
+            do {
+                cr_rest_update(ctx, seg[1], write_body(ctx, body, attempt),
+                               im);
+            } while (race_retry(r, ctx, &attempt));
         }
         else {
             note_op(r, "read", "R");
@@ -454,7 +497,9 @@ int cr_handler(request_rec *r)
         note_op(r, apr_pstrdup(r->pool, seg[1]), "E");
         ctx->if_match = cr_request_if_match(r);
         ctx->idem = 1;
-        op->run(ctx, body);
+        do {
+            op->run(ctx, write_body(ctx, body, attempt));
+        } while (race_retry(r, ctx, &attempt));
         /* Before the output policy: the answer as built is kept. */
         cr_idem_record(ctx);
         break;

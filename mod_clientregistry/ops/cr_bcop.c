@@ -23,6 +23,7 @@
 #include "store/cr_db.h"
 #include "store/cr_store.h"
 #include "store/cr_store_query.h"
+#include "store/cr_store_pg.h"
 
 static void frame_init(cr_bcop_t *f, cr_ctx_t *ctx, cr_bc_txn_e txn,
                        const char *op)
@@ -376,11 +377,14 @@ cr_patient_t *cr_bcop_check_patient(cr_bcop_t *f,
 apr_status_t cr_bcop_current_version(apr_int64_t *v, cr_bcop_t *f,
                                      const char *pid)
 {
-    cr_stored_t *s = NULL;
-    apr_status_t rv = cr_store_patient_get(&s, f->ctx->db, f->ctx->pool,
-                                           pid);
+    /* PostgreSQL: this person's writers take turns from here to the
+     * commit (SQLite's are one at a time anyway). */
+    apr_status_t rv = cr_store_patient_lock(v, f->ctx->db, f->ctx->pool,
+                                            pid);
 
-    *v = s ? s->version : 0;
+    if (rv != APR_SUCCESS) {
+        *v = 0;
+    }
     return rv;
 }
 

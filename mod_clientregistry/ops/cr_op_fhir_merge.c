@@ -25,6 +25,7 @@
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_db.h"
 #include "store/cr_store.h"
+#include "store/cr_store_pg.h"
 #include "store/cr_store_source.h"
 
 /* At most this many source records looked at for the survivor's own. */
@@ -308,7 +309,18 @@ static int check(fmerge_t *x, cr_ctx_t *ctx, json_object *body,
     if (x->in->result && !check_result(x)) {
         return 0;
     }
-    rv = cr_bcop_current_version(&x->cur, &x->m, x->target.pid);
+    {
+        /* Both clients locked in one order (PostgreSQL: parallel writers;
+         * a no-op on SQLite's single writer), as $MergePatient does. */
+        const char *ids[2];
+        ids[0] = x->target.pid;
+        ids[1] = x->source.pid;
+        rv = ctx->db->is_sqlite ? APR_SUCCESS
+             : cr_store_patients_lock(ctx->db, ctx->pool, ids, 2);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_bcop_current_version(&x->cur, &x->m, x->target.pid);
+    }
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(&x->m, rv, "reading the target");
         return 0;

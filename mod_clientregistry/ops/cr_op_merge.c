@@ -27,6 +27,7 @@
 #include "ops/cr_ops_review.h"
 #include "store/cr_store.h"
 #include "store/cr_store_person.h"
+#include "store/cr_store_pg.h"
 #include "store/cr_store_match.h"
 #include "store/cr_store_query.h"
 #include "store/cr_store_review.h"
@@ -229,11 +230,37 @@ static apr_status_t merge_person(cr_bcop_t *m, const char *surv_pid,
                                surv_pid, &la, &reg);
 }
 
+/* Lock the survivor and the non-survivors ns (nns of them) in one fixed
+ * order (PostgreSQL; cr_store_patients_lock), so that merges naming the
+ * same persons the other way round take turns instead of deadlocking.
+ * A non-survivor that does not resolve is left to the caller's checks. */
+static apr_status_t lock_sides(cr_bcop_t *m, const side_t *surv,
+                               side_t *ns, int nns)
+{
+    const char *ids[MAX_LINKS + 1];
+    int i, n = 0;
+
+    if (m->ctx->db->is_sqlite) {
+        return APR_SUCCESS;
+    }
+    ids[n++] = surv->pid;
+    for (i = 0; i < nns && i < MAX_LINKS; i++) {
+        apr_status_t rv = cr_op_merge_resolve(m, &ns[i]);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        ids[n++] = ns[i].pid;
+    }
+    return cr_store_patients_lock(m->ctx->db, m->ctx->pool, ids, n);
+}
+
 /* Open the transaction of a merge or unmerge and find the survivor at the
  * version If-Match names: 1, or 0 when the request was answered (store
- * failure, unknown survivor, 412). */
+ * failure, unknown survivor, 412).  The non-survivors ns (nns, may be 0)
+ * are locked with the survivor. */
 static int begin_on_survivor(cr_bcop_t *m, json_object *body,
-                             side_t *surv, apr_int64_t *cur)
+                             side_t *surv, side_t *ns, int nns,
+                             apr_int64_t *cur)
 {
     apr_status_t rv;
 
@@ -251,7 +278,10 @@ static int begin_on_survivor(cr_bcop_t *m, json_object *body,
                       "Bundle.entry[1].resource.identifier[0]", 422);
         return 0;
     }
-    rv = cr_bcop_current_version(cur, m, surv->pid);
+    rv = lock_sides(m, surv, ns, nns);
+    if (rv == APR_SUCCESS) {
+        rv = cr_bcop_current_version(cur, m, surv->pid);
+    }
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(m, rv, "reading the survivor");
         return 0;
@@ -434,7 +464,7 @@ void cr_ops_maintain_merge(cr_ctx_t *ctx, json_object *body)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    if (!begin_on_survivor(&m, body, &surv, &cur)) {
+    if (!begin_on_survivor(&m, body, &surv, ns, nns, &cur)) {
         return;
     }
     for (i = 0; i < nns; i++) {
@@ -478,7 +508,7 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body)
         || !read_merge(&m, &surv, ns, &nns, &patient)) {
         return;
     }
-    if (!begin_on_survivor(&m, body, &surv, &cur)) {
+    if (!begin_on_survivor(&m, body, &surv, NULL, 0, &cur)) {
         return;
     }
     for (i = 0; i < nns; i++) {

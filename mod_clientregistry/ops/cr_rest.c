@@ -16,6 +16,7 @@
 #include "ops/cr_rest.h"
 #include "store/cr_store.h"
 #include "store/cr_store_search.h"
+#include "store/cr_store_pg.h"
 
 static void reject(cr_ctx_t *ctx)
 {
@@ -326,7 +327,11 @@ void cr_rest_update(cr_ctx_t *ctx, const char *id, json_object *body,
         cr_service_db_failure(ctx, rv, "starting the update");
         return;
     }
-    rv = cr_store_patient_get(&cur, ctx->db, ctx->pool, id);
+    /* PostgreSQL: this person's writers take turns from here. */
+    rv = cr_store_patient_lock(NULL, ctx->db, ctx->pool, id);
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+        rv = cr_store_patient_get(&cur, ctx->db, ctx->pool, id);
+    }
     if (rv == APR_NOTFOUND) {
         cr_db_rollback(ctx->db);
         if (ctx->settings->allow_client_ids) {

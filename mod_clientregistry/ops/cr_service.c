@@ -71,6 +71,8 @@ void cr_service_db_failure(cr_ctx_t *ctx, apr_status_t rv, const char *what)
     if (db) {
         cr_db_rollback(db);
     }
+    ctx->resp.race_lost = db && !db->is_sqlite
+                          && (rv == APR_EAGAIN || rv == APR_EEXIST);
     if (rv == APR_EAGAIN) {
         ctx->resp.status = 503;
         ctx->resp.retry_after = 1;

@@ -61,6 +61,10 @@ typedef struct cr_response_t {
     int retry_after;               /* seconds, with 503 */
     int body_on_error;             /* send body also with a 4xx/5xx (the
                                       BC operations answer with Bundles) */
+    int race_lost;                 /* PostgreSQL: the write lost a race
+                                      with a parallel writer (deadlock,
+                                      uniqueness) and was rolled back;
+                                      running it again may succeed */
 } cr_response_t;
 
 typedef void cr_trace_fn(void *baton, int is_error, const char *msg);

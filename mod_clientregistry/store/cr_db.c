@@ -27,6 +27,7 @@ cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     db->handle = handle;
     db->prepared = prepared;
     db->is_sqlite = strcmp(apr_dbd_name(driver), "sqlite3") == 0;
+    db->phn_block = 1;
     return db;
 }
 
@@ -73,12 +74,44 @@ static apr_status_t map_error(cr_db_t *db, const char *label, int rv)
     return APR_EGENERAL;
 }
 
+/* A PostgreSQL-only statement (cr_sql_pg.c), prepared on this connection
+ * now and kept in its hash for the connection's life (the hash's pool is
+ * the connection's). */
+static apr_dbd_prepared_t *prepare_pg(cr_db_t *db, const char *label)
+{
+    const cr_sql_stmt_t *s;
+    apr_dbd_prepared_t *st = NULL;
+    apr_pool_t *pool;
+
+    if (db->is_sqlite || db->prepared == NULL) {
+        return NULL;
+    }
+    for (s = cr_sql_pg_catalogue; s->label; s++) {
+        if (strcmp(s->label, label) == 0) {
+            break;
+        }
+    }
+    if (s->label == NULL) {
+        return NULL;
+    }
+    pool = apr_hash_pool_get(db->prepared);
+    if (apr_dbd_prepare(db->driver, pool, db->handle, s->sql, s->label, &st)
+        != 0) {
+        return NULL;
+    }
+    apr_hash_set(db->prepared, s->label, APR_HASH_KEY_STRING, st);
+    return st;
+}
+
 static apr_dbd_prepared_t *lookup(cr_db_t *db, const char *label)
 {
     apr_dbd_prepared_t *st = NULL;
 
     if (db->prepared) {
         st = apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING);
+    }
+    if (st == NULL && strncmp(label, "cr_pg_", 6) == 0) {
+        st = prepare_pg(db, label);
     }
     if (st == NULL) {
         db->last_rv = -1;
@@ -135,20 +168,11 @@ apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool)
         unlock(db);
         return map_error(db, "BEGIN", rv);
     }
-    if (!db->is_sqlite) {
-        /* PostgreSQL: one writer at a time, as SQLite's BEGIN IMMEDIATE
-         * and the glue's mutex give (the audit chain's next sequence
-         * number and hash, the PHN allocator and the read-check-write of
-         * versions assume it).  The row lock is held to the end of the
-         * transaction; readers are not blocked; under READ COMMITTED the
-         * statements that follow see every write committed before. */
-        apr_status_t lrv = cr_db_exec(db, pool, "cr_db_write_lock", NULL, 0,
-                                      NULL);
-        if (lrv != APR_SUCCESS) {
-            cr_db_rollback(db);
-            return lrv;
-        }
-    }
+    /* PostgreSQL: no global lock; writers run in parallel.  What they
+     * share is guarded where it is used: a row lock per person
+     * (cr_store_patient_lock), PHNs from a sequence, identifiers by their
+     * UNIQUE constraints, and a short serialised audit append
+     * (docs/postgresql.md). */
     return APR_SUCCESS;
 }
 
@@ -157,6 +181,10 @@ apr_status_t cr_db_commit(cr_db_t *db)
     int rv;
 
     if (db->txn == NULL) {
+        return APR_EGENERAL;
+    }
+    if (db->pending && cr_db_flush_rows(db) != APR_SUCCESS) {
+        cr_db_rollback(db);
         return APR_EGENERAL;
     }
     if (db->last_rv != 0) {
@@ -176,6 +204,10 @@ apr_status_t cr_db_commit(cr_db_t *db)
 
 void cr_db_rollback(cr_db_t *db)
 {
+    db->pending = NULL;   /* rows kept back go with the transaction */
+    if (db->pending_pool) {
+        apr_pool_clear(db->pending_pool);
+    }
     if (db->txn == NULL) {
         return;
     }
@@ -222,6 +254,103 @@ apr_status_t cr_db_exec_txn(cr_db_t *db, apr_pool_t *pool,
         cr_db_rollback(db);
     }
     return rv;
+}
+
+static apr_status_t exec_rows_now(cr_db_t *db, apr_pool_t *pool,
+                                  const char *label, int max, int ncols,
+                                  int nrows, const char *const *args)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    while (rv == APR_SUCCESS && done < nrows) {
+        int n = max;
+        while (n > nrows - done) {
+            n /= 2;
+        }
+        rv = cr_db_exec(db, pool, n > 1 ? apr_psprintf(pool, "%s_%d", label,
+                                                       n)
+                                        : label,
+                        NULL, n * ncols, args + (apr_size_t)done * ncols);
+        done += n;
+    }
+    if (rv != APR_SUCCESS) {
+        db->last_label = label;   /* the statement, whatever its size */
+    }
+    return rv;
+}
+
+/* Rows kept back for one statement (defer_rows). */
+typedef struct cr_db_pending_t {
+    struct cr_db_pending_t *next;
+    const char *label;
+    int max, ncols;
+    apr_array_header_t *args;      /* const char *, row after row */
+} cr_db_pending_t;
+
+apr_status_t cr_db_flush_rows(cr_db_t *db)
+{
+    cr_db_pending_t *q;
+    apr_status_t rv = APR_SUCCESS;
+
+    for (q = db->pending; q && rv == APR_SUCCESS; q = q->next) {
+        rv = exec_rows_now(db, db->pending_pool, q->label, q->max, q->ncols,
+                           q->args->nelts / q->ncols,
+                           (const char *const *)q->args->elts);
+    }
+    db->pending = NULL;
+    if (db->pending_pool) {
+        apr_pool_clear(db->pending_pool);
+    }
+    return rv;
+}
+
+apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int max, int ncols,
+                             int nrows, const char *const *args)
+{
+    cr_db_pending_t *q;
+    int i;
+
+    if (!db->defer_rows || db->pending_pool == NULL) {
+        return exec_rows_now(db, pool, label, max, ncols, nrows, args);
+    }
+    /* When the first statement kept back (the patient rows of a load)
+     * has a full batch and a new row of it comes, everything kept so far
+     * goes, in order: the rows of a patient are then never split. */
+    if (db->pending && strcmp(db->pending->label, label) == 0
+        && db->pending->args->nelts / db->pending->ncols
+           >= db->pending->max) {
+        apr_status_t rv = cr_db_flush_rows(db);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    for (q = db->pending; q; q = q->next) {
+        if (strcmp(q->label, label) == 0) {
+            break;
+        }
+    }
+    if (q == NULL) {
+        cr_db_pending_t **tail = &db->pending;
+        q = apr_pcalloc(db->pending_pool, sizeof(*q));
+        q->label = label;
+        q->max = max;
+        q->ncols = ncols;
+        q->args = apr_array_make(db->pending_pool, 4 * max * ncols,
+                                 sizeof(const char *));
+        /* Kept in first-use order, which is the order the rows must be
+         * written in (patients before the rows that refer to them). */
+        while (*tail) {
+            tail = &(*tail)->next;
+        }
+        *tail = q;
+    }
+    for (i = 0; i < nrows * ncols; i++) {
+        APR_ARRAY_PUSH(q->args, const char *) =
+            args[i] ? apr_pstrdup(db->pending_pool, args[i]) : NULL;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,

@@ -37,6 +37,18 @@ typedef struct cr_db_t {
                                     * overwritten by the next call (the
                                     * ROLLBACK that follows a failure) */
     const char *last_label;        /* statement label of the last failure */
+    /* Bulk tools (cr-admin load): rows of cr_db_exec_rows are kept back
+     * and written a full statement at a time, the rest just before the
+     * commit, so that a load's index keys cost one round trip per 32 rows
+     * across patients.  Only for writers that never read those rows back
+     * in the same transaction. */
+    int defer_rows;
+    struct cr_db_pending_t *pending;
+    apr_pool_t *pending_pool;
+    /* PostgreSQL PHN bodies fetched ahead (bulk tools; 1 = none). */
+    int phn_block;
+    apr_int64_t phn_ahead[32], phn_ahead_floor;
+    int phn_ahead_n, phn_ahead_used;
 } cr_db_t;
 
 /* Store-level results beyond APR_SUCCESS:
@@ -59,10 +71,15 @@ typedef struct cr_db_rows_t {
 cr_db_t *cr_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_hash_t *prepared);
 
-/* Begin a write transaction (SQLite: BEGIN IMMEDIATE). */
+/* Begin a write transaction (SQLite: BEGIN IMMEDIATE, one writer at a
+ * time; PostgreSQL: READ COMMITTED, writers in parallel). */
 apr_status_t cr_db_begin(cr_db_t *db, apr_pool_t *pool);
 
-/* Commit; returns APR_SUCCESS only when the commit itself succeeded, so a
+/* Write the rows cr_db_exec_rows kept back (defer_rows), if any. */
+apr_status_t cr_db_flush_rows(cr_db_t *db);
+
+/* Commit (after cr_db_flush_rows); returns APR_SUCCESS only when the
+ * commit itself succeeded, so a
  * 2xx may be sent.  On failure the transaction was rolled back. */
 apr_status_t cr_db_commit(cr_db_t *db);
 
@@ -80,6 +97,17 @@ apr_status_t cr_db_exec(cr_db_t *db, apr_pool_t *pool, const char *label,
 apr_status_t cr_db_exec_txn(cr_db_t *db, apr_pool_t *pool,
                             const char *label, int *nrows, int nargs,
                             const char *const *args);
+
+/* Run a statement for each of nrows rows of ncols arguments (args holds
+ * them row after row) in as few round trips as the catalogue allows:
+ * label is the statement for one row, and label_2, label_4, ... up to
+ * label_<max> (a power of two, at most 32) the same for that many rows,
+ * so n rows take at most n / max + log2(max) + 1 statements.  For the
+ * many small rows of a write (index keys, identifiers), where each round
+ * trip to PostgreSQL costs more than the row. */
+apr_status_t cr_db_exec_rows(cr_db_t *db, apr_pool_t *pool,
+                             const char *label, int max, int ncols,
+                             int nrows, const char *const *args);
 
 /* Run a catalogue query, copying at most max_rows rows (the statement's
  * LIMIT is the real bound; this is a second fence).  Reads the result set

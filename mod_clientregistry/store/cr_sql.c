@@ -21,11 +21,6 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_schema_version_list",
       "SELECT version FROM cr_schema_version ORDER BY version LIMIT 1000" },
 
-    /* Taken first by every write transaction on PostgreSQL (cr_db_begin):
-     * writers queue on this row lock. */
-    { "cr_db_write_lock",
-      "UPDATE cr_phn_allocator SET next_body = next_body WHERE id = 1" },
-
     /* PHN allocation (phn.md section 6, DECISION-16).  The no-op update
      * takes the row lock on PostgreSQL; SQLite is already serialized by
      * BEGIN IMMEDIATE. */
@@ -40,6 +35,24 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
       "INSERT INTO cr_patient (id, phn, version_id, created, last_updated,"
       " active, gender, birth_date, birth_date_hi, resource)"
       " VALUES (%s, %s, %d, %s, %s, %d, %s, %s, %s, %s)" },
+    /* The same, 2 to 32 rows at a time (cr-admin load, defer_rows). */
+/* A row of cr_patient_insert and of cr_version_insert, with the
+ * placeholder types of their one-row forms (%d: the pgsql driver binds
+ * %s as text, which an integer column refuses). */
+#define PATIENT_ROW "(%s, %s, %d, %s, %s, %d, %s, %s, %s, %s)"
+#define VERSION_ROW "(%s, %d, %s, %s, %s, %s, %s, %s, %s, %s)"
+#define ROWS_2(r) r ", " r
+#define ROWS_4(r) ROWS_2(r) ", " ROWS_2(r)
+#define ROWS_8(r) ROWS_4(r) ", " ROWS_4(r)
+#define ROWS_16(r) ROWS_8(r) ", " ROWS_8(r)
+#define ROWS_32(r) ROWS_16(r) ", " ROWS_16(r)
+#define PATIENT_INSERT_N(n) \
+    { "cr_patient_insert_" #n, \
+      "INSERT INTO cr_patient (id, phn, version_id, created, last_updated," \
+      " active, gender, birth_date, birth_date_hi, resource)" \
+      " VALUES " ROWS_##n(PATIENT_ROW) }
+    PATIENT_INSERT_N(2), PATIENT_INSERT_N(4), PATIENT_INSERT_N(8),
+    PATIENT_INSERT_N(16), PATIENT_INSERT_N(32),
     { "cr_patient_update",
       "UPDATE cr_patient SET phn = %s, version_id = %d, last_updated = %s,"
       " active = %d, gender = %s, birth_date = %s, birth_date_hi = %s,"
@@ -56,6 +69,13 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
       "INSERT INTO cr_patient_version (patient_id, version_id, last_updated,"
       " operation, source_system, org_id, user_id, client_dn, message_id,"
       " resource) VALUES (%s, %d, %s, %s, %s, %s, %s, %s, %s, %s)" },
+#define VERSION_INSERT_N(n) \
+    { "cr_version_insert_" #n, \
+      "INSERT INTO cr_patient_version (patient_id, version_id, last_updated," \
+      " operation, source_system, org_id, user_id, client_dn, message_id," \
+      " resource) VALUES " ROWS_##n(VERSION_ROW) }
+    VERSION_INSERT_N(2), VERSION_INSERT_N(4), VERSION_INSERT_N(8),
+    VERSION_INSERT_N(16), VERSION_INSERT_N(32),
     { "cr_version_get",
       "SELECT patient_id, version_id, last_updated, resource, operation"
       " FROM cr_patient_version WHERE patient_id = %s AND version_id = %d" },
@@ -72,6 +92,16 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_identifier_insert",
       "INSERT INTO cr_identifier (patient_id, system, value, use_code,"
       " status) VALUES (%s, %s, %s, %s, %s)" },
+#define IDENTIFIER_INSERT_N(n) \
+    { "cr_identifier_insert_" #n, \
+      "INSERT INTO cr_identifier (patient_id, system, value, use_code," \
+      " status) VALUES " CR_SQL_R5_##n }
+    IDENTIFIER_INSERT_N(2), IDENTIFIER_INSERT_N(4), IDENTIFIER_INSERT_N(8),
+    /* Whether a PHN is held: under the PHN system, or as a current PHN
+     * under a legacy system (cr_store_phn_held). */
+    { "cr_phn_holder",
+      "SELECT patient_id FROM cr_identifier WHERE system = %s AND value = %s"
+      " UNION ALL SELECT id FROM cr_patient WHERE phn = %s" },
     { "cr_identifier_delete_patient",
       "DELETE FROM cr_identifier WHERE patient_id = %s" },
     { "cr_identifier_get_patient",
@@ -90,6 +120,13 @@ const cr_sql_stmt_t cr_sql_catalogue[] = {
     { "cr_index_insert",
       "INSERT INTO cr_search_index (patient_id, kind, value)"
       " VALUES (%s, %s, %s)" },
+    /* The same, 2 to 32 rows at a time (cr_db_exec_rows). */
+#define INDEX_INSERT_N(n) \
+    { "cr_index_insert_" #n, \
+      "INSERT INTO cr_search_index (patient_id, kind, value)" \
+      " VALUES " CR_SQL_R3_##n }
+    INDEX_INSERT_N(2), INDEX_INSERT_N(4), INDEX_INSERT_N(8),
+    INDEX_INSERT_N(16), INDEX_INSERT_N(32),
     { "cr_index_delete_patient",
       "DELETE FROM cr_search_index WHERE patient_id = %s" },
     { "cr_index_get_patient",

@@ -8,14 +8,35 @@
     " client_dn, org_id, source_system, user_id, remote_addr, message_id," \
     " patients, prev_hash, hash"
 
+#define AUDIT_ROW "(%lld, %s, %s, %s, %s, %s, %s, %d, %s, %s, %s, %s, %s," \
+    " %s, %s, %s, %s)"
+#define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
+#define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
+#define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
+#define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
+#define AUDIT_ROWS_32 AUDIT_ROWS_16 ", " AUDIT_ROWS_16
+#define AUDIT_INSERT_N(n) \
+    { "cr_audit_insert_" #n, \
+      "INSERT INTO cr_audit (" AUDIT_COLS ") VALUES " AUDIT_ROWS_##n }
+/* Multi-row inserts may repeat a (patient, seq) pair no more than the
+ * single one could: the caller removes repeats within a record. */
+#define AUDIT_PATIENT_N(n) \
+    { "cr_audit_patient_insert_" #n, \
+      "INSERT INTO cr_audit_patient (patient_id, seq) VALUES " \
+      CR_SQL_R2_##n }
+
 const cr_sql_stmt_t cr_sql_audit_catalogue[] = {
     { "cr_audit_last",
       "SELECT seq, hash FROM cr_audit ORDER BY seq DESC LIMIT 1" },
     { "cr_audit_insert",
-      "INSERT INTO cr_audit (" AUDIT_COLS ") VALUES (%lld, %s, %s, %s, %s,"
-      " %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
+      "INSERT INTO cr_audit (" AUDIT_COLS ") VALUES " AUDIT_ROW },
+    /* The same, 2 to 32 records at a time (cr_db_exec_rows). */
+    AUDIT_INSERT_N(2), AUDIT_INSERT_N(4), AUDIT_INSERT_N(8),
+    AUDIT_INSERT_N(16), AUDIT_INSERT_N(32),
     { "cr_audit_patient_insert",
       "INSERT INTO cr_audit_patient (patient_id, seq) VALUES (%s, %lld)" },
+    AUDIT_PATIENT_N(2), AUDIT_PATIENT_N(4), AUDIT_PATIENT_N(8),
+    AUDIT_PATIENT_N(16), AUDIT_PATIENT_N(32),
     { "cr_audit_page",
       "SELECT " AUDIT_COLS " FROM cr_audit WHERE seq > %lld"
       " ORDER BY seq LIMIT %d" },

@@ -134,6 +134,13 @@ const cr_sql_stmt_t cr_sql_match_catalogue[] = {
     { "cr_match_keys_delete",
       "DELETE FROM cr_search_index WHERE patient_id = %s"
       " AND kind >= 'bk:' AND kind < 'bk;'" },
+    /* The same for 2 to 32 patients at a time (cr_db_exec_rows). */
+#define KEYS_DELETE_N(n) \
+    { "cr_match_keys_delete_" #n, \
+      "DELETE FROM cr_search_index WHERE kind >= 'bk:' AND kind < 'bk;'" \
+      " AND patient_id IN (" CR_SQL_IN_##n ")" }
+    KEYS_DELETE_N(2), KEYS_DELETE_N(4), KEYS_DELETE_N(8), KEYS_DELETE_N(16),
+    KEYS_DELETE_N(32),
     { "cr_match_key_insert",
       "INSERT INTO cr_search_index (patient_id, kind, value)"
       " VALUES (%s, %s, %s)" },

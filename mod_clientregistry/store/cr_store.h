@@ -78,6 +78,11 @@ apr_status_t cr_store_phn_allocate(char phn[11], cr_db_t *db,
                                    apr_pool_t *pool,
                                    const cr_phn_range_t *range);
 
+/* The PHN of body into phn, and *held = 1 when it belongs to a person
+ * already (under the PHN system or as a legacy system's current PHN). */
+apr_status_t cr_store_phn_held(int *held, char phn[11], cr_db_t *db,
+                               apr_pool_t *pool, apr_int64_t body);
+
 /* Insert a new patient at version 1 (resource is the final JSON text,
  * with id and meta already set). */
 apr_status_t cr_store_patient_insert(cr_db_t *db, apr_pool_t *pool,

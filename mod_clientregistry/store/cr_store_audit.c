@@ -2,10 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "core/cr_text.h"
 #include "store/cr_store_audit.h"
+#include "store/cr_store_pg.h"
 
 #define VERIFY_PAGE 1000
 
@@ -67,11 +69,19 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
                                    apr_array_header_t *recs)
 {
     cr_db_rows_t *rows;
+    apr_array_header_t *cols, *pats;
     apr_status_t rv;
     apr_int64_t seq = 0;
     const char *prev = CR_HASH_GENESIS;
     int i;
 
+    /* PostgreSQL: writers run in parallel, but the chain has one end;
+     * appenders (request transactions of every node, the audit writers)
+     * take turns from here to their commit, which follows at once. */
+    rv = cr_store_pg_audit_lock(db, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     rv = cr_db_select(&rows, db, pool, "cr_audit_last", 1, 0, NULL);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -80,10 +90,16 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
         seq = apr_atoi64(cr_db_cell(rows, 0, 0));
         prev = cr_db_cell(rows, 0, 1);
     }
+    /* The records and their patients in multi-row statements
+     * (cr_db_exec_rows): the chain's end is held meanwhile, so the
+     * append must be quick even for an audit writer's batch of hundreds
+     * of records. */
+    cols = apr_array_make(pool, 17 * (recs->nelts + 1), sizeof(const char *));
+    pats = apr_array_make(pool, 2 * (recs->nelts + 1), sizeof(const char *));
     for (i = 0; i < recs->nelts; i++) {
         cr_audit_rec_t *r = APR_ARRAY_IDX(recs, i, cr_audit_rec_t *);
         char *hash = apr_palloc(pool, CR_HASH_HEX_LEN + 1);
-        const char *args[17];
+        const char *seqs;
         audit_clean(pool, r);
         r->seq = ++seq;
         r->prev_hash = prev;
@@ -92,45 +108,49 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
             return rv;
         }
         r->hash = hash;
-        args[0] = i64(pool, r->seq);
-        args[1] = r->recorded;
-        args[2] = r->action;
-        args[3] = r->operation;
-        args[4] = r->method;
-        args[5] = r->path;
-        args[6] = r->query;
-        args[7] = apr_itoa(pool, r->status);
-        args[8] = r->client_dn;
-        args[9] = r->org_id;
-        args[10] = r->source_system;
-        args[11] = r->user_id;
-        args[12] = r->remote_addr;
-        args[13] = r->message_id;
-        args[14] = r->patients;
-        args[15] = r->prev_hash;
-        args[16] = r->hash;
-        rv = cr_db_exec(db, pool, "cr_audit_insert", NULL, 17, args);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
+        seqs = i64(pool, r->seq);
+        APR_ARRAY_PUSH(cols, const char *) = seqs;
+        APR_ARRAY_PUSH(cols, const char *) = r->recorded;
+        APR_ARRAY_PUSH(cols, const char *) = r->action;
+        APR_ARRAY_PUSH(cols, const char *) = r->operation;
+        APR_ARRAY_PUSH(cols, const char *) = r->method;
+        APR_ARRAY_PUSH(cols, const char *) = r->path;
+        APR_ARRAY_PUSH(cols, const char *) = r->query;
+        APR_ARRAY_PUSH(cols, const char *) = apr_itoa(pool, r->status);
+        APR_ARRAY_PUSH(cols, const char *) = r->client_dn;
+        APR_ARRAY_PUSH(cols, const char *) = r->org_id;
+        APR_ARRAY_PUSH(cols, const char *) = r->source_system;
+        APR_ARRAY_PUSH(cols, const char *) = r->user_id;
+        APR_ARRAY_PUSH(cols, const char *) = r->remote_addr;
+        APR_ARRAY_PUSH(cols, const char *) = r->message_id;
+        APR_ARRAY_PUSH(cols, const char *) = r->patients;
+        APR_ARRAY_PUSH(cols, const char *) = r->prev_hash;
+        APR_ARRAY_PUSH(cols, const char *) = r->hash;
         if (r->patients && *r->patients) {
+            /* Each patient once per record (the key is (patient, seq)). */
+            apr_hash_t *seen = apr_hash_make(pool);
             char *list = apr_pstrdup(pool, r->patients), *st = NULL, *id;
             int n = 0;
             for (id = apr_strtok(list, " ", &st); id && n < 100;
                  id = apr_strtok(NULL, " ", &st), n++) {
-                const char *pa[2];
-                pa[0] = id;
-                pa[1] = args[0];
-                rv = cr_db_exec(db, pool, "cr_audit_patient_insert", NULL, 2,
-                                pa);
-                if (rv != APR_SUCCESS && rv != APR_EEXIST) {
-                    return rv;
+                if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
+                    continue;
                 }
+                apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+                APR_ARRAY_PUSH(pats, const char *) = id;
+                APR_ARRAY_PUSH(pats, const char *) = seqs;
             }
         }
         prev = r->hash;
     }
-    return APR_SUCCESS;
+    rv = cr_db_exec_rows(db, pool, "cr_audit_insert", 32, 17, recs->nelts,
+                         (const char *const *)cols->elts);
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_exec_rows(db, pool, "cr_audit_patient_insert", 32, 2,
+                             pats->nelts / 2,
+                             (const char *const *)pats->elts);
+    }
+    return rv;
 }
 
 static cr_audit_rec_t *rec_from_row(apr_pool_t *pool,

@@ -248,8 +248,8 @@ apr_status_t cr_store_match_rekey(const char **last, int *done, int *skipped,
                                   const char *after_id, int limit)
 {
     cr_db_rows_t *rows;
-    apr_pool_t *scratch;
-    const char *args[3];
+    apr_array_header_t *ids, *keys;
+    const char *args[2];
     apr_status_t rv;
     int r, i;
 
@@ -263,44 +263,52 @@ apr_status_t cr_store_match_rekey(const char **last, int *done, int *skipped,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    apr_pool_create(&scratch, pool);
-    for (r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+    /* The page's new keys first, then one batch of deletes and one of
+     * inserts (cr_db_exec_rows): a few statements per page rather than
+     * one per key, which is what PostgreSQL's round trips need. */
+    ids = apr_array_make(pool, rows->nrows + 1, sizeof(const char *));
+    keys = apr_array_make(pool, 16 * (rows->nrows + 1),
+                          sizeof(const char *));
+    for (r = 0; r < rows->nrows; r++) {
         const char *id = cr_db_cell(rows, r, 0);
         const char *text = cr_db_cell(rows, r, 1);
         json_object *json = NULL;
         cr_patient_t *p = NULL;
         cr_index_t *ix = NULL;
 
-        apr_pool_clear(scratch);
         *last = id;
         if (text == NULL
-            || cr_json_parse(&json, scratch, text, strlen(text), NULL, NULL)
+            || cr_json_parse(&json, pool, text, strlen(text), NULL, NULL)
                != APR_SUCCESS
-            || cr_fhir_patient_parse(&p, scratch, json, "Patient", NULL,
-                                     NULL, cr_outcome_make(scratch))
+            || cr_fhir_patient_parse(&p, pool, json, "Patient", NULL,
+                                     NULL, cr_outcome_make(pool))
                != APR_SUCCESS
-            || cr_index_build(&ix, scratch, p) != APR_SUCCESS) {
+            || cr_index_build(&ix, pool, p) != APR_SUCCESS) {
             (*skipped)++;
             continue;
         }
-        args[0] = id;
-        rv = cr_db_exec(db, scratch, "cr_match_keys_delete", NULL, 1, args);
-        for (i = 0; rv == APR_SUCCESS && i < ix->rows->nelts; i++) {
+        APR_ARRAY_PUSH(ids, const char *) = id;
+        for (i = 0; i < ix->rows->nelts; i++) {
             const cr_index_row_t *row = &APR_ARRAY_IDX(ix->rows, i,
                                                        cr_index_row_t);
             if (strncmp(row->kind, "bk:", 3) != 0) {
                 continue;
             }
-            args[1] = row->kind;
-            args[2] = row->value;
-            rv = cr_db_exec(db, scratch, "cr_match_key_insert", NULL, 3,
-                            args);
-        }
-        if (rv == APR_SUCCESS) {
-            (*done)++;
+            APR_ARRAY_PUSH(keys, const char *) = id;
+            APR_ARRAY_PUSH(keys, const char *) = row->kind;
+            APR_ARRAY_PUSH(keys, const char *) = row->value;
         }
     }
-    apr_pool_destroy(scratch);
+    rv = cr_db_exec_rows(db, pool, "cr_match_keys_delete", 32, 1,
+                         ids->nelts, (const char *const *)ids->elts);
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_exec_rows(db, pool, "cr_index_insert", 32, 3,
+                             keys->nelts / 3,
+                             (const char *const *)keys->elts);
+    }
+    if (rv == APR_SUCCESS) {
+        *done = ids->nelts;
+    }
     return rv;
 }
 

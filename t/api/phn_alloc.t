@@ -19,8 +19,15 @@ sub phn_of_body {
     return join('', @d) . (11 - $r);
 }
 
-# The next PHN the allocator will try.
+# The next PHN the allocator will try: on PostgreSQL the next value of the
+# sequence of migration 010 when it is above the allocator row's floor
+# (store/cr_store_pg.c).
 my $body = db_row('SELECT next_body FROM cr_phn_allocator WHERE id = 1')->{next_body};
+if ($ENV{CR_TEST_PG}) {
+    my $seq = db_row('SELECT CASE WHEN is_called THEN last_value + 1 '
+                     . 'ELSE last_value END AS n FROM cr_phn_counter_n_seq')->{n};
+    $body = $seq if $seq > $body;
+}
 my $next;
 for (my $b = $body; !defined $next; $b++) {
     $next = phn_of_body($b);
