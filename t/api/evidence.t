@@ -195,7 +195,11 @@ $res = resolve(\%U, pid(patient => $lo), pid(other => $hi),
 is($res->code, 200, 'CR-CONSOLE-008: a note (a comment alone) on the merged pair: 200');
 is(db_row('SELECT status FROM cr_match_duplicate WHERE patient_lo = ? AND patient_hi = ?',
           $lo, $hi)->{status}, 'merged', 'CR-CONSOLE-008: the note keeps the status');
-$res = op_post('UnmergePatient', $merge, %U);
+# The unmerge is a message of its own: a new messageId (the merge's
+# would be a repeat of another request, CR-PARAM-004).
+my $unmerge = bc_request(patient => (grep { $_->{resource}{resourceType} eq 'Patient' }
+                                     @{ $merge->{entry} })[0]{resource});
+$res = op_post('UnmergePatient', $unmerge, %U);
 is($res->code, 200, 'CR-CONSOLE-008: unmerged: 200');
 my $rows = db_rows('SELECT action, status, decided_by FROM cr_match_decision WHERE patient_lo = ?'
                    . ' AND patient_hi = ? ORDER BY seq', $lo, $hi);

@@ -217,6 +217,6 @@ is_deeply([ $sp{parked}{valueUnsignedInt}, $sp{delivered}{valueUnsignedInt} ],
 
 # ---- CR-NOT-010: distributions go only to $PatientNotification -------------
 my @paths = map { $_->{path} // '' } map { partner_received($_) } @partners;
-ok(@paths > 0 && !grep { !m{/Patient/\$PatientNotification\z} } @paths,
+ok(@paths > 0 && !(grep { !m{/Patient/\$PatientNotification\z} } @paths),
    'CR-NOT-010: every request a partner received was a '
    . '$PatientNotification (never a $RevisePatient.Async)');

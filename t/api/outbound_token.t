@@ -40,7 +40,11 @@ sub revise_async {
                               value => $sri } ],
             name => [ { use => 'official', family => "Tok$tok",
                         given => ['Ida'] } ],
-            gender => 'female', birthDate => '1990-02-03' }), %U);
+            gender => 'female', birthDate => '1990-02-03',
+            # RevisePatient's own rules run before the 202 (CR-ASYNC-004).
+            address => [ { type => 'physical', line => ['7 Token Way'],
+                           city => 'Victoria', state => 'BC',
+                           country => 'CA' } ] }), %U);
 }
 sub wait_delivered {
     my ($mid, $secs) = @_;
