@@ -33,6 +33,12 @@ static void bad(reader_t *r, cr_bc_msg_e msg, const char *expr,
     r->bad = 1;
 }
 
+int cr_fhir_merge_status_valid(const char *code)
+{
+    return code != NULL && (strcmp(code, "obsolete") == 0
+                            || strcmp(code, "cancelled") == 0);
+}
+
 /* bc-merge-status-extension among ext (an element's extensions), if
  * any, must be obsolete or cancelled (CR-MRG-016). */
 static void merge_status(reader_t *r, json_object *elem, const char *expr)
@@ -59,8 +65,7 @@ static void merge_status(reader_t *r, json_object *elem, const char *expr)
             continue;
         }
         code = cr_json_get_string(e, "valueCode");
-        if (code == NULL || (strcmp(code, "obsolete") != 0
-                             && strcmp(code, "cancelled") != 0)) {
+        if (!cr_fhir_merge_status_valid(code)) {
             bad(r, CR_BC_PM_MERGE_STATUS,
                 apr_psprintf(r->pool, "%s.extension[%d].valueCode", expr,
                              (int)i), code);

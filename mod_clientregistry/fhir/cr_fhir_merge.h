@@ -58,4 +58,8 @@ int cr_fhir_merge_parse(cr_merge_params_t **out, apr_pool_t *pool,
  * Patient/<pid> by reference ("Patient/<pid>" or ".../Patient/<pid>"). */
 int cr_fhir_merge_link_is(json_object *link, const char *pid);
 
+/* 1 when code is a bc-merge-status-extension valueCode of the IG
+ * (obsolete or cancelled; CR-EXT-004, CR-MRG-016). */
+int cr_fhir_merge_status_valid(const char *code);
+
 #endif /* CR_FHIR_MERGE_H */

@@ -20,6 +20,7 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_merge.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_op_merge.h"
 #include "ops/cr_idem.h"
@@ -35,6 +36,8 @@
 
 #define MAX_LINKS 20
 #define MERGE_PROFILE CR_ENV_PROFILE_BASE "bc-merge-response-bundle"
+#define MERGE_PATIENT_PROFILE CR_ENV_PROFILE_BASE "bc-merge-patient"
+#define MAX_PROFILES 10
 
 typedef cr_merge_side_t side_t;
 
@@ -71,6 +74,57 @@ apr_status_t cr_op_merge_resolve(cr_bcop_t *m, side_t *s)
     return rv;
 }
 
+/* CR-BND-005: a Patient that declares profiles declares bc-merge-patient
+ * (none declared is accepted: meta.profile is optional in FHIR).  Returns
+ * the expression of the offending element, or NULL. */
+static const char *merge_profile_bad(apr_pool_t *pool, json_object *pat,
+                                     const char *expr)
+{
+    json_object *prof = cr_json_get(cr_json_get_object(pat, "meta"),
+                                    "profile");
+    size_t i, n;
+
+    if (prof == NULL) {
+        return NULL;
+    }
+    if (!json_object_is_type(prof, json_type_array)
+        || json_object_array_length(prof) > MAX_PROFILES) {
+        return apr_pstrcat(pool, expr, ".meta.profile", NULL);
+    }
+    n = json_object_array_length(prof);
+    for (i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(prof, i);
+        if (json_object_is_type(p, json_type_string)
+            && strcmp(json_object_get_string(p), MERGE_PATIENT_PROFILE) == 0) {
+            return NULL;
+        }
+    }
+    return apr_pstrcat(pool, expr, ".meta.profile", NULL);
+}
+
+/* CR-EXT-004: every bc-merge-status-extension of a link has valueCode
+ * obsolete or cancelled.  Returns the offending expression, or NULL. */
+static const char *merge_status_bad(apr_pool_t *pool, json_object *link,
+                                    const char *expr)
+{
+    json_object *ext = cr_json_get_array(link, "extension");
+    size_t i, n = ext ? json_object_array_length(ext) : 0;
+
+    for (i = 0; i < n && i < MAX_LINKS; i++) {
+        json_object *e = json_object_array_get_idx(ext, i);
+        const char *url = cr_json_get_string(e, "url");
+        const char *code = cr_json_get_string(e, "valueCode");
+        if (url == NULL || strcmp(url, CR_EXT_MERGE_STATUS) != 0) {
+            continue;
+        }
+        if (!cr_fhir_merge_status_valid(code)) {
+            return apr_psprintf(pool, "%s.extension[%d].valueCode", expr,
+                                (int)i);
+        }
+    }
+    return NULL;
+}
+
 static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
                       json_object **patient)
 {
@@ -80,9 +134,16 @@ static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
     json_object *links = cr_json_get_array(e->resource, "link");
     size_t i, n = links ? json_object_array_length(links) : 0;
 
+    const char *bad;
+
     *patient = e->resource;
     *nns = 0;
     memset(surv, 0, sizeof(*surv));
+    bad = merge_profile_bad(m->ctx->pool, e->resource, e->expr);
+    if (bad) {
+        cr_bcop_reject(m, CR_BC_INVALID, bad, 400);
+        return 0;
+    }
     if (ids && json_object_array_length(ids) > 0) {
         json_object *id = json_object_array_get_idx(ids, 0);
         surv->system = cr_json_get_string(id, "system");
@@ -93,6 +154,12 @@ static int read_merge(cr_bcop_t *m, side_t *surv, side_t *ns, int *nns,
         const char *type = cr_json_get_string(l, "type");
         json_object *oid = cr_json_get_object(cr_json_get_object(l, "other"),
                                               "identifier");
+        bad = merge_status_bad(m->ctx->pool, l, apr_psprintf(
+            m->ctx->pool, "%s.link[%d]", e->expr, (int)i));
+        if (bad) {
+            cr_bcop_reject(m, CR_BC_PM_MERGE_STATUS, bad, 400);
+            return 0;
+        }
         if (type == NULL || strcmp(type, "replaces") != 0 || oid == NULL) {
             continue;
         }

@@ -12,14 +12,14 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 45;
+plan tests => 51;
 
 my $tok = unique_token();
 my $fha = sprintf(SRI_SYS, 'fha-mt');
 my %U = (UserId => 'ig.samples@cgi.com');
 my $JSON = JSON::PP->new->canonical;
-my $MS = 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/'
-         . 'bc-merge-status-extension';
+my $SD = 'http://hlth.gov.bc.ca/fhir/client/StructureDefinition/';
+my $MS = $SD . 'bc-merge-status-extension';
 
 sub merge_req {
     my ($sys, $surv, @ns) = @_;
@@ -48,8 +48,10 @@ my ($idb, $pb) = merge_person($fha, "MB$tok", "Mergetwo$tok",
 my %before = (a => client_state($ida), b => client_state($idb));
 
 # ---- merge -----------------------------------------------------------------
-my $res = op_post('MergePatient', merge_req($fha, "MA$tok", "MB$tok"), %U);
-is($res->code, 200, 'CR-MRG-019: MergePatient: 200');
+# CR-BND-005: the Patient of the IG's profile bc-merge-patient.
+my $res = op_post('MergePatient', merge_req($fha, "MA$tok", "MB$tok",
+    { meta => { profile => [ $SD . 'bc-merge-patient' ] } }), %U);
+is($res->code, 200, 'CR-MRG-019, CR-BND-005: MergePatient (bc-merge-patient): 200');
 my $bb = json_of($res);
 is_deeply([ issues_of($bb) ], ['information business-rule BCHCIM.PM.0.0008'],
           'CR-MRG-019: BCHCIM.PM.0.0008');
@@ -98,12 +100,30 @@ for my $c (
     422, 'error business-rule BCHCIM.PM.2.0155' ],
   [ 'CR-MRG-020: no link', merge_req($fha, "MA$tok"),
     422, 'error required BCHCIM.PM.2.0158' ],
+  [ 'CR-EXT-004: a merge status other than obsolete or cancelled',
+    do { my $q = merge_req($fha, "MA$tok", "MB$tok");
+         $q->{entry}[1]{resource}{link}[0]{extension}[0]{valueCode}
+             = 'retired';
+         $q },
+    400, 'error code-invalid BCHCIM.PM.2.0188' ],
+  [ 'CR-BND-005: three entries (a second Patient)',
+    do { my $q = merge_req($fha, "MA$tok", "MB$tok");
+         push @{ $q->{entry} }, { %{ $q->{entry}[1] },
+                                  fullUrl => 'urn:uuid:' . $tok . '-3' };
+         $q },
+    400, [ 'error invariant BCHCIM.PM.2.0105',
+           'error invariant BCHCIM.PM.2.0109' ] ],
+  [ 'CR-BND-005: a Patient of another profile',
+    merge_req($fha, "MA$tok", "MB$tok",
+              { meta => { profile => [ $SD . 'bc-patient' ] } }),
+    400, 'error invalid BCHCIM.PM.2.0100' ],
 ) {
     my ($name, $req, $st, $issue) = @$c;
     my $r = op_post('MergePatient', $req, %U);
     is($r->code, $st, "$name: $st");
-    is_deeply([ map { s/@.*//r } issues_of(json_of($r)) ], [$issue],
-              "$name: $issue");
+    my @want = ref $issue ? @$issue : ($issue);
+    is_deeply([ map { s/@.*//r } issues_of(json_of($r)) ], \@want,
+              "$name: @want");
 }
 is(db_snapshot(), $snap, 'CR-TXN-001: rejected merges changed nothing');
 
