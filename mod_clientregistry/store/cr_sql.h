@@ -64,5 +64,6 @@ extern const cr_sql_stmt_t cr_sql_pg_catalogue[];
 /* Advisory lock keys of cr_sql_pg_catalogue. */
 #define CR_SQL_PG_LOCK_PHN 0x43520001
 #define CR_SQL_PG_LOCK_AUDIT 0x43520002
+#define CR_SQL_PG_LOCK_OUTBOX 0x43520003
 
 #endif /* CR_SQL_H */

@@ -7,6 +7,7 @@
 #include <apr_uuid.h>
 
 #include "store/cr_store_notify.h"
+#include "store/cr_store_pg.h"
 
 /* Most event codes one subscription holds (the code system has 10). */
 #define MAX_CODES 32
@@ -219,6 +220,10 @@ apr_status_t cr_store_notify_event(apr_int64_t *seq, int *fanout,
 
     if (fanout) {
         *fanout = 0;
+    }
+    rv = cr_store_pg_outbox_lock(db, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     rv = cr_db_select(&rows, db, pool, "cr_outbox_next_seq", 1, 0, NULL);
     if (rv != APR_SUCCESS) {

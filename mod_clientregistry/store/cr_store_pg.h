@@ -38,4 +38,11 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
  * transaction ends.  SQLite: nothing. */
 apr_status_t cr_store_pg_audit_lock(cr_db_t *db, apr_pool_t *pool);
 
+/* Before an event is appended to the outbox on PostgreSQL: its seq is
+ * MAX + 1, so appenders of other transactions (all nodes) wait until this
+ * one ends, and seq order stays commit order (the order deliveries of one
+ * client keep).  Taken before the audit lock wherever both are taken.
+ * SQLite: nothing (its single writer already serialises them). */
+apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool);
+
 #endif /* CR_STORE_PG_H */
