@@ -17,17 +17,7 @@ plan tests => 9;
 quiet_other_subscriptions();
 my $tok = unique_token();
 my ($pw, $px) = ("pw$$", "px$$");
-my $base = 'http://' . Apache::Test::vars('servername') . ':'
-           . Apache::Test::vars('port');
-sub subscribe {
-    my ($name, $codes) = @_;
-    my $s = ig_fixture('Subscription-SampleCompositeSubscriptionRequest.json');
-    $s->{channel}{payload} = 'application/fhir+json';
-    $s->{channel}{endpoint} = "$base/partner/$name";
-    $s->{_criteria}{extension}[0]{valueString} = "eventCode=$codes";
-    my $res = fhir_post('/fhir/Subscription', $s);
-    return $res->code == 201 ? json_of($res)->{id} : undef;
-}
+sub subscribe { subscribe_partner(@_) }
 # The events partner $name received about client $pid: "CODE:version".
 sub got {
     my ($name, $pid) = @_;

@@ -1,6 +1,7 @@
 package CR::Notify;
-# Helpers of the notification tests (t/api/notify.t,
-# t/persistence/notify_restart.t): subscriptions and events put straight
+# Helpers of the notification tests (t/api/notify.t, t/api/notify_writes.t,
+# t/api/notify_events.t, t/persistence/notify_restart.t): a partner's
+# subscription through the API, subscriptions and events put straight
 # into the database (cr_subscription, cr_outbox, cr_delivery of
 # schema/005_distribution.sql, with the fan-out docs/notifications.md
 # describes), the partner switches of t/cgi/partner.cgi and what it
@@ -12,9 +13,11 @@ use Exporter 'import';
 use JSON::PP ();
 use Time::HiRes ();
 use CR::Test;
+use CR::BC ();
 
 our @EXPORT = qw(make_subscription add_event partner_set partner_received
-                 delivery wait_for notify_uuid quiet_other_subscriptions);
+                 delivery wait_for notify_uuid quiet_other_subscriptions
+                 subscribe_partner);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -35,6 +38,21 @@ sub notify_uuid {
 sub quiet_other_subscriptions {
     db_dbh()->do("UPDATE cr_subscription SET status = 'off' "
                  . "WHERE status = 'active'");
+}
+
+# Partner $name (t/cgi/partner.cgi) subscribes to $codes ("A,B") through
+# POST [base]/Subscription, as a partner does; its id, or undef unless 201.
+sub subscribe_partner {
+    my ($name, $codes) = @_;
+    my $s = CR::BC::ig_fixture(
+        'Subscription-SampleCompositeSubscriptionRequest.json');
+    $s->{channel}{payload} = 'application/fhir+json';
+    $s->{channel}{endpoint} = 'http://' . Apache::Test::vars('servername')
+                              . ':' . Apache::Test::vars('port')
+                              . "/partner/$name";
+    $s->{_criteria}{extension}[0]{valueString} = "eventCode=$codes";
+    my $res = fhir_post('/fhir/Subscription', $s);
+    return $res->code == 201 ? json_of($res)->{id} : undef;
 }
 
 # An active subscription of partner $name (t/cgi/partner.cgi) to @codes.
