@@ -328,7 +328,7 @@ is_deeply([ issues_of($ack) ], ['information business-rule BCHCIM.RP.0.0007'],
 is(params_of($ack)->{requestMessageId}, $mid,
    'CR-ASYNC-003: requestMessageId is the Request-Id');
 my $j;
-for (1 .. 200) {
+for (1 .. 600) {   # up to 60 s: the worker polls, and a busy machine is slow
     $j = job($mid);
     last if $j && $j->{executed};
     sleep 0.1;
