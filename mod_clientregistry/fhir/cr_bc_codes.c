@@ -204,6 +204,21 @@ const cr_bc_code_t cr_bc_codes[] = {
       "A new client was created; existing clients that may be the "
       "same person were listed for review ($potential-duplicates).",
       "registry" },
+    { CR_BC_RP_PATCH_PARAMS, "RP", E, 165, "structure",
+      "A $PartialRevisePatient request in the FHIR-Patch form is a "
+      "Parameters with messageId, messageDate, PHN, sender, at most one "
+      "enterer and one patchOperation (a Parameters of operation parts "
+      "type, path, name, value).", "registry" },
+    { CR_BC_RP_PATCH_UNSUPPORTED, "RP", E, 166, "not-supported",
+      "The patch operation's type, path or value is not one the registry "
+      "applies to a client.", "registry" },
+    { CR_BC_RP_PATCH_NONE, "RP", E, 167, "not-found",
+      "The patch operation's path selects no current value of the "
+      "client.", "registry" },
+    { CR_BC_RP_PATCH_AMBIGUOUS, "RP", E, 168, "business-rule",
+      "The patch operation's path selects values of more than one name "
+      "use, telecom system and use, or address type, and its value does "
+      "not say which.", "registry" },
     { CR_BC_PM_PARAMS, "PM", E, 180, "structure",
       "A $merge request is a Parameters resource with only source-patient "
       "and target-patient (valueReference), source-patient-identifier and "

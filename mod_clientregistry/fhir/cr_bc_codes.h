@@ -101,6 +101,11 @@ typedef enum {
     CR_BC_RP_UPD_OP,
     CR_BC_RP_EFFECTIVE,
     CR_BC_RP_REVIEW,
+    /* $PartialRevisePatient in the G2 FHIR-Patch form (CR-LEG-002). */
+    CR_BC_RP_PATCH_PARAMS,
+    CR_BC_RP_PATCH_UNSUPPORTED,
+    CR_BC_RP_PATCH_NONE,
+    CR_BC_RP_PATCH_AMBIGUOUS,
     /* $merge with Parameters (operations.md 5.1). */
     CR_BC_PM_PARAMS,
     CR_BC_PM_NO_TARGET,

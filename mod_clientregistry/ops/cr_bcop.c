@@ -230,6 +230,33 @@ static void set_prov(cr_bcop_t *f, const char *message_id)
                             ? ctx->caller->source_system : f->meta.sender;
 }
 
+/* The request f->in read: its sender against the authenticated
+ * organisation, the enterer, the user, the provenance. */
+static int open_tail(cr_bcop_t *f, const char *enterer, const char *expr,
+                     int need_user)
+{
+    cr_ctx_t *ctx = f->ctx;
+
+    f->meta.request_message_id = f->in->message_id;
+    if (f->in->sender && ctx->caller && ctx->caller->org_id
+        && strcmp(f->in->sender, ctx->caller->org_id) != 0) {
+        cr_bcop_reject(f, CR_BC_RP_SENDER, expr, 403);
+        return 0;
+    }
+    if (f->meta.sender == NULL) {
+        f->meta.sender = f->in->sender;
+    }
+    if (f->meta.enterer == NULL) {
+        f->meta.enterer = enterer;
+    }
+    if (need_user && f->meta.enterer == NULL) {
+        cr_bcop_reject(f, CR_BC_RP_USER, expr, 400);
+        return 0;
+    }
+    set_prov(f, f->in->message_id);
+    return 1;
+}
+
 int cr_bcop_open(cr_bcop_t *f, json_object *body,
                  const cr_envelope_rules_t *rules, int need_user)
 {
@@ -250,26 +277,20 @@ int cr_bcop_open(cr_bcop_t *f, json_object *body,
         cr_bcop_finish_errors(f);
         return 0;
     }
-    f->meta.request_message_id = f->in->message_id;
-    if (f->in->sender && ctx->caller && ctx->caller->org_id
-        && strcmp(f->in->sender, ctx->caller->org_id) != 0) {
-        cr_bcop_reject(f, CR_BC_RP_SENDER, "Bundle.entry[0].resource",
-                       403);
-        return 0;
-    }
-    if (f->meta.sender == NULL) {
-        f->meta.sender = f->in->sender;
-    }
     enterer = param_identifier(f->in->parameters, "enterer");
-    if (f->meta.enterer == NULL) {
-        f->meta.enterer = enterer;
-    }
-    if (need_user && f->meta.enterer == NULL) {
-        cr_bcop_reject(f, CR_BC_RP_USER, "Bundle.entry[0].resource", 400);
+    return open_tail(f, enterer, "Bundle.entry[0].resource", need_user);
+}
+
+int cr_bcop_open_in(cr_bcop_t *f, const char *enterer, const char *expr,
+                    int need_user)
+{
+    if (f->ctx->if_match == -2) {
+        cr_outcome_add(f->ctx->oc, CR_SEV_ERROR, "invalid", NULL, NULL,
+                       "If-Match must be W/\"<version>\"");
+        cr_bcop_finish(f, 400);
         return 0;
     }
-    set_prov(f, f->in->message_id);
-    return 1;
+    return open_tail(f, enterer, expr, need_user);
 }
 
 int cr_bcop_open_plain(cr_bcop_t *f, int need_user)

@@ -86,6 +86,14 @@ int cr_bcop_open_search(cr_bcop_t *f, json_object *body,
 int cr_bcop_open(cr_bcop_t *f, json_object *body,
                  const cr_envelope_rules_t *rules, int need_user);
 
+/* A maintenance request whose Parameters the operation read into f->in
+ * itself (the G2 $PartialRevisePatient): the If-Match shape, the sender
+ * against the authenticated organisation (403), the enterer (UserId,
+ * else enterer) and, when need_user, a user id (400), refused at expr;
+ * sets f->prov.  1, or 0 when the request was answered. */
+int cr_bcop_open_in(cr_bcop_t *f, const char *enterer, const char *expr,
+                    int need_user);
+
 /* A maintenance request without the BC envelope ($merge): the If-Match
  * shape, the enterer from the caller (UserId) and, when need_user, a user
  * id; the message id is the Request-Id header's (else the registry's

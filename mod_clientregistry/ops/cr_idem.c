@@ -205,6 +205,18 @@ static void replay(cr_bcop_t *f, const cr_idem_row_t *row)
 #define MESSAGE_ID_EXPR \
     "Bundle.entry[0].resource.parameter.where(name = 'messageId')"
 
+/* Where the request carries its messageId: the BC Bundle's Parameters,
+ * a plain Parameters (the G2 $PartialRevisePatient), or no body element
+ * at all ($merge: the Request-Id header, named in the text). */
+static const char *message_id_expr(const cr_bcop_t *f)
+{
+    if (f->in->bundle) {
+        return MESSAGE_ID_EXPR;
+    }
+    return f->in->parameters
+           ? "Parameters.parameter.where(name = 'messageId')" : NULL;
+}
+
 /* (sender, message_id) is taken: refuse a different request, replay the
  * answer, or wait for it while the first request finishes. */
 static void answer_taken(cr_bcop_t *f, const char *sender,
@@ -224,7 +236,10 @@ static void answer_taken(cr_bcop_t *f, const char *sender,
             }
         }
         if (row && hash && strcmp(row->request_hash, hash) != 0) {
-            cr_bcop_reject(f, CR_BC_MSG_REUSED, MESSAGE_ID_EXPR, 422);
+            cr_bc_add(ctx->oc, f->txn, CR_BC_MSG_REUSED, message_id_expr(f),
+                      message_id_expr(f) ? NULL : "Request-Id %s",
+                      f->in->message_id);
+            cr_bcop_finish(f, 422);
             return;
         }
         if (row && row->answered) {
@@ -234,7 +249,7 @@ static void answer_taken(cr_bcop_t *f, const char *sender,
         if (apr_time_now() - start > IDEM_WAIT_MAX
             || (row && strcmp(row->created, instant(
                     ctx->pool, apr_time_now() - IDEM_STALE)) < 0)) {
-            cr_bc_add(ctx->oc, f->txn, CR_BC_MSG_PENDING, MESSAGE_ID_EXPR,
+            cr_bc_add(ctx->oc, f->txn, CR_BC_MSG_PENDING, message_id_expr(f),
                       row && strcmp(row->created, instant(
                           ctx->pool, apr_time_now() - IDEM_STALE)) < 0
                       ? "processed at %s; the answer was not kept"

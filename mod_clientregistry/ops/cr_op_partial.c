@@ -1,5 +1,6 @@
 /* cr_op_partial: $PartialUpdatePatient (G3/G4, operations.md 9.4) and
- * its G2 name $PartialRevisePatient.
+ * its G2 name $PartialRevisePatient (whose G2 FHIR-Patch form,
+ * a Parameters body, is ops/cr_op_partial_patch.c's).
  *
  * The request Patient carries one identifier (a PHN: the registry's own
  * record of the client holding it; else the source record it names) and
@@ -19,6 +20,7 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_composite.h"
 #include "fhir/cr_fhir_envelope.h"
+#include "fhir/cr_fhir_patch.h"
 #include "ops/cr_bcop.h"
 #include "ops/cr_idem.h"
 #include "ops/cr_ops_maintain.h"
@@ -386,5 +388,10 @@ void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body)
 
 void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body)
 {
+    if (cr_fhir_patch_is_request(body)) {
+        /* the G2 FHIR-Patch form (CR-LEG-002) */
+        cr_op_partial_patch(ctx, body);
+        return;
+    }
     partial(ctx, body, "PartialRevisePatient");
 }

@@ -37,6 +37,10 @@ void cr_ops_maintain_unmerge(cr_ctx_t *ctx, json_object *body);
  * source record named by the one identifier. */
 void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body);
 void cr_ops_maintain_partial_revise(cr_ctx_t *ctx, json_object *body);
+/* $PartialRevisePatient in the G2 FHIR-Patch form (a Parameters with
+ * PHN and patchOperation; CR-LEG-002, ops/cr_op_partial_patch.c), which
+ * cr_ops_maintain_partial_revise hands such a body to. */
+void cr_op_partial_patch(cr_ctx_t *ctx, json_object *body);
 /* $AddPatient.Async, $RevisePatient.Async, $PartialUpdatePatient.Async,
  * $MergePatient.Async (operations.md 6): checks the envelope, the sender
  * and the user, queues the request in cr_async_job in one transaction and
