@@ -307,6 +307,12 @@ int cr_bcop_open_plain(cr_bcop_t *f, int need_user)
         cr_bcop_reject(f, CR_BC_RP_USER, NULL, 400);
         return 0;
     }
+    if (ctx->request_id) {
+        /* The Request-Id is the message's id: it makes the request
+         * idempotent (cr_idem_begin, CR-PARAM-004) like a messageId. */
+        f->in = apr_pcalloc(ctx->pool, sizeof(*f->in));
+        f->in->message_id = ctx->request_id;
+    }
     set_prov(f, ctx->request_id);
     return 1;
 }

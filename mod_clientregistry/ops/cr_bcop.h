@@ -97,7 +97,9 @@ int cr_bcop_open_in(cr_bcop_t *f, const char *enterer, const char *expr,
 /* A maintenance request without the BC envelope ($merge): the If-Match
  * shape, the enterer from the caller (UserId) and, when need_user, a user
  * id; the message id is the Request-Id header's (else the registry's
- * own).  Sets f->prov.  1, or 0 when the request was answered. */
+ * own).  With a Request-Id, f->in holds it as the messageId, so that
+ * cr_idem_begin makes the request idempotent.  Sets f->prov.  1, or 0
+ * when the request was answered. */
 int cr_bcop_open_plain(cr_bcop_t *f, int need_user);
 
 /* Send the response Bundle with HTTP status (results only below 400). */

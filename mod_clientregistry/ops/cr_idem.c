@@ -9,7 +9,8 @@
  * INSERT ... ON CONFLICT DO NOTHING waits for the first transaction and
  * then inserts nothing.  The loser rolls back and waits, outside any
  * transaction, for the answer the winner stores right after building
- * it (cr_idem_record).
+ * it (cr_idem_record).  The answer's location column keeps its Location,
+ * or for a 202 its Content-Location (the job's status URL).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,14 @@ static void replay(cr_bcop_t *f, const cr_idem_row_t *row)
     ctx->resp.status = row->status;
     ctx->resp.body = doc;
     ctx->resp.body_on_error = 1;
-    ctx->resp.location = row->location;
+    /* The location kept is the Location, or a 202's Content-Location
+     * (the job's status URL; an acknowledgement has no Location). */
+    if (row->status == 202) {
+        ctx->resp.content_location = row->location;
+    }
+    else {
+        ctx->resp.location = row->location;
+    }
     ctx->resp.patients = row->patients;
     if (ctx->trace) {
         ctx->trace(ctx->trace_baton, 0, apr_psprintf(
@@ -347,7 +355,9 @@ void cr_idem_record(cr_ctx_t *ctx)
     /* A claim rolled back with its transaction matches no row. */
     rv = cr_store_idem_answer(ctx->db, ctx->pool, c->sender, c->message_id,
                               c->claim, ctx->resp.status ? ctx->resp.status
-                              : 500, body, ctx->resp.location,
+                              : 500, body, ctx->resp.status == 202
+                              ? ctx->resp.content_location
+                              : ctx->resp.location,
                               ctx->resp.patients, instant(ctx->pool, now),
                               purge);
     if (rv != APR_SUCCESS && ctx->trace) {

@@ -1,5 +1,6 @@
 /* cr_idem: idempotent messageId (CR-PARAM-004) for the BC maintenance
- * operations and their .Async forms.
+ * operations and their .Async forms, $merge and $merge.Async included
+ * (their messageId is the Request-Id header).
  *
  * A request repeating a messageId its sender already had processed gets
  * the original answer (status, body, Location) again without the work

@@ -10,7 +10,10 @@
  * success, `result` (the survivor as committed); the handler's output
  * policy (ops/cr_privacy.c) masks it like any other response.  The .Async
  * form runs every check of the synchronous one (rolled back, nothing
- * written) before it queues the request (CR-ASYNC-004).  Declared in
+ * written) before it queues the request (CR-ASYNC-004).  Both are
+ * idempotent by their Request-Id (CR-PARAM-004, ops/cr_idem.c): the check
+ * begins its transaction with the Request-Id claimed, so a repeat gets
+ * the first answer before any rule is looked at again.  Declared in
  * cr_ops_maintain.h.
  */
 #include <string.h>
@@ -21,6 +24,7 @@
 #include "fhir/cr_bc_codes.h"
 #include "fhir/cr_fhir_merge.h"
 #include "ops/cr_bcop.h"
+#include "ops/cr_idem.h"
 #include "ops/cr_op_merge.h"
 #include "ops/cr_ops_maintain.h"
 #include "store/cr_db.h"
@@ -294,9 +298,9 @@ static int check(fmerge_t *x, cr_ctx_t *ctx, json_object *body,
         cr_bcop_finish(&x->m, status);
         return 0;
     }
-    rv = cr_db_begin(ctx->db, ctx->pool);
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&x->m, rv, "starting the merge");
+    /* The transaction, with the Request-Id claimed as the messageId
+     * (CR-PARAM-004): a repeat gets the first answer here. */
+    if (!cr_idem_begin(&x->m, body)) {
         return 0;
     }
     if (!resolve_side(x, &x->in->target, &x->target, 1)
@@ -411,7 +415,10 @@ void cr_ops_maintain_fhir_merge_async(cr_ctx_t *ctx, json_object *body)
     if (!check(&x, ctx, body, "merge.Async")) {
         return;
     }
-    /* Checked as $merge checks it (CR-ASYNC-004); the worker runs it. */
+    /* Checked as $merge checks it (CR-ASYNC-004); the worker runs it.
+     * The claim made for the check goes with its transaction; queueing
+     * claims the Request-Id again, with the job. */
     cr_db_rollback(ctx->db);
+    ctx->idem_claim = NULL;
     cr_op_async_queue(&x.m, body, "merge");
 }
