@@ -87,6 +87,11 @@
 #define CR_OPDEF_REVISE CR_OPDEF_BASE "bc-patient-revise"
 #define CR_OPDEF_UPDATE CR_OPDEF_BASE "bc-patient-update"
 #define CR_OPDEF_MERGE CR_OPDEF_BASE "bc-patient-merge"
+/* The G2 $PartialRevisePatient (FHIR-Patch form, CR-LEG-002), published
+ * under the G2 base. */
+#define CR_OPDEF_PARTIAL_REVISE \
+    "http://hl7.org/fhir/ca-bc/client/OperationDefinition/" \
+    "bc-patient-partial-revise"
 
 /* ------------------------------------------------------------------ */
 /* Codes                                                               */

@@ -27,7 +27,7 @@ const cr_op_t cr_ops_table[] = {
     { "PartialUpdatePatient", cr_ops_maintain_partial_update,
       CR_PERM_WRITE, CR_OPDEF_UPDATE },
     { "PartialRevisePatient", cr_ops_maintain_partial_revise,
-      CR_PERM_WRITE, CR_OPDEF_UPDATE },
+      CR_PERM_WRITE, CR_OPDEF_PARTIAL_REVISE },
     { "MergePatient", cr_ops_maintain_merge, CR_PERM_MERGE,
       CR_OPDEF_MERGE },
     { "UnmergePatient", cr_ops_maintain_unmerge, CR_PERM_MERGE,

@@ -14,7 +14,7 @@ use Apache::Test qw(-withtestmore);
 use CR::Test;
 use CR::BC;
 
-plan tests => 47;
+plan tests => 48;
 
 my $tok = unique_token();
 my $iha = sprintf(SRI_SYS, 'iha-iha');
@@ -269,3 +269,13 @@ ok(index($res->content, $secret) < 0
    . 'privileged');
 is(stored($rid)->{gender}, 'male', 'CR-LEG-002: stored: the restricted '
    . 'client\'s gender replaced');
+
+# ---- the CapabilityStatement ----------------------------------------------------
+my ($cpat) = grep { $_->{type} eq 'Patient' }
+             @{ json_of(fhir_get('/fhir/metadata'))->{rest}[0]{resource} };
+my ($cop) = grep { $_->{name} eq 'PartialRevisePatient' }
+            @{ $cpat->{operation} || [] };
+is($cop && $cop->{definition}, 'http://hl7.org/fhir/ca-bc/client/'
+   . 'OperationDefinition/bc-patient-partial-revise',
+   'CR-LEG-002: the CapabilityStatement lists PartialRevisePatient with '
+   . 'the G2 OperationDefinition');
