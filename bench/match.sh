@@ -43,33 +43,17 @@ URL=http://127.0.0.1:$PORT
 CONF=$OUT/var/httpd.conf
 DB=$OUT/var/db/registry.db
 
-say() { printf 'bench: %s\n' "$*" >&2; }
+. "$BENCH/lib.sh"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    "$ROOT/quickstart" build
-fi
-command -v wrk >/dev/null 2>&1 || { say "wrk is missing (apt-get install wrk)"; exit 1; }
-[ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
-LIBEXEC=$(apxs -q LIBEXECDIR)
+bench_build "$ROOT"
+bench_need_wrk
 
-# By the pid in the pid file, not 'apache2 -k stop': that re-reads the
-# configuration and fails (leaving httpd running) when the module file it
-# names is being rebuilt or is broken (bench/README.md, read.sh step 7).
-stop_httpd() {
-    if [ -f "$OUT/var/run/httpd.pid" ]; then
-        pid=$(cat "$OUT/var/run/httpd.pid")
-        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
-        i=0
-        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
-            sleep 0.2; i=$((i + 1))
-        done
-    fi
-}
+stop_httpd() { bench_stop_httpd "$OUT/var/run/httpd.pid"; }
 stop_httpd
 if curl -s -o /dev/null --max-time 2 "$URL/"; then
-    say "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)"
+    bench_say "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)"
     exit 1
 fi
 mkdir -p "$OUT"
@@ -77,11 +61,11 @@ mkdir -p "$OUT"
 # --- data ------------------------------------------------------------------
 if [ ! -f "$OUT/patients.ndjson" ] \
    || [ "$(wc -l < "$OUT/patients.ndjson")" -ne "$PATIENTS" ]; then
-    say "generating $PATIENTS patients"
+    bench_say "generating $PATIENTS patients"
     t=$(now)
     python3 "$BENCH/gen-patients.py" "$PATIENTS" > "$OUT/patients.ndjson.tmp"
     mv "$OUT/patients.ndjson.tmp" "$OUT/patients.ndjson"
-    say "generated in $(secs "$t" "$(now)") s"
+    bench_say "generated in $(secs "$t" "$(now)") s"
 fi
 
 # --- load ------------------------------------------------------------------
@@ -91,7 +75,7 @@ if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ] || [ ! -s "$OUT/load.txt" ]; then
     rm -rf "$OUT/var"
     mkdir -p "$OUT/var/db" "$OUT/var/logs" "$OUT/var/run"
     "$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate "$DB" >/dev/null
-    say "loading $PATIENTS patients with cr-admin load"
+    bench_say "loading $PATIENTS patients with cr-admin load"
     # Not '| tee': sh has no pipefail, and a failed load would go on to be
     # measured as if it were complete.
     rm -f "$OUT/load.txt"
@@ -99,21 +83,15 @@ if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ] || [ ! -s "$OUT/load.txt" ]; then
     cat "$OUT/load.txt.tmp"
     t=$(now)
     "$ROOT/cr-admin" --sample 20000 estimate "$DB" > "$OUT/estimate.txt"
-    say "estimated in $(secs "$t" "$(now)") s: $(head -n 1 "$OUT/estimate.txt")"
+    bench_say "estimated in $(secs "$t" "$(now)") s: $(head -n 1 "$OUT/estimate.txt")"
     mv "$OUT/load.txt.tmp" "$OUT/load.txt"
 fi
 mkdir -p "$OUT/var/logs" "$OUT/var/run"
 rm -f "$OUT/var/logs/error_log" "$OUT/var/logs/access_log"
-say "database $(du -sh "$OUT/var/db" | cut -f1)"
-if [ "$(id -u)" -eq 0 ]; then
-    chown -R nobody:nogroup "$OUT/var/db"
-    UG="User nobody
-Group nogroup"
-    AS_HTTPD="runuser -u nobody --"
-else
-    UG=""
-    AS_HTTPD=""
-fi
+bench_say "database $(du -sh "$OUT/var/db" | cut -f1)"
+UG=$(bench_usergroup "$OUT/var/db")
+AS_HTTPD=""
+[ -n "$UG" ] && AS_HTTPD="runuser -u nobody --"
 
 # --- server ----------------------------------------------------------------
 # The quickstart configuration with these changes for a big database:
@@ -141,19 +119,13 @@ MaxRequestWorkers $PROCS
 KeepAlive Off
 ListenBacklog 512"
 CACHE='DBDInitSQL "PRAGMA cache_size=-65536"'
-export EXTRA CACHE
-ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
-MODULE="$ROOT/.libs/mod_clientregistry.so" UG="$UG" ACCESS_LOG="$ACCESS_LOG" \
-awk '{
-        if (ENVIRON["ACCESS_LOG"] == "off" && $1 == "CustomLog") next
+bench_write_conf "$ROOT" "$CONF.quickstart" "$OUT" "127.0.0.1:$PORT" \
+    "$ROOT/.libs/mod_clientregistry.so" "$UG" "$EXTRA" "$ACCESS_LOG"
+CACHE=$CACHE awk '{
         if ($1 == "DBDInitSQL" && !cache_done) { print ENVIRON["CACHE"]; cache_done = 1 }
         if ($2 == "mpm_event_module") gsub(/mpm_event/, "mpm_prefork")
-        gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
-        gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
-        gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
-        gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA"]); print
-    }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
-apache2 -t -f "$CONF" >/dev/null 2>&1 || { apache2 -t -f "$CONF"; exit 1; }
+        print
+    }' "$CONF.quickstart" > "$CONF"
 trap stop_httpd EXIT
 trap 'exit 130' INT TERM
 # Processes that open the database at the same moment can fail to prepare
@@ -169,21 +141,11 @@ c.execute("SELECT count(*) FROM sqlite_master").fetchall()
 time.sleep(5)' "$DB" &
 HOLDER=$!
 sleep 0.5
-apache2 -f "$CONF" -k start
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-          "$URL/fhir/metadata")" = 200 ]; do
-    i=$((i + 1))
-    if [ $i -ge 50 ]; then
-        say "no answer from $URL/fhir/metadata; see $OUT/var/logs/error_log"
-        exit 1
-    fi
-    sleep 0.2
-done
+bench_start_httpd "$CONF" "$URL"
 
 wait "$HOLDER" 2>/dev/null || true
 if grep -q AH00636 "$OUT/var/logs/error_log" 2>/dev/null; then
-    say "an httpd child failed to open the database; see $OUT/var/logs/error_log"
+    bench_say "an httpd child failed to open the database; see $OUT/var/logs/error_log"
     exit 1
 fi
 
@@ -196,21 +158,12 @@ code=$(curl -s -o "$OUT/one-answer.json" -w '%{http_code}' \
        -H 'Content-Type: application/fhir+json' --data-binary @"$OUT/one.json" \
        "$URL/fhir/Patient/\$match")
 [ "$code" = 200 ] && grep -q '"valueCode":"certain"' "$OUT/one-answer.json" || {
-    say "\$match did not answer 200 with a certain match: see $OUT/one-answer.json"
+    bench_say "\$match did not answer 200 with a certain match: see $OUT/one-answer.json"
     exit 1; }
 
 run_wrk() {
     BENCH_BODIES="$OUT/bodies.ndjson" wrk -t"$THREADS" -c"$CONNS" -d"$2" \
         --latency -s "$BENCH/match.lua" "$URL" > "$1" 2>&1
-}
-rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
-lat() {
-    awk -v p="$2%" '$1 == p {
-        v = $2
-        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
-        printf "%.2f", v }' "$1"
 }
 non2xx() {
     awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
@@ -218,16 +171,16 @@ non2xx() {
                                    for (k in a) e += a[k] }
              END { printf "%d", n + e }' "$1"
 }
-say "warm-up $WARMUP, then $DURATION of \$match, wrk -t$THREADS -c$CONNS"
+bench_say "warm-up $WARMUP, then $DURATION of \$match, wrk -t$THREADS -c$CONNS"
 run_wrk "$OUT/wrk-warmup.txt" "$WARMUP"
 run_wrk "$OUT/wrk-match.txt" "$DURATION"
 f=$OUT/wrk-match.txt
 {
     echo "registry: $PATIENTS patients, database $(du -sh "$OUT/var/db" | cut -f1)"
     [ -f "$OUT/load.txt" ] && echo "load: $(cat "$OUT/load.txt")"
-    echo "\$match: $(rps "$f") req/s  p50 $(lat "$f" 50) ms  p90 $(lat "$f" 90) ms" \
-         " p99 $(lat "$f" 99) ms  (wrk -t$THREADS -c$CONNS, $DURATION," \
+    echo "\$match: $(bench_rps "$f") req/s  p50 $(bench_latency "$f" 50) ms" \
+         " p90 $(bench_latency "$f" 90) ms  p99 $(bench_latency "$f" 99) ms  (wrk -t$THREADS -c$CONNS, $DURATION," \
          "$(nproc) cores shared by wrk and $PROCS httpd processes)," \
          "errors $(non2xx "$f")"
 } | tee "$OUT/summary.txt"
-[ "$(non2xx "$f")" -eq 0 ] || { say "errors: see $f"; exit 1; }
+[ "$(non2xx "$f")" -eq 0 ] || { bench_say "errors: see $f"; exit 1; }

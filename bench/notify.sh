@@ -27,71 +27,27 @@ CONNS=${BENCH_CONNECTIONS:-32}
 DURATION=${BENCH_DURATION:-10s}
 DRAIN=${BENCH_DRAIN:-120}
 URL=http://127.0.0.1:$PORT
-CONF=$OUT/var/httpd.conf
 DB=$OUT/var/db/registry.db
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    "$ROOT/quickstart" build
-fi
-command -v wrk >/dev/null 2>&1 || { say "wrk is missing"; exit 1; }
+. "$BENCH/lib.sh"
+bench_build "$ROOT"
+bench_need_wrk
 command -v sqlite3 >/dev/null 2>&1 || { say "sqlite3 is missing"; exit 1; }
-[ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
-LIBEXEC=$(apxs -q LIBEXECDIR)
 mkdir -p "$OUT"
-cc -O2 -o "$OUT/write-raw" "$BENCH/write-raw.c" -lsqlite3
 
 PARTNER_PIDS=""
 stop_partners() {
     for p in $PARTNER_PIDS; do kill "$p" 2>/dev/null || true; done
     PARTNER_PIDS=""
 }
-stop_httpd() {
-    if [ -f "$OUT/var/run/httpd.pid" ]; then
-        pid=$(cat "$OUT/var/run/httpd.pid")
-        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
-        i=0
-        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
-            sleep 0.2; i=$((i + 1))
-        done
-    fi
-}
+stop_httpd() { bench_stop_httpd "$OUT/var/run/httpd.pid"; }
 trap 'stop_httpd; stop_partners' EXIT
 trap 'exit 130' INT TERM
 stop_httpd
 
-start_httpd() {
-    rm -rf "$OUT/var/logs" "$OUT/var/run"
-    mkdir -p "$OUT/var/logs" "$OUT/var/run"
-    cp "$ROOT/.libs/mod_clientregistry.so" "$OUT/var/mod_clientregistry.so"
-    if [ "$(id -u)" -eq 0 ]; then
-        chown -R nobody:nogroup "$OUT/var/db"
-        UG="User nobody
-Group nogroup"
-    else
-        UG=""
-    fi
-    ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
-    MODULE="$OUT/var/mod_clientregistry.so" UG="$UG" \
-    EXTRA_LOADS="" EXTRA_CONF="LogLevel warn" \
-    awk '{
-            if ($1 == "CustomLog") next
-            gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
-            gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
-            gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
-            gsub(/@EXTRA_LOADS@/, ENVIRON["EXTRA_LOADS"])
-            gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA_CONF"]); print
-        }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
-    apache2 -f "$CONF" -k start
-    i=0
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-              "$URL/fhir/metadata")" = 200 ]; do
-        i=$((i + 1))
-        [ $i -ge 50 ] && { say "httpd does not answer"; exit 1; }
-        sleep 0.2
-    done
-}
+start_httpd() { bench_serve "$ROOT" "$OUT" "$PORT" "LogLevel warn"; }
 
 rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
 non2xx() {
@@ -99,13 +55,7 @@ non2xx() {
              END { printf "%d", n }' "$1"
 }
 
-if [ ! -f "$OUT/base-$SIZE.db" ]; then
-    rm -f "$OUT/base.db"*
-    "$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate "$OUT/base.db" >/dev/null
-    "$OUT/write-raw" "$OUT/base.db" preload "$SIZE" >&2
-    mv "$OUT/base.db" "$OUT/base-$SIZE.db"
-    rm -f "$OUT/base.db"*
-fi
+bench_preload_raw "$OUT" "$SIZE" "$ROOT"
 
 # One revise run on a fresh copy of the preloaded database; $1: the number
 # of partners to subscribe first.

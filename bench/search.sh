@@ -35,36 +35,14 @@ THREADS=${BENCH_THREADS:-2}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
 URL=http://127.0.0.1:$PORT
-CONF=$OUT/var/httpd.conf
 DB=$OUT/var/db/registry.db
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    "$TREE/quickstart" build
-fi
-if ! command -v wrk >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        say "installing wrk"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-    else
-        say "wrk is missing (apt-get install wrk)"; exit 1
-    fi
-fi
-[ -f "$TREE/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
-LIBEXEC=$(apxs -q LIBEXECDIR)
+. "$BENCH/lib.sh"
+bench_build "$TREE"
+bench_need_wrk
 mkdir -p "$OUT"
 
-stop_httpd() {
-    if [ -f "$OUT/var/run/httpd.pid" ]; then
-        pid=$(cat "$OUT/var/run/httpd.pid")
-        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
-        i=0
-        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
-            sleep 0.2; i=$((i + 1))
-        done
-    fi
-}
+stop_httpd() { bench_stop_httpd "$OUT/var/run/httpd.pid"; }
 stop_httpd
 
 # --- the generator, linked with the tree's store and core libraries -------
@@ -81,23 +59,15 @@ if [ -n "${BENCH_RELOAD:-}" ] || [ ! -f "$DB" ] || [ ! -f "$OUT/samples.txt" ] \
     rm -rf "$OUT/var" "$OUT/loaded" "$OUT/samples.txt"
     mkdir -p "$OUT/var/db"
     "$TREE/cr-admin" --schema-dir "$TREE/schema" migrate "$DB" >/dev/null
-    say "loading $PATIENTS patients through cr_store_patient_insert"
+    bench_say "loading $PATIENTS patients through cr_store_patient_insert"
     step=$((PATIENTS / 2000)); [ "$step" -lt 1 ] && step=1
     nice -n 5 "$OUT/gen-search-patients" "$DB" "$PATIENTS" \
         "$OUT/samples.txt" "$step"
     echo "$PATIENTS" > "$OUT/loaded"
 fi
-mkdir -p "$OUT/var/logs" "$OUT/var/run"
 # A kept database gets the migrations added since it was loaded.
 "$TREE/cr-admin" --schema-dir "$TREE/schema" migrate "$DB" >/dev/null
-if [ "$(id -u)" -eq 0 ]; then
-    chown -R nobody:nogroup "$OUT/var/db"
-    UG="User nobody
-Group nogroup"
-else
-    UG=""
-fi
-say "database: $(du -sh "$DB" | cut -f1), $(wc -l < "$OUT/samples.txt") sampled patients"
+bench_say "database: $(du -sh "$DB" | cut -f1), $(wc -l < "$OUT/samples.txt") sampled patients"
 
 # --- request bodies --------------------------------------------------------
 awk -F'\t' '{
@@ -108,27 +78,9 @@ awk -F'\t' '{
 }' "$OUT/samples.txt" > "$OUT/fc-bodies.txt"
 
 # --- server ----------------------------------------------------------------
-cp "$TREE/.libs/mod_clientregistry.so" "$OUT/var/mod_clientregistry.so"
-ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
-MODULE="$OUT/var/mod_clientregistry.so" UG="$UG" \
-awk '{
-        if ($1 == "CustomLog") next
-        gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
-        gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
-        gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
-        gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, "LogLevel warn"); print
-    }' "$TREE/conf/quickstart.conf.in" > "$CONF"
-apache2 -t -f "$CONF" >/dev/null 2>&1 || { apache2 -t -f "$CONF"; exit 1; }
 trap stop_httpd EXIT
 trap 'exit 130' INT TERM
-apache2 -f "$CONF" -k start
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-          "$URL/fhir/metadata")" = 200 ]; do
-    i=$((i + 1))
-    [ $i -ge 50 ] && { say "no answer; see $OUT/var/logs/error_log"; exit 1; }
-    sleep 0.2
-done
+bench_serve "$TREE" "$OUT" "$PORT" "LogLevel warn"
 
 # One request of each kind must succeed before measuring.
 for op in GetDemographics FindCandidates; do
@@ -136,32 +88,19 @@ for op in GetDemographics FindCandidates; do
     code=$(head -n 1 "$f" | curl -s -o "$OUT/check-$op.json" -w '%{http_code}' \
         -H 'Content-Type: application/fhir+json' --data-binary @- \
         "$URL/fhir/Patient/\$$op")
-    [ "$code" = 200 ] || { say "$op answered $code"; exit 1; }
+    [ "$code" = 200 ] || { bench_say "$op answered $code"; exit 1; }
     total=$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$OUT/check-$op.json")
-    [ "${total:-0}" -ge 1 ] || { say "$op found nobody"; exit 1; }
+    [ "${total:-0}" -ge 1 ] || { bench_say "$op found nobody"; exit 1; }
 done
 
 # --- measure ---------------------------------------------------------------
-lat() {
-    awk -v p="$2%" '$1 == p {
-        v = $2
-        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
-        printf "%.2f", v }' "$1"
-}
-rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
-non2xx() {
-    awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
-             END { printf "%d", n }' "$1"
-}
 # run OP BODIES THREADS CONNS DURATION OUTFILE
 run() {
     BENCH_BODIES=$2 BENCH_OP_PATH="/fhir/Patient/\$$1" wrk -t"$3" -c"$4" \
         -d"$5" --latency -s "$BENCH/search-bodies.lua" "$URL" > "$6" 2>&1
-    n=$(non2xx "$6")
+    n=$(bench_non2xx "$6")
     if [ "$n" -ne 0 ]; then
-        say "$1: $n non-2xx answers (see $6)"; exit 1
+        bench_say "$1: $n non-2xx answers (see $6)"; exit 1
     fi
 }
 
@@ -172,13 +111,14 @@ for op in GetDemographics FindCandidates; do
     run $op "$f" 1 1 "$WARMUP" "$OUT/wrk-$op-warmup.txt"
     run $op "$f" 1 1 "$DURATION" "$OUT/wrk-$op-c1.txt"
     run $op "$f" "$THREADS" "$CONNS" "$DURATION" "$OUT/wrk-$op-c$CONNS.txt"
-    p50=$(lat "$OUT/wrk-$op-c1.txt" 50); p99=$(lat "$OUT/wrk-$op-c1.txt" 99)
-    q50=$(lat "$OUT/wrk-$op-c$CONNS.txt" 50)
-    q99=$(lat "$OUT/wrk-$op-c$CONNS.txt" 99)
-    qps=$(rps "$OUT/wrk-$op-c$CONNS.txt")
+    p50=$(bench_latency "$OUT/wrk-$op-c1.txt" 50)
+    p99=$(bench_latency "$OUT/wrk-$op-c1.txt" 99)
+    q50=$(bench_latency "$OUT/wrk-$op-c$CONNS.txt" 50)
+    q99=$(bench_latency "$OUT/wrk-$op-c$CONNS.txt" 99)
+    qps=$(bench_rps "$OUT/wrk-$op-c$CONNS.txt")
     met=$(awk -v a="$p99" -v g="$goal" 'BEGIN { print (a < g) ? "met" : "MISSED" }')
     printf '%-16s 1 conn: p50 %6s ms  p99 %6s ms (goal p99 < %s ms: %s) | %s conns: p50 %6s ms  p99 %6s ms  %s req/s\n' \
         "$op" "$p50" "$p99" "$goal" "$met" "$CONNS" "$q50" "$q99" "$qps"
 done
-say "$PATIENTS patients, $(nproc) cores shared by wrk and httpd;" \
+bench_say "$PATIENTS patients, $(nproc) cores shared by wrk and httpd;" \
     "raw wrk output in $OUT"

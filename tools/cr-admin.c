@@ -337,7 +337,7 @@ static int estimate(const apr_dbd_driver_t *drv, apr_dbd_t *h,
         return 1;
     }
     cr_datetime_format_instant(now, sizeof(now), apr_time_now());
-    rv = cr_ops_match_fit(&fit, db, pool, sample, "admin", now);
+    rv = cr_ops_match_fit(&fit, db, pool, sample, "admin", now, NULL);
     if (rv == CR_OPS_MATCH_FIT_TOO_FEW) {
         fprintf(stderr, "cr-admin: %ld records, %ld candidate pairs: too "
                 "few to estimate from (at least %d records and one pair); "

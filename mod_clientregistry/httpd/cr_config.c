@@ -10,6 +10,7 @@
  * which the matching service also falls back on when it is given no
  * settings (unit tests).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,16 +330,41 @@ static const char *set_base_url(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
-static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
+/* arg as a whole number from lo to hi into *out.  Returns NULL, or the
+ * error "<directive> takes <what> from <lo> to <hi>" (what: "a whole
+ * number", or which of the directive's numbers it is).  A NULL arg (an
+ * optional argument left out) leaves *out at its default. */
+static const char *parse_int_range(apr_int64_t *out, cmd_parms *cmd,
+                                   const char *arg, const char *what,
+                                   apr_int64_t lo, apr_int64_t hi)
 {
     char *end = NULL;
-    long v = strtol(arg, &end, 10);
-    int off = (int)(apr_uintptr_t)cmd->info;
-    long lo = 1, hi = 100000000;
+    apr_int64_t v;
 
-    if (*arg == '\0' || *end != '\0' || v < lo || v > hi) {
-        return apr_psprintf(cmd->pool, "%s takes a whole number from %ld "
-                            "to %ld", cmd->directive->directive, lo, hi);
+    if (arg == NULL) {
+        return NULL;
+    }
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || end == NULL || *end != '\0' || errno != 0 || v < lo
+        || v > hi) {
+        return apr_psprintf(cmd->pool, "%s takes %s from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT,
+                            cmd->directive->directive, what, lo, hi);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int off = (int)(apr_uintptr_t)cmd->info;
+    apr_int64_t v;
+    const char *err = parse_int_range(&v, cmd, arg, "a whole number", 1,
+                                      100000000);
+
+    if (err) {
+        return err;
     }
     *(int *)((char *)dv + off) = (int)v;
     return NULL;
@@ -347,13 +373,12 @@ static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
 static const char *set_max_body(cmd_parms *cmd, void *dv, const char *arg)
 {
     cr_dir_conf_t *d = dv;
-    char *end = NULL;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t v;
+    const char *err = parse_int_range(&v, cmd, arg, "a size in bytes", 1024,
+                                      APR_INT64_C(1073741824));
 
-    if (*arg == '\0' || *end != '\0' || v < 1024
-        || v > APR_INT64_C(1073741824)) {
-        return "ClientRegistryMaxBodySize takes a size in bytes from 1024 "
-               "to 1073741824";
+    if (err) {
+        return err;
     }
     d->max_body = (apr_off_t)v;
     return NULL;
@@ -373,18 +398,19 @@ static const char *set_phn_range(cmd_parms *cmd, void *dv, const char *a,
 {
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
-    char *e1 = NULL, *e2 = NULL;
+    const char *err;
     apr_int64_t first, last;
 
     (void)dv;
-    if (err) {
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE))
+        || (err = parse_int_range(&first, cmd, a, "a first PHN body (the 8 "
+                                  "digits between the leading 9 and the "
+                                  "check digit)", 0, APR_INT64_C(99999999)))
+        || (err = parse_int_range(&last, cmd, b, "a last PHN body", 0,
+                                  APR_INT64_C(99999999)))) {
         return err;
     }
-    first = apr_strtoi64(a, &e1, 10);
-    last = apr_strtoi64(b, &e2, 10);
-    if (*a == '\0' || *b == '\0' || *e1 || *e2 || first < 0 || last < first
-        || last > APR_INT64_C(99999999)) {
+    if (last < first) {
         return "ClientRegistryPHNRange takes two PHN bodies (the 8 digits "
                "between the leading 9 and the check digit), first <= last, "
                "from 0 to 99999999";
@@ -607,15 +633,18 @@ static const char *set_retry(cmd_parms *cmd, void *dv, const char *base,
 {
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
-    int b = atoi(base), m = atoi(max);
+    apr_int64_t b, m;
+    const char *err;
 
     (void)dv;
-    if (b < 1 || b > CR_CONFIG_RETRY_MAX_DELAY || m < 1 || m > 100) {
-        return "ClientRegistryCallbackRetry takes the first delay in "
-               "seconds (1-3600) and the number of attempts (1-100)";
+    if ((err = parse_int_range(&b, cmd, base, "the first delay in seconds",
+                               1, CR_CONFIG_RETRY_MAX_DELAY))
+        || (err = parse_int_range(&m, cmd, max, "the number of attempts", 1,
+                                  100))) {
+        return err;
     }
-    s->retry_base = b;
-    s->retry_max = m;
+    s->retry_base = (int)b;
+    s->retry_max = (int)m;
     return NULL;
 }
 
@@ -686,19 +715,21 @@ static const char *set_notify_retry(cmd_parms *cmd, void *dv,
 {
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
-    int b = atoi(base), m = atoi(max), t = timeout ? atoi(timeout) : 10;
+    apr_int64_t b, m, t = 10;
+    const char *err;
 
     (void)dv;
-    if (b < 1 || b > CR_CONFIG_RETRY_MAX_DELAY || m < 1 || m > 100
-        || t < 1 || t > 300) {
-        return "ClientRegistryNotifyRetry takes the first delay in seconds "
-               "(1-3600), the number of attempts before a notification is "
-               "parked (1-100) and optionally the timeout of one attempt "
-               "in seconds (1-300)";
+    if ((err = parse_int_range(&b, cmd, base, "the first delay in seconds",
+                               1, CR_CONFIG_RETRY_MAX_DELAY))
+        || (err = parse_int_range(&m, cmd, max, "the number of attempts "
+                                  "before a notification is parked", 1, 100))
+        || (err = parse_int_range(&t, cmd, timeout, "the timeout of one "
+                                  "attempt in seconds", 1, 300))) {
+        return err;
     }
-    s->notify_retry_base = b;
-    s->notify_retry_max = m;
-    s->notify_timeout = t;
+    s->notify_retry_base = (int)b;
+    s->notify_retry_max = (int)m;
+    s->notify_timeout = (int)t;
     return NULL;
 }
 
@@ -780,24 +811,29 @@ static const char *set_tuning(cmd_parms *cmd, void *dv, const char *on,
 {
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
-    int n = records ? atoi(records) : 1000;
-    int t = interval ? atoi(interval) : 60;
+    apr_int64_t n = 1000, t = 60;
+    const char *err;
 
     (void)dv;
     if (ap_cstr_casecmp(on, "off") == 0 && records == NULL) {
         s->tune_on = 0;
         return NULL;
     }
-    if (ap_cstr_casecmp(on, "on") != 0 || n < 1 || n > 100000000 || t < 1
-        || t > 86400) {
+    if (ap_cstr_casecmp(on, "on") != 0) {
         return "ClientRegistryMatchTuning takes Off, or On with the number "
                "of new records that starts a re-fit (1-100000000, default "
                "1000) and how often to look, in seconds (1-86400, default "
                "60)";
     }
+    if ((err = parse_int_range(&n, cmd, records, "the number of new "
+                               "records that starts a re-fit", 1, 100000000))
+        || (err = parse_int_range(&t, cmd, interval, "the seconds between "
+                                  "looks", 1, 86400))) {
+        return err;
+    }
     s->tune_on = 1;
-    s->tune_records = n;
-    s->tune_interval = t;
+    s->tune_records = (int)n;
+    s->tune_interval = (int)t;
     return NULL;
 }
 
@@ -808,19 +844,24 @@ static const char *set_idem_retention(cmd_parms *cmd, void *dv,
 {
     cr_srv_conf_t *s = ap_get_module_config(cmd->server->module_config,
                                             &clientregistry_module);
-    char *end = NULL;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_size_t n = strlen(arg);
+    apr_int64_t v;
+    const char *err;
 
     (void)dv;
-    if (end && *end == 'd' && end[1] == '\0') {
-        v *= 86400;
+    if (n > 1 && arg[n - 1] == 'd') {
+        err = parse_int_range(&v, cmd, apr_pstrndup(cmd->pool, arg, n - 1),
+                              "days (Nd)", 0, 3650);
+        if (err == NULL) {
+            v *= 86400;
+        }
     }
-    else if (end == NULL || *end != '\0') {
-        v = -1;
+    else {
+        err = parse_int_range(&v, cmd, arg, "seconds (or days as Nd, up to "
+                              "3650d)", 0, APR_INT64_C(3650) * 86400);
     }
-    if (end == arg || v < 0 || v > APR_INT64_C(3650) * 86400) {
-        return "ClientRegistryIdempotencyRetention takes seconds (or days "
-               "as Nd) from 0 (off) to 3650d";
+    if (err) {
+        return err;
     }
     s->idem_retention = v;
     return NULL;

@@ -11,7 +11,9 @@
  * a transaction, the saving in one short write transaction, so requests
  * never wait for a fit, and the next $match uses the new parameters.
  * Every fit is kept with its date; cr-admin fits / fit-use list them and
- * return to an earlier one.
+ * return to an earlier one.  A stopping child abandons a fit under way
+ * (the fit asks the tuner's stop flag between records, EM rounds and
+ * pages) and saves nothing, so a graceful stop never waits for a fit.
  */
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -68,10 +70,19 @@ static int due(tuner_t *t, cr_db_t *db, apr_pool_t *pool)
            && n - (est.estimated ? est.records : 0) >= t->records;
 }
 
+/* The fit's cancel callback: the child is stopping. */
+static int stopping(void *baton)
+{
+    tuner_t *t = baton;
+
+    return apr_atomic_read32(&t->stopping) != 0;
+}
+
 static void tick(tuner_t *t, apr_pool_t *pool)
 {
     server_rec *s = t->s;
     cr_ops_match_fit_t fit;
+    cr_match_cancel_t cancel;
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_time_t now = apr_time_now(), t0;
@@ -97,8 +108,10 @@ static void tick(tuner_t *t, apr_pool_t *pool)
         return;
     }
     t0 = apr_time_now();
+    cancel.fn = stopping;
+    cancel.baton = t;
     rv = cr_ops_match_fit(&fit, db, pool, CR_OPS_MATCH_FIT_SAMPLE, "auto",
-                          instant(pool, t0));
+                          instant(pool, t0), &cancel);
     if (rv == APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00100)
                      "match tuning: fit %" APR_INT64_T_FMT " from %ld "
@@ -108,6 +121,12 @@ static void tick(tuner_t *t, apr_pool_t *pool)
                      fit.converged ? "" : " (not converged)",
                      fit.m_fixed ? ", m kept (no match class)" : "",
                      fit.tf_values, (apr_time_now() - t0) / 1e6);
+    }
+    else if (rv == CR_MATCH_CANCELLED) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CR_APLOGNO(00121)
+                     "match tuning: the child is stopping; the fit under "
+                     "way was abandoned after %.1f s and not saved",
+                     (apr_time_now() - t0) / 1e6);
     }
     else if (rv != CR_OPS_MATCH_FIT_TOO_FEW) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00101)

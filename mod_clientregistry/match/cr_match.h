@@ -437,6 +437,23 @@ const char *cr_match_grade_name(cr_match_grade_e g);
 /* EM estimation                                                       */
 /* ------------------------------------------------------------------ */
 
+/* A way to abandon a long estimate (a fit in a stopping httpd child):
+ * fn(baton) returns nonzero once the caller wants the work stopped.  The
+ * estimator (cr_match_em_cancellable) asks between rounds, the walks that
+ * feed it (cr_store_match_tally, the fit's value counts) between records
+ * or pages.  A NULL cancel, or a NULL fn, never cancels. */
+typedef struct cr_match_cancel_t {
+    int (*fn)(void *baton);
+    void *baton;
+} cr_match_cancel_t;
+
+/* What a cancelled estimate or walk returns (its results are partial and
+ * must be discarded). */
+#define CR_MATCH_CANCELLED (APR_OS_START_USERERR + 23)
+
+/* Nonzero when cancel asks to stop now. */
+int cr_match_cancelled(const cr_match_cancel_t *cancel);
+
 /* A distinct comparison vector and how many candidate pairs had it. */
 typedef struct cr_match_pattern_t {
     cr_match_vector_t v;
@@ -505,6 +522,16 @@ apr_status_t cr_match_em(cr_match_params_t *p,
                          const cr_match_pattern_t *patterns, int npatterns,
                          double prior_pairs, int max_iter, double tol,
                          int flags, cr_match_em_info_t *info);
+
+/* cr_match_em, asking cancel before every round: returns
+ * CR_MATCH_CANCELLED as soon as it says stop (p then holds a partial
+ * estimate, to be discarded; info the rounds run).  cancel may be NULL. */
+apr_status_t cr_match_em_cancellable(cr_match_params_t *p,
+                                     const cr_match_pattern_t *patterns,
+                                     int npatterns, double prior_pairs,
+                                     int max_iter, double tol, int flags,
+                                     const cr_match_cancel_t *cancel,
+                                     cr_match_em_info_t *info);
 
 /*
  * Pool adjacent violators so that m/u never increases from a stronger to

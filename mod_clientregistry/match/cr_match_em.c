@@ -165,10 +165,26 @@ static double agreement_margin(const cr_match_params_t *p)
     return d;
 }
 
+int cr_match_cancelled(const cr_match_cancel_t *cancel)
+{
+    return cancel != NULL && cancel->fn != NULL && cancel->fn(cancel->baton);
+}
+
 apr_status_t cr_match_em(cr_match_params_t *p,
                          const cr_match_pattern_t *patterns, int npatterns,
                          double prior_pairs, int max_iter, double tol,
                          int flags, cr_match_em_info_t *info)
+{
+    return cr_match_em_cancellable(p, patterns, npatterns, prior_pairs,
+                                   max_iter, tol, flags, NULL, info);
+}
+
+apr_status_t cr_match_em_cancellable(cr_match_params_t *p,
+                                     const cr_match_pattern_t *patterns,
+                                     int npatterns, double prior_pairs,
+                                     int max_iter, double tol, int flags,
+                                     const cr_match_cancel_t *cancel,
+                                     cr_match_em_info_t *info)
 {
     double m0[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
     double u0[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
@@ -206,6 +222,14 @@ apr_status_t cr_match_em(cr_match_params_t *p,
         double old_m[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
         double old_u[CR_MF_COUNT][CR_MATCH_MAX_LEVELS];
 
+        if (cr_match_cancelled(cancel)) {
+            if (info) {
+                info->iterations = iter - 1;
+                info->pairs = total;
+                info->max_change = change;
+            }
+            return CR_MATCH_CANCELLED;
+        }
         memset(am, 0, sizeof(am));
         memset(au, 0, sizeof(au));
         memcpy(old_m, p->m, sizeof(old_m));

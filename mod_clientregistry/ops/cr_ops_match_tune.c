@@ -38,7 +38,8 @@ static int cmp_value_n(const void *x, const void *y)
  * shares), the floor row and the values seen at least twice, at most
  * CR_MATCH_TF_MAX_VALUES of the most frequent. */
 static apr_status_t count_values(apr_array_header_t **rows, cr_db_t *db,
-                                 apr_pool_t *pool)
+                                 apr_pool_t *pool,
+                                 const cr_match_cancel_t *cancel)
 {
     apr_hash_t *counts[CR_MATCH_TF_COUNT];
     double totals[CR_MATCH_TF_COUNT];
@@ -56,6 +57,10 @@ static apr_status_t count_values(apr_array_header_t **rows, cr_db_t *db,
     apr_pool_create(&scratch, pool);
     while (records < COUNT_MAX_RECORDS) {
         apr_array_header_t *page = NULL;
+        if (cr_match_cancelled(cancel)) {
+            rv = CR_MATCH_CANCELLED;
+            break;
+        }
         apr_pool_clear(page_pool);
         rv = cr_store_match_records(&page, db, page_pool, after, COUNT_PAGE);
         if (rv != APR_SUCCESS || page->nelts == 0) {
@@ -141,7 +146,8 @@ static apr_status_t count_values(apr_array_header_t **rows, cr_db_t *db,
 
 apr_status_t cr_ops_match_fit(cr_ops_match_fit_t *out, cr_db_t *db,
                               apr_pool_t *pool, long sample,
-                              const char *source, const char *now)
+                              const char *source, const char *now,
+                              const cr_match_cancel_t *cancel)
 {
     cr_match_tally_t *tally = cr_match_tally_make(pool);
     cr_store_match_tally_info_t ti;
@@ -159,7 +165,7 @@ apr_status_t cr_ops_match_fit(cr_ops_match_fit_t *out, cr_db_t *db,
     }
     rv = cr_store_match_tally(tally, &ti, db, pool, sample,
                               CR_OPS_MATCH_PER_KEY,
-                              CR_OPS_MATCH_MAX_CANDIDATES);
+                              CR_OPS_MATCH_MAX_CANDIDATES, cancel);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -175,16 +181,23 @@ apr_status_t cr_ops_match_fit(cr_ops_match_fit_t *out, cr_db_t *db,
      * shows keep sensible values instead of extreme weights. */
     prior = ti.pairs / 100.0 > 50.0 ? ti.pairs / 100.0 : 50.0;
     cr_match_params_default(&out->params);
-    cr_match_em(&out->params, pats, tally->patterns->nelts, prior, 1000,
-                1e-6, 0, &info);
+    if (cr_match_em_cancellable(&out->params, pats, tally->patterns->nelts,
+                                prior, 1000, 1e-6, 0, cancel, &info)
+        == CR_MATCH_CANCELLED) {
+        return CR_MATCH_CANCELLED;
+    }
     if (!cr_match_params_plausible(&out->params)) {
         /* Too few duplicates among the records to show what a match
          * looks like: keep m at its defaults and fit u and lambda, which
          * the candidate pairs (nearly all non-matches) do show. */
         out->m_fixed = 1;
         cr_match_params_default(&out->params);
-        cr_match_em(&out->params, pats, tally->patterns->nelts, prior,
-                    1000, 1e-6, CR_MATCH_EM_FIX_M, &info);
+        if (cr_match_em_cancellable(&out->params, pats,
+                                    tally->patterns->nelts, prior, 1000,
+                                    1e-6, CR_MATCH_EM_FIX_M, cancel, &info)
+            == CR_MATCH_CANCELLED) {
+            return CR_MATCH_CANCELLED;
+        }
     }
     /* The fit projected onto each field's order (pool adjacent
      * violators on m/u), so that what is stored is ordered too.  (EM with
@@ -195,7 +208,7 @@ apr_status_t cr_ops_match_fit(cr_ops_match_fit_t *out, cr_db_t *db,
     cr_match_params_finish(&out->params);
     out->iterations = info.iterations;
     out->converged = info.converged;
-    rv = count_values(&freq, db, pool);
+    rv = count_values(&freq, db, pool, cancel);
     if (rv != APR_SUCCESS) {
         return rv;
     }

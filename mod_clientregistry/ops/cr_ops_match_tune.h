@@ -43,12 +43,15 @@ typedef struct cr_ops_match_fit_t {
 
 /*
  * Fit and save (see above).  sample bounds the records whose candidates
- * are read (0: all); source is "auto" or "admin".  Returns APR_SUCCESS,
- * CR_OPS_MATCH_FIT_TOO_FEW (nothing saved), or a store error (nothing
- * saved).  db must have no open transaction.
+ * are read (0: all); source is "auto" or "admin".  cancel (may be NULL)
+ * is asked between records, EM rounds and pages of the value counts, up
+ * to the save.  Returns APR_SUCCESS, CR_OPS_MATCH_FIT_TOO_FEW (nothing
+ * saved), CR_MATCH_CANCELLED (abandoned, nothing saved), or a store error
+ * (nothing saved).  db must have no open transaction.
  */
 apr_status_t cr_ops_match_fit(cr_ops_match_fit_t *out, cr_db_t *db,
                               apr_pool_t *pool, long sample,
-                              const char *source, const char *now);
+                              const char *source, const char *now,
+                              const cr_match_cancel_t *cancel);
 
 #endif /* CR_OPS_MATCH_TUNE_H */

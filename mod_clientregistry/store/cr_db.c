@@ -409,6 +409,25 @@ apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+apr_status_t cr_db_select_one(cr_db_rows_t **row, cr_db_t *db,
+                              apr_pool_t *pool, const char *label, int nargs,
+                              const char *const *args)
+{
+    cr_db_rows_t *rows = NULL;
+    apr_status_t rv;
+
+    *row = NULL;
+    rv = cr_db_select(&rows, db, pool, label, 1, nargs, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 0) {
+        return APR_NOTFOUND;
+    }
+    *row = rows;
+    return APR_SUCCESS;
+}
+
 const char *cr_db_cell(const cr_db_rows_t *rows, int row, int col)
 {
     if (rows == NULL || row < 0 || row >= rows->nrows || col < 0

@@ -116,6 +116,15 @@ apr_status_t cr_db_select(cr_db_rows_t **out, cr_db_t *db, apr_pool_t *pool,
                           const char *label, int max_rows, int nargs,
                           const char *const *args);
 
+/* Run a catalogue query that looks up one row by its key (at most the
+ * first row is kept; the result set is read to its end).  Returns
+ * APR_SUCCESS with *row a result of one row (read it with
+ * cr_db_cell(*row, 0, col); cells from pool), APR_NOTFOUND when the query
+ * gave no row (*row NULL), or the store error of cr_db_select. */
+apr_status_t cr_db_select_one(cr_db_rows_t **row, cr_db_t *db,
+                              apr_pool_t *pool, const char *label, int nargs,
+                              const char *const *args);
+
 /* Cell (row, col) of a result, or NULL. */
 const char *cr_db_cell(const cr_db_rows_t *rows, int row, int col);
 

@@ -81,15 +81,11 @@ static apr_status_t patient_get(cr_stored_t **out, cr_db_t *db,
 
     *out = NULL;
     args[0] = key;
-    rv = cr_db_select(&rows, db, pool, label, 1, 1, args);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    rv = cr_db_select_one(&rows, db, pool, label, 1, args);
+    if (rv == APR_SUCCESS) {
+        *out = stored_from_patient_row(pool, rows);
     }
-    if (rows->nrows == 0) {
-        return APR_NOTFOUND;
-    }
-    *out = stored_from_patient_row(pool, rows);
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t cr_store_patient_get(cr_stored_t **out, cr_db_t *db,

@@ -78,12 +78,9 @@ apr_status_t cr_store_async_get(cr_async_job_t *job, cr_db_t *db,
     apr_status_t rv;
 
     args[0] = id;
-    rv = cr_db_select(&rows, db, pool, "cr_async_get", 1, 1, args);
+    rv = cr_db_select_one(&rows, db, pool, "cr_async_get", 1, args);
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (rows->nrows == 0) {
-        return APR_NOTFOUND;
     }
     job->id = id;
     job->operation = cr_db_cell(rows, 0, 0);

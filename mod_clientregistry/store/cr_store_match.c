@@ -185,7 +185,8 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
                                   cr_store_match_tally_info_t *info,
                                   cr_db_t *db, apr_pool_t *pool,
                                   long max_records, int per_key,
-                                  int max_candidates)
+                                  int max_candidates,
+                                  const cr_match_cancel_t *cancel)
 {
     apr_pool_t *page_pool, *scratch;
     const char *after = "";
@@ -212,6 +213,11 @@ apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
             const cr_store_match_cand_t *c = &APR_ARRAY_IDX(
                 page, i, cr_store_match_cand_t);
             if (max_records > 0 && records >= max_records) {
+                done = 1;
+                break;
+            }
+            if (cr_match_cancelled(cancel)) {
+                rv = CR_MATCH_CANCELLED;
                 done = 1;
                 break;
             }

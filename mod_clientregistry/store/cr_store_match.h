@@ -82,13 +82,16 @@ typedef struct cr_store_match_tally_info_t {
  * tally:       receives the vectors (cr_match_tally_add).
  * max_records: bound on the records read (0: all).
  * per_key, max_candidates: as for cr_store_match_candidates.
+ * cancel:      asked before every record (may be NULL); when it says stop
+ *              the walk returns CR_MATCH_CANCELLED with a partial tally.
  * Memory: one scratch pool cleared per record.
  */
 apr_status_t cr_store_match_tally(cr_match_tally_t *tally,
                                   cr_store_match_tally_info_t *info,
                                   cr_db_t *db, apr_pool_t *pool,
                                   long max_records, int per_key,
-                                  int max_candidates);
+                                  int max_candidates,
+                                  const cr_match_cancel_t *cancel);
 
 /*
  * Rebuild the matcher's rows (the match record and blocking keys, kinds

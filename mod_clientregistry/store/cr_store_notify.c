@@ -99,15 +99,11 @@ apr_status_t cr_store_sub_get(cr_subscription_t *out, cr_db_t *db,
     apr_status_t rv;
 
     args[0] = id;
-    rv = cr_db_select(&rows, db, pool, "cr_sub_get", 1, 1, args);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    rv = cr_db_select_one(&rows, db, pool, "cr_sub_get", 1, args);
+    if (rv == APR_SUCCESS) {
+        sub_from_row(out, pool, rows, 0);
     }
-    if (rows->nrows == 0) {
-        return APR_NOTFOUND;
-    }
-    sub_from_row(out, pool, rows, 0);
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t cr_store_sub_update(cr_db_t *db, apr_pool_t *pool,
@@ -353,12 +349,9 @@ apr_status_t cr_store_notify_get(cr_delivery_t *out, cr_db_t *db,
     cr_db_rows_t *rows;
     apr_status_t rv;
 
-    rv = cr_db_select(&rows, db, pool, "cr_delivery_get", 1, 1, &id);
+    rv = cr_db_select_one(&rows, db, pool, "cr_delivery_get", 1, &id);
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (rows->nrows == 0) {
-        return APR_NOTFOUND;
     }
     out->id = cell_dup(pool, rows, 0, 0);
     out->subscription_id = cell_dup(pool, rows, 0, 1);

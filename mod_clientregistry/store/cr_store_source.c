@@ -28,12 +28,9 @@ static apr_status_t get_one(cr_source_rec_t **out, cr_db_t *db,
     apr_status_t rv;
 
     *out = NULL;
-    rv = cr_db_select(&rows, db, pool, label, 1, nargs, args);
+    rv = cr_db_select_one(&rows, db, pool, label, nargs, args);
     if (rv != APR_SUCCESS) {
         return rv;
-    }
-    if (rows->nrows == 0) {
-        return APR_NOTFOUND;
     }
     r = apr_pcalloc(pool, sizeof(*r));
     r->id = cr_db_cell(rows, 0, 0);

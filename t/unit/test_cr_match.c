@@ -24,6 +24,7 @@
 #include "fhir/cr_fhir_patient.h"
 #include "core/cr_json.h"
 #include "match/cr_match.h"
+#include "cr_test_cancel.h"
 #include "core/cr_outcome.h"
 #include "match/cr_similarity.h"
 
@@ -990,6 +991,47 @@ static void test_em_no_matches(void **state)
     assert_false(cr_match_params_plausible(&p));
 }
 
+/* Cancelled EM stops before the next round and says so: asked before the
+ * first round it runs none; asked after three it has run three, short of
+ * what the same data takes to converge.  Not cancelled, the cancellable
+ * form gives what cr_match_em gives. */
+static void test_em_cancel(void **state)
+{
+    apr_pool_t *pool = *state;
+    int matches = 0, pairs = 5000, left, i;
+    cr_match_tally_t *tally = synthetic(pool, pairs, &matches);
+    const cr_match_pattern_t *pats =
+        (const cr_match_pattern_t *)tally->patterns->elts;
+    cr_match_cancel_t cancel = { stop_after, &left };
+    cr_match_params_t p, q;
+    cr_match_em_info_t info;
+
+    for (i = 0; i < 2; i++) {
+        left = i == 0 ? 0 : 3;
+        cr_match_params_default(&p);
+        assert_int_equal(cr_match_em_cancellable(&p, pats,
+                                                 tally->patterns->nelts,
+                                                 0.0, 1000, 1e-7, 0,
+                                                 &cancel, &info),
+                         CR_MATCH_CANCELLED);
+        assert_int_equal(info.iterations, i == 0 ? 0 : 3);
+        assert_false(info.converged);
+    }
+
+    cr_match_params_default(&p);
+    cr_match_params_default(&q);
+    assert_int_equal(cr_match_em_cancellable(&p, pats,
+                                             tally->patterns->nelts, 0.0,
+                                             1000, 1e-7, 0, NULL, &info),
+                     APR_SUCCESS);
+    assert_true(info.iterations > 3);
+    assert_int_equal(cr_match_em(&q, pats, tally->patterns->nelts, 0.0,
+                                 1000, 1e-7, 0, NULL), APR_SUCCESS);
+    assert_true(p.lambda == q.lambda);
+    assert_memory_equal(p.m, q.m, sizeof(p.m));
+    assert_memory_equal(p.u, q.u, sizeof(p.u));
+}
+
 static void test_em_no_data(void **state)
 {
     cr_match_params_t p, d;
@@ -1075,6 +1117,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_em_no_matches, setup,
                                         teardown),
         cmocka_unit_test(test_em_no_data),
+        cmocka_unit_test_setup_teardown(test_em_cancel, setup, teardown),
     };
     int rc;
 

@@ -596,6 +596,25 @@ static void test_unprepared_label(void **state)
     assert_null(cr_db_cell(NULL, 0, 0));
 }
 
+/* A key look-up: no row is APR_NOTFOUND, an unknown statement the store
+ * error; either way no row is handed back.  (Found rows: the getters of
+ * test_insert_and_read.) */
+static void test_select_one(void **state)
+{
+    fixture_t *fx = *state;
+    cr_db_rows_t *row = (cr_db_rows_t *)1;
+    const char *args[1] = { "no-such-id" };
+
+    assert_int_equal(cr_db_select_one(&row, fx->db, fx->pool,
+                                      "cr_patient_get", 1, args),
+                     APR_NOTFOUND);
+    assert_null(row);
+    row = (cr_db_rows_t *)1;
+    assert_int_equal(cr_db_select_one(&row, fx->db, fx->pool, "cr_no_such",
+                                      1, args), APR_EGENERAL);
+    assert_null(row);
+}
+
 /* CR-ADD-002: insert, then read back every way. */
 static void test_insert_and_read(void **state)
 {
@@ -1228,6 +1247,7 @@ int main(void)
         CR_TEST("schema version", test_schema_version),
         CR_TEST("statements outside the catalogue are refused",
                 test_unprepared_label),
+        CR_TEST("a key look-up: not found, refused", test_select_one),
         CR_TEST("CR-ADD-002: insert; get, get_by_phn, version, history, "
                 "owner", test_insert_and_read),
         CR_TEST("update with the expected version; stale is CR_DB_CONFLICT",

@@ -33,6 +33,7 @@
 #include "match/cr_index.h"
 #include "core/cr_json.h"
 #include "match/cr_match.h"
+#include "cr_test_cancel.h"
 #include "ops/cr_ops_match.h"
 #include "ops/cr_ops_query.h"
 #include "core/cr_outcome.h"
@@ -487,10 +488,12 @@ static void test_tally(void **state)
     fixture_t *fx = *state;
     cr_match_tally_t *t = cr_match_tally_make(fx->pool);
     cr_store_match_tally_info_t info;
+    cr_match_cancel_t cancel;
+    int left = 1;
 
     store_abc(fx);
     assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 0, 100,
-                                          500), APR_SUCCESS);
+                                          500, NULL), APR_SUCCESS);
     assert_int_equal(info.records, 3);
     /* a-b counted from both sides; c has no candidate. */
     assert_int_equal(info.pairs, 2);
@@ -499,9 +502,17 @@ static void test_tally(void **state)
 
     t = cr_match_tally_make(fx->pool);
     assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 1, 100,
-                                          500), APR_SUCCESS);
+                                          500, NULL), APR_SUCCESS);
     assert_int_equal(info.records, 1);
     assert_int_equal(info.pairs, 1);
+
+    /* Asked to stop before the second record: the walk ends there. */
+    cancel.fn = stop_after;
+    cancel.baton = &left;
+    t = cr_match_tally_make(fx->pool);
+    assert_int_equal(cr_store_match_tally(t, &info, fx->db, fx->pool, 0, 100,
+                                          500, &cancel), CR_MATCH_CANCELLED);
+    assert_int_equal(info.records, 1);
 }
 
 /* Re-keying rebuilds exactly the rows a write derives. */
@@ -1114,13 +1125,14 @@ static void test_fit(void **state)
     cr_ops_match_fit_t fit;
     cr_settings_t settings;
     cr_ctx_t ctx;
+    cr_match_cancel_t cancel;
     apr_array_header_t *list = NULL;
     apr_int64_t active = 0;
-    int i;
+    int i, left = 0, asks;
 
     store_abc(fx);
     assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0, "admin",
-                                      NOW), CR_OPS_MATCH_FIT_TOO_FEW);
+                                      NOW, NULL), CR_OPS_MATCH_FIT_TOO_FEW);
     assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_fit"),
                         "0");
     for (i = 0; i < 240; i++) {
@@ -1143,8 +1155,24 @@ static void test_fit(void **state)
             store(fx, apr_psprintf(fx->pool, "q%03d", i), json);
         }
     }
+    /* Abandoned at the first ask: nothing saved. */
+    cancel.fn = stop_after;
+    cancel.baton = &left;
+    left = 0;
     assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0, "admin",
-                                      NOW), APR_SUCCESS);
+                                      NOW, &cancel), CR_MATCH_CANCELLED);
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_fit"),
+                        "0");
+    assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_freq"),
+                        "0");
+    assert_null(fx->db->txn);
+    /* Run to the end, counting the asks. */
+    left = 1000000;
+    assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0, "admin",
+                                      NOW, &cancel), APR_SUCCESS);
+    asks = 1000000 - left;
+    /* one per record, at least one EM round, one per page of values */
+    assert_true(asks >= 323 + 1 + 1);
     assert_int_equal(fit.fit_id, 1);
     assert_int_equal(fit.registry, 3 + 240 + 80);
     assert_int_equal(fit.records, fit.registry);
@@ -1166,6 +1194,24 @@ static void test_fit(void **state)
     assert_string_equal(scalar(fx, "SELECT COUNT(*) FROM cr_match_freq "
                                    "WHERE field = 'family' AND value = ''"),
                         "1");
+
+    /* Abandoned part-way (in EM) or at the last ask (the value counts):
+     * the saved fit stays the only one and current, its counts kept. */
+    for (i = 0; i < 2; i++) {
+        left = i == 0 ? 323 : asks - 1;
+        assert_int_equal(cr_ops_match_fit(&fit, fx->db, fx->pool, 0,
+                                          "admin", NOW, &cancel),
+                         CR_MATCH_CANCELLED);
+        assert_null(fx->db->txn);
+        assert_int_equal(cr_store_match_fit_list(&list, &active, fx->db,
+                                                 fx->pool, 10),
+                         APR_SUCCESS);
+        assert_int_equal(list->nelts, 1);
+        assert_int_equal(active, 1);
+        assert_string_equal(scalar(fx, "SELECT n FROM cr_match_freq WHERE "
+                                       "field = 'family' AND "
+                                       "value = 'smith'"), "65");
+    }
 
     ctx_of(&ctx, &settings, fx);
     for (i = 0; i < 240; i += 7) {

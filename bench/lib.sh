@@ -1,0 +1,132 @@
+# bench/lib.sh: the set-up the benchmark scripts share, sourced by them
+# (". "$BENCH/lib.sh""): building the tree, the tools a run needs, a
+# preloaded SQLite database, an httpd configuration made from
+# conf/quickstart.conf.in (what ./quickstart serves), starting and stopping
+# that httpd by its pid file, and reading wrk's output.  What a script
+# measures stays in the script.  Every function is small and takes what it
+# works on as arguments; none changes the caller's directory or options.
+
+# bench_say MESSAGE...: a line on stderr, tagged.
+bench_say() { printf 'bench: %s\n' "$*" >&2; }
+
+# bench_build TREE: ./quickstart build unless BENCH_NO_BUILD is set; fails
+# when the module is not built.
+bench_build() {
+    if [ -z "${BENCH_NO_BUILD:-}" ]; then
+        "$1/quickstart" build
+    fi
+    [ -f "$1/.libs/mod_clientregistry.so" ] || {
+        bench_say "module not built"; exit 1; }
+}
+
+# bench_need_wrk: wrk, installed when missing and running as root.
+bench_need_wrk() {
+    command -v wrk >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        bench_say "installing wrk"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    else
+        bench_say "wrk is missing (apt-get install wrk)"; exit 1
+    fi
+}
+
+# bench_preload_raw OUT SIZE TREE: OUT/base-SIZE.db, a migrated database
+# holding SIZE clients written by bench/write-raw.c (compiled into
+# OUT/write-raw), made once and kept for the next run.
+bench_preload_raw() {
+    cc -O2 -o "$1/write-raw" "$3/bench/write-raw.c" -lsqlite3
+    [ -f "$1/base-$2.db" ] && return 0
+    rm -f "$1/base.db"*
+    "$3/cr-admin" --schema-dir "$3/schema" migrate "$1/base.db" >/dev/null
+    "$1/write-raw" "$1/base.db" preload "$2" >&2
+    mv "$1/base.db" "$1/base-$2.db"
+    rm -f "$1/base.db"*
+}
+
+# bench_usergroup DBDIR: as root, gives DBDIR to nobody (httpd's children
+# write the database and its WAL there) and prints the User/Group lines
+# for the configuration; otherwise prints nothing.
+bench_usergroup() {
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R nobody:nogroup "$1"
+        printf 'User nobody\nGroup nogroup\n'
+    fi
+}
+
+# bench_write_conf TREE CONF SERVERROOT LISTEN MODULE USERGROUP EXTRA_CONF
+#                  [ACCESS_LOG]: CONF from conf/quickstart.conf.in with
+# ./quickstart's substitutions; the access log is left out unless
+# ACCESS_LOG is "on".
+bench_write_conf() {
+    ROOT_SUB=$3 LISTEN=$4 LIBEXECDIR_SUB=$(apxs -q LIBEXECDIR) MODULE=$5 \
+    UG=$6 EXTRA_CONF=$7 ACCESS_LOG=${8:-off} \
+    awk '{
+            if (ENVIRON["ACCESS_LOG"] != "on" && $1 == "CustomLog") next
+            gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
+            gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
+            gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
+            gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA_CONF"])
+            print
+        }' "$1/conf/quickstart.conf.in" > "$2"
+}
+
+# bench_start_httpd CONF URL: checks CONF, starts httpd and waits (up to
+# 10 s) until URL/fhir/metadata answers 200.
+bench_start_httpd() {
+    apache2 -t -f "$1" >/dev/null 2>&1 || { apache2 -t -f "$1"; exit 1; }
+    apache2 -f "$1" -k start
+    _i=0
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+              "$2/fhir/metadata")" = 200 ]; do
+        _i=$((_i + 1))
+        [ $_i -ge 50 ] && { bench_say "httpd does not answer ($2)"; exit 1; }
+        sleep 0.2
+    done
+}
+
+# bench_serve TREE OUT PORT EXTRA_CONF: the quickstart server with its root
+# in OUT (database OUT/var/db/registry.db, made by the caller): fresh
+# OUT/var/logs and OUT/var/run, a private copy of the module (others
+# rebuild the tree while a run is going on), OUT/var/httpd.conf, started
+# on 127.0.0.1:PORT and answering.  Stop it with bench_stop_httpd
+# OUT/var/run/httpd.pid.
+bench_serve() {
+    rm -rf "$2/var/logs" "$2/var/run"
+    mkdir -p "$2/var/logs" "$2/var/run"
+    cp "$1/.libs/mod_clientregistry.so" "$2/var/mod_clientregistry.so"
+    bench_write_conf "$1" "$2/var/httpd.conf" "$2" "127.0.0.1:$3" \
+        "$2/var/mod_clientregistry.so" "$(bench_usergroup "$2/var/db")" "$4"
+    bench_start_httpd "$2/var/httpd.conf" "http://127.0.0.1:$3"
+}
+
+# bench_stop_httpd PIDFILE: stops the httpd of PIDFILE and waits (up to
+# 20 s) for it to remove the file.  By the pid, not 'apache2 -k stop':
+# that re-reads the configuration and fails (leaving httpd running) when
+# the module file it names is being rebuilt or is broken.
+bench_stop_httpd() {
+    [ -f "$1" ] || return 0
+    kill -TERM "$(cat "$1")" 2>/dev/null || rm -f "$1"
+    _i=0
+    while [ -f "$1" ] && [ $_i -lt 100 ]; do
+        sleep 0.2; _i=$((_i + 1))
+    done
+}
+
+# bench_rps WRKOUT: wrk's requests per second, rounded.
+bench_rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
+
+# bench_non2xx WRKOUT: wrk's count of non-2xx/3xx answers (0 when none).
+bench_non2xx() {
+    awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
+             END { printf "%d", n }' "$1"
+}
+
+# bench_latency WRKOUT PERCENT: that percentile of wrk --latency, in ms.
+bench_latency() {
+    awk -v p="$2%" '$1 == p {
+        v = $2
+        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+        printf "%.2f", v }' "$1"
+}
