@@ -23,13 +23,14 @@
 #   BENCH_PROCS [4]         (httpd prefork processes)
 #   BENCH_REUSE [unset: load afresh; 1: keep a database already loaded]
 #   BENCH_NO_BUILD [unset: run ./quickstart build first]
+#   BENCH_OUT [bench/out/match] (where the data, database and results go)
 #
 # Everything it writes is under bench/out/match/ (git-ignored).  Disk: about
 # 8 GB for a million patients.  Loopback only; every wrk run is bounded.
 set -eu
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
-OUT=$BENCH/out/match
+OUT=${BENCH_OUT:-$BENCH/out/match}
 PORT=${BENCH_PORT:-18180}
 PATIENTS=${BENCH_PATIENTS:-1000000}
 BODIES=${BENCH_BODIES:-5000}
@@ -40,7 +41,6 @@ WARMUP=${BENCH_WARMUP:-5s}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-on}
 PROCS=${BENCH_PROCS:-4}
 URL=http://127.0.0.1:$PORT
-CONF=$OUT/var/httpd.conf
 DB=$OUT/var/db/registry.db
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -52,21 +52,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
 fi
 command -v wrk >/dev/null 2>&1 || { say "wrk is missing (apt-get install wrk)"; exit 1; }
 [ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
-LIBEXEC=$(apxs -q LIBEXECDIR)
-
-# By the pid in the pid file, not 'apache2 -k stop': that re-reads the
-# configuration and fails (leaving httpd running) when the module file it
-# names is being rebuilt or is broken (bench/README.md, read.sh step 7).
-stop_httpd() {
-    if [ -f "$OUT/var/run/httpd.pid" ]; then
-        pid=$(cat "$OUT/var/run/httpd.pid")
-        kill -TERM "$pid" 2>/dev/null || rm -f "$OUT/var/run/httpd.pid"
-        i=0
-        while [ -f "$OUT/var/run/httpd.pid" ] && [ $i -lt 100 ]; do
-            sleep 0.2; i=$((i + 1))
-        done
-    fi
-}
+. "$BENCH/lib.sh"
 stop_httpd
 if curl -s -o /dev/null --max-time 2 "$URL/"; then
     say "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)"
@@ -102,90 +88,14 @@ if [ -z "${BENCH_REUSE:-}" ] || [ ! -f "$DB" ] || [ ! -s "$OUT/load.txt" ]; then
     say "estimated in $(secs "$t" "$(now)") s: $(head -n 1 "$OUT/estimate.txt")"
     mv "$OUT/load.txt.tmp" "$OUT/load.txt"
 fi
-mkdir -p "$OUT/var/logs" "$OUT/var/run"
-rm -f "$OUT/var/logs/error_log" "$OUT/var/logs/access_log"
 say "database $(du -sh "$OUT/var/db" | cut -f1)"
-if [ "$(id -u)" -eq 0 ]; then
-    chown -R nobody:nogroup "$OUT/var/db"
-    UG="User nobody
-Group nogroup"
-    AS_HTTPD="runuser -u nobody --"
-else
-    UG=""
-    AS_HTTPD=""
-fi
 
 # --- server ----------------------------------------------------------------
-# The quickstart configuration with these changes for a big database:
-#  - a page cache of 64 MB per SQLite connection (the default is 2 MB):
-#    the upper levels of the indexes a $match descends stay in memory.
-#    mod_dbd runs the DBDInitSQL statements in order and stops at the
-#    first that returns a row (apr_dbd reports SQLITE_ROW as a failure),
-#    as PRAGMA busy_timeout does, so this one (which returns nothing) is
-#    put first.  (Memory-mapped reads were tried and are worse: every
-#    audit batch that grows the file makes each connection remap it.)
-#  - The prefork MPM with four processes (two per core; BENCH_PROCS) and
-#    no keep-alive, so that requests wait in the kernel's accept queue,
-#    first come first served, rather than inside httpd.  apr_dbd's sqlite3 driver runs every
-#    statement under one process-wide mutex, so the threads of an event
-#    MPM child take turns in SQLite; with the event MPM (8 children of 8
-#    threads) the same server did as many requests per second with a p99
-#    three to six times longer, and fewer workers than connections made it
-#    close keep-alive connections under load.
-EXTRA="LogLevel warn
-StartServers $PROCS
-ServerLimit $PROCS
-MinSpareServers $PROCS
-MaxSpareServers $PROCS
-MaxRequestWorkers $PROCS
-KeepAlive Off
-ListenBacklog 512"
-CACHE='DBDInitSQL "PRAGMA cache_size=-65536"'
-export EXTRA CACHE
-ROOT_SUB=$OUT LISTEN="127.0.0.1:$PORT" LIBEXECDIR_SUB=$LIBEXEC \
-MODULE="$ROOT/.libs/mod_clientregistry.so" UG="$UG" ACCESS_LOG="$ACCESS_LOG" \
-awk '{
-        if (ENVIRON["ACCESS_LOG"] == "off" && $1 == "CustomLog") next
-        if ($1 == "DBDInitSQL" && !cache_done) { print ENVIRON["CACHE"]; cache_done = 1 }
-        if ($2 == "mpm_event_module") gsub(/mpm_event/, "mpm_prefork")
-        gsub(/@ROOT@/, ENVIRON["ROOT_SUB"]); gsub(/@LISTEN@/, ENVIRON["LISTEN"])
-        gsub(/@LIBEXECDIR@/, ENVIRON["LIBEXECDIR_SUB"])
-        gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
-        gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA"]); print
-    }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
-apache2 -t -f "$CONF" >/dev/null 2>&1 || { apache2 -t -f "$CONF"; exit 1; }
+# The quickstart configuration on the prefork MPM for a big database
+# (bench/lib.sh says why).
 trap stop_httpd EXIT
 trap 'exit 130' INT TERM
-# Processes that open the database at the same moment can fail to prepare
-# their statements ("database is locked" while the first one rebuilds the
-# WAL index: mod_dbd prepares before any busy timeout applies), and such a
-# process exits.  A connection held open while httpd starts keeps the
-# index.  It must read the database: 'SELECT 1' touches no table, so it
-# opened neither the WAL nor its index, and after an unclean stop (a child
-# SIGKILLed by httpd at shutdown) the children raced to recover the WAL.
-$AS_HTTPD python3 -c 'import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1])
-c.execute("SELECT count(*) FROM sqlite_master").fetchall()
-time.sleep(5)' "$DB" &
-HOLDER=$!
-sleep 0.5
-apache2 -f "$CONF" -k start
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-          "$URL/fhir/metadata")" = 200 ]; do
-    i=$((i + 1))
-    if [ $i -ge 50 ]; then
-        say "no answer from $URL/fhir/metadata; see $OUT/var/logs/error_log"
-        exit 1
-    fi
-    sleep 0.2
-done
-
-wait "$HOLDER" 2>/dev/null || true
-if grep -q AH00636 "$OUT/var/logs/error_log" 2>/dev/null; then
-    say "an httpd child failed to open the database; see $OUT/var/logs/error_log"
-    exit 1
-fi
+start_httpd
 
 # --- measure ---------------------------------------------------------------
 python3 "$BENCH/match-bodies.py" "$OUT/patients.ndjson" "$BODIES" \
@@ -202,21 +112,6 @@ code=$(curl -s -o "$OUT/one-answer.json" -w '%{http_code}' \
 run_wrk() {
     BENCH_BODIES="$OUT/bodies.ndjson" wrk -t"$THREADS" -c"$CONNS" -d"$2" \
         --latency -s "$BENCH/match.lua" "$URL" > "$1" 2>&1
-}
-rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
-lat() {
-    awk -v p="$2%" '$1 == p {
-        v = $2
-        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
-        printf "%.2f", v }' "$1"
-}
-non2xx() {
-    awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); n = $2 }
-             /^  Socket errors/ { gsub(/[^0-9 ]/, "", $0); split($0, a, " ")
-                                   for (k in a) e += a[k] }
-             END { printf "%d", n + e }' "$1"
 }
 say "warm-up $WARMUP, then $DURATION of \$match, wrk -t$THREADS -c$CONNS"
 run_wrk "$OUT/wrk-warmup.txt" "$WARMUP"
