@@ -89,6 +89,7 @@ static cr_db_t *wrap(apr_pool_t *pool, ap_dbd_t *dbd)
     if (db->is_sqlite && write_mutex) {
         db->write_lock = write_lock;
     }
+    db->conn_pool = dbd->pool;
     return db;
 }
 

@@ -49,6 +49,12 @@ typedef struct cr_db_t {
     int phn_block;
     apr_int64_t phn_ahead[32], phn_ahead_floor;
     int phn_ahead_n, phn_ahead_used;
+    /* The connection's own pool (mod_dbd's, as long-lived as the
+     * connection and used by one thread at a time), or NULL: where store
+     * verbs keep what is worth keeping between requests on the same
+     * connection (the matcher's fitted parameters, cr_store_match_tune).
+     * Set by whoever wraps a persistent connection. */
+    apr_pool_t *conn_pool;
 } cr_db_t;
 
 /* Store-level results beyond APR_SUCCESS:

@@ -68,5 +68,22 @@ const cr_sql_stmt_t cr_sql_match_tune_catalogue[] = {
       " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
       " WHERE field = 'city' AND value IN (%s, '', '#')"
       " LIMIT %d" },
+    /* The same with, in place of the parameters, the key of the fit they
+     * belong to (field '', the key in the second column): a connection
+     * that holds the parameters of that fit reads no more
+     * (cr_store_match_params_freq_load).  cr_store_match_params_save
+     * rewrites the estimate row with every change of cr_match_param. */
+    { "cr_match_fit_key_freq",
+      "SELECT '', CAST(estimated AS TEXT) || '|' || CAST(records AS TEXT)"
+      " || '|' || CAST(pairs AS TEXT) || '|' || CAST(iterations AS TEXT)"
+      " || '|' || CAST(lambda AS TEXT), lambda, 0"
+      " FROM cr_match_estimate WHERE id = 1"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'given' AND value IN (%s, '', '#')"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'family' AND value IN (%s, '', '#')"
+      " UNION ALL SELECT 'tf:' || field, value, n, share FROM cr_match_freq"
+      " WHERE field = 'city' AND value IN (%s, '', '#')"
+      " LIMIT %d" },
     { NULL, NULL }
 };

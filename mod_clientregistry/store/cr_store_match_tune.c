@@ -292,15 +292,44 @@ apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
     return rv;
 }
 
+/* The parameters a connection keeps between requests (in its conn_pool
+ * under PARAMS_CACHE): those of the fit whose key (cr_match_fit_key_freq)
+ * is key; "" for the defaults of a registry never fitted. */
+#define PARAMS_CACHE "cr_store_match_params_cache"
+#define PARAMS_KEY_MAX 160
+
+typedef struct params_cache_t {
+    int valid;
+    char key[PARAMS_KEY_MAX];
+    cr_match_params_t p;
+} params_cache_t;
+
+static params_cache_t *params_cache(cr_db_t *db)
+{
+    void *c = NULL;
+
+    if (db->conn_pool == NULL) {
+        return NULL;
+    }
+    apr_pool_userdata_get(&c, PARAMS_CACHE, db->conn_pool);
+    if (c == NULL) {
+        c = apr_pcalloc(db->conn_pool, sizeof(params_cache_t));
+        apr_pool_userdata_setn(c, PARAMS_CACHE, NULL, db->conn_pool);
+    }
+    return c;
+}
+
 apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
                                              cr_match_tf_t *tf,
                                              cr_db_t *db, apr_pool_t *pool,
                                              const cr_match_record_t *q)
 {
     const char *args[CR_MATCH_TF_COUNT + 1];
+    params_cache_t *cache = params_cache(db);
+    const char *key = "";
     cr_db_rows_t *rows;
     apr_status_t rv;
-    int i, max = MAX_PARAM_ROWS + 1 + 3 * CR_MATCH_TF_COUNT;
+    int i, r, max = MAX_PARAM_ROWS + 1 + 3 * CR_MATCH_TF_COUNT;
 
     for (i = 0; i < CR_MATCH_TF_COUNT; i++) {
         args[i] = cr_match_tf_value(q, i);
@@ -308,12 +337,14 @@ apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
     args[CR_MATCH_TF_COUNT] = apr_itoa(pool, max);
     cr_match_params_default(p);
     memset(tf, 0, sizeof(*tf));
-    rv = cr_db_select(&rows, db, pool, "cr_match_param_all_freq", max,
-                      CR_MATCH_TF_COUNT + 1, args);
+    rv = cr_db_select(&rows, db, pool,
+                      cache ? "cr_match_fit_key_freq"
+                            : "cr_match_param_all_freq",
+                      max, CR_MATCH_TF_COUNT + 1, args);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    {
+    if (cache == NULL) {
         /* As cr_store_match_params_load: no estimate row, the defaults. */
         cr_match_params_t stored = *p;
         stored.lambda = -1.0;
@@ -322,7 +353,28 @@ apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
             cr_match_params_finish(&stored);
             *p = stored;
         }
+        freq_of_rows(tf, q, rows);
+        return APR_SUCCESS;
     }
+    for (r = 0; r < rows->nrows; r++) {
+        const char *field = cr_db_cell(rows, r, 0);
+        if (field && *field == '\0' && cr_db_cell(rows, r, 1)) {
+            key = cr_db_cell(rows, r, 1);
+        }
+    }
+    if (!cache->valid || strcmp(cache->key, key) != 0) {
+        /* Another fit (or the first request on this connection): its
+         * parameters, read after the key, so that the key kept is never
+         * newer than the parameters kept with it. */
+        cache->valid = 0;
+        rv = cr_store_match_params_load(&cache->p, NULL, db, pool);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        cache->valid = strlen(key) < sizeof(cache->key);
+        apr_cpystrn(cache->key, key, sizeof(cache->key));
+    }
+    *p = cache->p;
     freq_of_rows(tf, q, rows);
     return APR_SUCCESS;
 }

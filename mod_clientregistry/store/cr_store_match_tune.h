@@ -95,7 +95,10 @@ apr_status_t cr_store_match_freq_lookup(cr_match_tf_t *tf, cr_db_t *db,
 
 /* What a query needs, with one statement: the current parameters into
  * *p (as cr_store_match_params_load) and the adjustments of q's values
- * into *tf (as cr_store_match_freq_lookup). */
+ * into *tf (as cr_store_match_freq_lookup).  A connection with a
+ * conn_pool keeps the parameters there and reads only the current fit's
+ * key with the adjustments; the parameters again only when the key
+ * changed (cr_store_match_params_save rewrites it with them). */
 apr_status_t cr_store_match_params_freq_load(cr_match_params_t *p,
                                              cr_match_tf_t *tf,
                                              cr_db_t *db, apr_pool_t *pool,

@@ -1028,6 +1028,96 @@ static void test_tune_claim(void **state)
 
 /* The value counts: replaced as a whole, looked up for a query's values
  * with the documented formula; no table, no adjustment. */
+/* Weights equal up to the 10 significant digits the table stores. */
+static void weights_near(const cr_match_params_t *a,
+                         const cr_match_params_t *b)
+{
+    int f, l;
+
+    for (f = 0; f < CR_MF_COUNT; f++) {
+        for (l = 0; l < cr_match_field_levels(f); l++) {
+            assert_true(fabs(a->w[f][l] - b->w[f][l]) < 1e-7);
+        }
+    }
+}
+
+/* A connection keeps the fitted parameters between requests
+ * (cr_store_match_params_freq_load with conn_pool set): it reads them
+ * again only when the fit's key changes, and what it returns is what the
+ * uncached path returns. */
+static void test_params_cached(void **state)
+{
+    fixture_t *fx = *state;
+    cr_match_params_t p, d, e, direct;
+    cr_match_record_t q;
+    cr_match_tf_t tf, tf_direct;
+    apr_int64_t first = 0;
+    apr_pool_t *conn;
+
+    apr_pool_create(&conn, fx->pool);
+    assert_int_equal(cr_match_record_parse(&q, fx->pool,
+        "1|f|1980|smith,mary||V8W1A1,12,main street,victoria"),
+        APR_SUCCESS);
+    fx->db->conn_pool = conn;
+
+    /* Never fitted: the defaults. */
+    cr_match_params_default(&d);
+    assert_int_equal(cr_store_match_params_freq_load(&p, &tf, fx->db,
+                                                     fx->pool, &q),
+                     APR_SUCCESS);
+    weights_near(&p, &d);
+
+    /* A fit: its key differs, so its parameters are read. */
+    d.lambda = 0.375;
+    d.m[CR_MF_SEX][0] = 0.5;
+    cr_match_params_finish(&d);
+    save_fit(fx, &d, NOW, 10, &first);
+    assert_int_equal(cr_store_match_params_freq_load(&p, &tf, fx->db,
+                                                     fx->pool, &q),
+                     APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.375) < 1e-9);
+    weights_near(&p, &d);
+
+    /* The same key: the parameters kept are used, not read again (a row
+     * changed behind the store's back is not seen). */
+    sql(fx, "UPDATE cr_match_param SET m = 0.01 WHERE field = 'sex'"
+            " AND level = 'agree'");
+    assert_int_equal(cr_store_match_params_freq_load(&p, &tf, fx->db,
+                                                     fx->pool, &q),
+                     APR_SUCCESS);
+    weights_near(&p, &d);
+
+    /* Another fit, then a return to the first: each is read. */
+    e = d;
+    e.lambda = 0.125;
+    e.m[CR_MF_SEX][0] = 0.9;
+    cr_match_params_finish(&e);
+    save_fit(fx, &e, "2026-01-16T10:00:00.000Z", 12, NULL);
+    assert_int_equal(cr_store_match_params_freq_load(&p, &tf, fx->db,
+                                                     fx->pool, &q),
+                     APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.125) < 1e-9);
+    weights_near(&p, &e);
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_match_fit_use(fx->db, fx->pool, first),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    assert_int_equal(cr_store_match_params_freq_load(&p, &tf, fx->db,
+                                                     fx->pool, &q),
+                     APR_SUCCESS);
+    assert_true(fabs(p.lambda - 0.375) < 1e-9);
+
+    /* And what is kept equals what a connection without a cache reads. */
+    fx->db->conn_pool = NULL;
+    assert_int_equal(cr_store_match_params_freq_load(&direct, &tf_direct,
+                                                     fx->db, fx->pool, &q),
+                     APR_SUCCESS);
+    assert_memory_equal(p.w, direct.w, sizeof(p.w));
+    assert_true(p.lambda == direct.lambda);
+    assert_memory_equal(tf.bits, tf_direct.bits, sizeof(tf.bits));
+    apr_pool_destroy(conn);
+}
+
 static void test_freq(void **state)
 {
     fixture_t *fx = *state;
@@ -1256,6 +1346,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tune_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_params_cached, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_fit, setup, teardown),
     };
 
