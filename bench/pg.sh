@@ -267,6 +267,6 @@ rr=$(ratio "$R_b_read" "$R_a_read"); rw=$(ratio "$R_c_revise" "$R_b_revise")
     done
     echo "goals: (b) reads >= 0.70 x (a): $rr, $(verdict "$rr" 0.7);" \
          "(c) writes >= 1.50 x (b): $rw, $(verdict "$rw" 1.5)"
-    echo "errors: $errors; PHNs held twice: $dup; audit chain $chain ($(head -n 1 "$OUT/verify.txt"))"
+    echo "errors: $errors; PHNs held twice: $dup; audit chain $chain ($(tail -n 1 "$OUT/verify.txt"))"
 } | tee "$OUT/summary.txt"
 [ "$errors" -eq 0 ]

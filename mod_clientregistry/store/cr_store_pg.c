@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "core/cr_phn.h"
@@ -207,16 +208,90 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
     return CR_DB_EXHAUSTED;
 }
 
-apr_status_t cr_store_pg_audit_lock(cr_db_t *db, apr_pool_t *pool)
+/* Once per process: the audit sequence raised above the records already
+ * there (chain 0's from before migration 013, a restored trail).  After
+ * that every seq comes from the sequence, so it stays ahead. */
+static apr_uint32_t audit_seq_ready = 0;
+
+static apr_status_t audit_seq_catch_up(cr_db_t *db, apr_pool_t *pool)
 {
     cr_db_rows_t *rows;
     const char *args[1];
+    apr_status_t rv;
 
-    if (db->is_sqlite) {
+    if (apr_atomic_read32(&audit_seq_ready)) {
         return APR_SUCCESS;
     }
     args[0] = i64(pool, CR_SQL_PG_LOCK_AUDIT);
-    return cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_select(&rows, db, pool, "cr_pg_audit_seq_catch_up", 1, 0,
+                          NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        apr_atomic_set32(&audit_seq_ready, 1);
+    }
+    return rv;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    apr_int64_t x = *(const apr_int64_t *)a, y = *(const apr_int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
+                                     apr_int64_t *end, const char **hash,
+                                     cr_db_t *db, apr_pool_t *pool, int n)
+{
+    cr_db_rows_t *rows;
+    const char *args[3];
+    apr_status_t rv;
+    int r;
+
+    rv = audit_seq_catch_up(db, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A chain no other transaction holds, or (all held) this backend's
+     * own, waited for. */
+    args[0] = apr_itoa(pool, CR_AUDIT_PG_CHAINS);
+    args[1] = apr_itoa(pool, CR_AUDIT_PG_CHAINS - 1);
+    args[2] = apr_itoa(pool, CR_SQL_PG_LOCK_AUDIT_CHAIN);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_try", 1, 3, args);
+    if (rv == APR_SUCCESS && rows->nrows == 0) {
+        args[1] = args[2];
+        rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_wait", 1, 2,
+                          args);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows != 1 || cr_db_cell(rows, 0, 0) == NULL) {
+        return APR_EGENERAL;
+    }
+    *chain = atoi(cr_db_cell(rows, 0, 0));
+    if (*chain < 1 || *chain > CR_AUDIT_PG_CHAINS) {
+        return APR_EGENERAL;
+    }
+    /* Its end, read now that the lock is granted, and the numbers. */
+    args[0] = apr_itoa(pool, n);
+    args[1] = apr_itoa(pool, *chain);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_end", n, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows != n) {
+        return APR_EGENERAL;
+    }
+    for (r = 0; r < n; r++) {
+        seqs[r] = apr_atoi64(cr_db_cell(rows, r, 0));
+    }
+    qsort(seqs, (size_t)n, sizeof(seqs[0]), cmp_i64);
+    *end = cr_db_cell(rows, 0, 1) ? apr_atoi64(cr_db_cell(rows, 0, 1)) : 0;
+    *hash = cr_db_cell(rows, 0, 2);
+    return APR_SUCCESS;
 }
 
 apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool)
