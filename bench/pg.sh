@@ -86,6 +86,11 @@ cleanup
 # --- the private PostgreSQL cluster ----------------------------------------
 rm -rf "$OUT"
 mkdir -p "$OUT/db"
+# This run's own copies of cr-admin and the module: a rebuild of the tree
+# meanwhile does not change what is measured or checked.
+cp "$ROOT/cr-admin" "$OUT/cr-admin"
+cp "$ROOT/.libs/mod_clientregistry.so" "$OUT/mod_clientregistry.so"
+CRADMIN=$OUT/cr-admin
 CLUSTER=$(mktemp -d /tmp/cr-bench-pg.XXXXXX)
 [ -z "$AS_PG" ] || chown postgres "$CLUSTER"
 chmod 700 "$CLUSTER"
@@ -97,9 +102,9 @@ $AS_PG "$PGBIN/pg_ctl" -D "$CLUSTER" -l "$CLUSTER/log" -w \
     -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB" \
     start >/dev/null
 $AS_PG "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U cr_bench cr_bench
-"$ROOT/cr-admin" --driver pgsql --schema-dir "$ROOT/schema" migrate \
+"$CRADMIN" --driver pgsql --schema-dir "$ROOT/schema" migrate \
     "$PGPARAMS" >/dev/null
-"$ROOT/cr-admin" --schema-dir "$ROOT/schema" migrate \
+"$CRADMIN" --schema-dir "$ROOT/schema" migrate \
     "$OUT/db/registry.db" >/dev/null
 say "PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}') on port $PGPORT," \
     "SQLite $(sqlite3 --version | awk '{print $1}'), $(nproc) cores"
@@ -110,19 +115,19 @@ python3 "$BENCH/gen-patients.py" "$PATIENTS" > "$OUT/patients.ndjson"
 rate() { awk '$NF == "patients/s" { v = $(NF - 1) } END { print v + 0 }' "$1"; }
 secs_of() { awk '{ for (k = 1; k <= NF; k++) if ($k == "in") v = $(k + 1) }
                  END { print v + 0 }' "$1"; }
-"$ROOT/cr-admin" load "$OUT/db/registry.db" "$OUT/patients.ndjson" \
+"$CRADMIN" load "$OUT/db/registry.db" "$OUT/patients.ndjson" \
     > "$OUT/load-sqlite.txt"
-"$ROOT/cr-admin" --driver pgsql load "$PGPARAMS" "$OUT/patients.ndjson" \
+"$CRADMIN" --driver pgsql load "$PGPARAMS" "$OUT/patients.ndjson" \
     > "$OUT/load-pg.txt"
-"$ROOT/cr-admin" rekey "$OUT/db/registry.db" > "$OUT/rekey-sqlite.txt"
-"$ROOT/cr-admin" --driver pgsql rekey "$PGPARAMS" > "$OUT/rekey-pg.txt"
+"$CRADMIN" rekey "$OUT/db/registry.db" > "$OUT/rekey-sqlite.txt"
+"$CRADMIN" --driver pgsql rekey "$PGPARAMS" > "$OUT/rekey-pg.txt"
 ls_=$(rate "$OUT/load-sqlite.txt"); lp=$(rate "$OUT/load-pg.txt")
 rs_=$(awk -v n="$PATIENTS" -v s="$(secs_of "$OUT/rekey-sqlite.txt")" \
           'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }')
 rp=$(awk -v n="$PATIENTS" -v s="$(secs_of "$OUT/rekey-pg.txt")" \
          'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }')
-"$ROOT/cr-admin" --sample 20000 estimate "$OUT/db/registry.db" >/dev/null
-"$ROOT/cr-admin" --driver pgsql --sample 20000 estimate "$PGPARAMS" >/dev/null
+"$CRADMIN" --sample 20000 estimate "$OUT/db/registry.db" >/dev/null
+"$CRADMIN" --driver pgsql --sample 20000 estimate "$PGPARAMS" >/dev/null
 [ -z "$AS_PG" ] || chown -R nobody:nogroup "$OUT/db"
 
 # --- nodes ------------------------------------------------------------------
@@ -165,7 +170,6 @@ DBDKeep 32" \
         sleep 0.2
     done
 }
-cp "$ROOT/.libs/mod_clientregistry.so" "$OUT/mod_clientregistry.so"
 
 # Request material: ids of each database, $match bodies.
 sqlite3 "$OUT/db/registry.db" "SELECT id FROM cr_patient LIMIT 2000" \
@@ -243,7 +247,7 @@ dup=$($AS_PG "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$PGPORT" -U cr_bench \
                    HAVING COUNT(DISTINCT patient_id) > 1) d)
                    + (SELECT COUNT(*) FROM (SELECT phn FROM cr_patient
                    WHERE phn IS NOT NULL GROUP BY phn HAVING COUNT(*) > 1) e)")
-if "$ROOT/cr-admin" --driver pgsql audit-verify "$PGPARAMS" \
+if "$CRADMIN" --driver pgsql audit-verify "$PGPARAMS" \
     > "$OUT/verify.txt" 2>&1; then
     chain="verifies"
 else

@@ -49,6 +49,14 @@ typedef struct cr_db_t {
     int phn_block;
     apr_int64_t phn_ahead[32], phn_ahead_floor;
     int phn_ahead_n, phn_ahead_used;
+    /* Bulk tools (defer_rows): outbox seqs without a round trip each
+     * (PostgreSQL's fetched 32 ahead from the sequence, SQLite's counted
+     * on from one MAX + 1), and the subscriptions of each event code read
+     * once (cr_store_notify_event). */
+    apr_int64_t outbox_ahead[32];
+    int outbox_ahead_n, outbox_ahead_used;
+    apr_int64_t outbox_next;
+    apr_hash_t *bulk_subs;
 } cr_db_t;
 
 /* Store-level results beyond APR_SUCCESS:

@@ -43,8 +43,8 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
     { "cr_pg_unlock_session",
       "SELECT pg_advisory_unlock(%lld)" },
 
-    /* A lock held to the end of the transaction: PHN catch-up, outbox
-     * seq, the audit seq's one catch-up. */
+    /* A lock held to the end of the transaction: PHN catch-up, the
+     * audit and outbox sequences' one catch-up. */
     { "cr_pg_lock_xact",
       "SELECT pg_advisory_xact_lock(%lld)" },
 
@@ -75,6 +75,20 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
       "SELECT setval('cr_audit_counter_n_seq', m.m)"
       " FROM (SELECT MAX(seq) AS m FROM cr_audit) AS m,"
       " cr_audit_counter_n_seq AS s"
+      " WHERE m.m > (CASE WHEN s.is_called THEN s.last_value"
+      " ELSE s.last_value - 1 END)" },
+
+    /* An event's outbox seq (schema 013), and its catch-up as above. */
+    { "cr_pg_outbox_next",
+      "SELECT nextval('cr_outbox_counter_n_seq')" },
+    /* The same, n values in one round trip (bulk tools). */
+    { "cr_pg_outbox_next_n",
+      "SELECT nextval('cr_outbox_counter_n_seq')"
+      " FROM generate_series(1, %d)" },
+    { "cr_pg_outbox_seq_catch_up",
+      "SELECT setval('cr_outbox_counter_n_seq', m.m)"
+      " FROM (SELECT MAX(seq) AS m FROM cr_outbox) AS m,"
+      " cr_outbox_counter_n_seq AS s"
       " WHERE m.m > (CASE WHEN s.is_called THEN s.last_value"
       " ELSE s.last_value - 1 END)" },
     { NULL, NULL }

@@ -208,28 +208,31 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
     return CR_DB_EXHAUSTED;
 }
 
-/* Once per process: the audit sequence raised above the records already
- * there (chain 0's from before migration 013, a restored trail).  After
- * that every seq comes from the sequence, so it stays ahead. */
-static apr_uint32_t audit_seq_ready = 0;
+/* Once per process and sequence: the audit (outbox) sequence raised above
+ * the records already there (chain 0's from before migration 013, events
+ * from before it, a restored database), under a transaction-scoped lock so
+ * two catch-ups never rewind each other.  After that every seq comes from
+ * the sequence, so it stays ahead. */
+static apr_uint32_t audit_seq_ready = 0, outbox_seq_ready = 0;
 
-static apr_status_t audit_seq_catch_up(cr_db_t *db, apr_pool_t *pool)
+static apr_status_t seq_catch_up(cr_db_t *db, apr_pool_t *pool,
+                                 apr_uint32_t *ready, apr_int64_t lock,
+                                 const char *label)
 {
     cr_db_rows_t *rows;
     const char *args[1];
     apr_status_t rv;
 
-    if (apr_atomic_read32(&audit_seq_ready)) {
+    if (apr_atomic_read32(ready)) {
         return APR_SUCCESS;
     }
-    args[0] = i64(pool, CR_SQL_PG_LOCK_AUDIT);
+    args[0] = i64(pool, lock);
     rv = cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
     if (rv == APR_SUCCESS) {
-        rv = cr_db_select(&rows, db, pool, "cr_pg_audit_seq_catch_up", 1, 0,
-                          NULL);
+        rv = cr_db_select(&rows, db, pool, label, 1, 0, NULL);
     }
     if (rv == APR_SUCCESS) {
-        apr_atomic_set32(&audit_seq_ready, 1);
+        apr_atomic_set32(ready, 1);
     }
     return rv;
 }
@@ -250,7 +253,8 @@ apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
     apr_status_t rv;
     int r;
 
-    rv = audit_seq_catch_up(db, pool);
+    rv = seq_catch_up(db, pool, &audit_seq_ready, CR_SQL_PG_LOCK_AUDIT,
+                      "cr_pg_audit_seq_catch_up");
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -294,14 +298,43 @@ apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool)
+apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
+                                    apr_pool_t *pool)
 {
     cr_db_rows_t *rows;
-    const char *args[1];
+    apr_status_t rv;
 
-    if (db->is_sqlite) {
+    int block = db->defer_rows ? 32 : 1, r;
+
+    if (db->outbox_ahead_used < db->outbox_ahead_n) {
+        *seq = db->outbox_ahead[db->outbox_ahead_used++];
         return APR_SUCCESS;
     }
-    args[0] = i64(pool, CR_SQL_PG_LOCK_OUTBOX);
-    return cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    rv = seq_catch_up(db, pool, &outbox_seq_ready, CR_SQL_PG_LOCK_OUTBOX,
+                      "cr_pg_outbox_seq_catch_up");
+    if (rv == APR_SUCCESS && block == 1) {
+        rv = cr_db_select(&rows, db, pool, "cr_pg_outbox_next", 1, 0, NULL);
+    }
+    else if (rv == APR_SUCCESS) {
+        /* A bulk tool: a block fetched ahead, handed out in order; one
+         * not used is a gap, as a rolled-back one is. */
+        const char *args[1];
+        args[0] = apr_itoa(pool, block);
+        rv = cr_db_select(&rows, db, pool, "cr_pg_outbox_next_n", block, 1,
+                          args);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows < 1 || rows->nrows > 32
+        || cr_db_cell(rows, 0, 0) == NULL) {
+        return APR_EGENERAL;
+    }
+    *seq = apr_atoi64(cr_db_cell(rows, 0, 0));
+    for (r = 1; r < rows->nrows; r++) {
+        db->outbox_ahead[r - 1] = apr_atoi64(cr_db_cell(rows, r, 0));
+    }
+    db->outbox_ahead_n = rows->nrows - 1;
+    db->outbox_ahead_used = 0;
+    return APR_SUCCESS;
 }

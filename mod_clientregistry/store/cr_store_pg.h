@@ -47,11 +47,14 @@ apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
                                      apr_int64_t *end, const char **hash,
                                      cr_db_t *db, apr_pool_t *pool, int n);
 
-/* Before an event is appended to the outbox on PostgreSQL: its seq is
- * MAX + 1, so appenders of other transactions (all nodes) wait until this
- * one ends, and seq order stays commit order (the order deliveries of one
- * client keep).  Taken before the audit lock wherever both are taken.
- * SQLite: nothing (its single writer already serialises them). */
-apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool);
+/* An event's outbox seq on PostgreSQL, from the sequence of migration
+ * 013, without a lock: the writer holds its person's row lock (or the
+ * person is new), so the events of one client are numbered in the order
+ * their writes commit, which is the order deliveries of one client keep;
+ * across clients the order is the order the numbers were drawn.  The
+ * first call of a process raises the sequence above the events already
+ * there. */
+apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
+                                    apr_pool_t *pool);
 
 #endif /* CR_STORE_PG_H */
