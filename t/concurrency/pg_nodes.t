@@ -25,7 +25,7 @@ use Time::HiRes qw(time sleep);
 
 plan skip_all => 'two nodes on one database: PostgreSQL only (CR_TEST_PG)'
     unless $ENV{CR_TEST_PG};
-plan tests => 25;
+plan tests => 28;
 
 my $WRITERS = 32;
 my $tok = unique_token();
@@ -213,6 +213,23 @@ is(scalar(grep { !valid_phn($_) } keys %phn), 0, 'CR-PHN-007: all PHNs valid');
 is(db_row('SELECT COUNT(*) AS n FROM (SELECT phn FROM cr_patient WHERE phn IS '
           . 'NOT NULL GROUP BY phn HAVING COUNT(*) > 1) AS d')->{n}, 0,
    'stored: no PHN held twice');
+
+# ---- 1b. first revises of one new SRI at once: one create, the rest revise
+# (the losers of the create race find the winner's person when run again,
+# instead of a 422 for the identifier it now holds).
+my $same = "PN$tok-same";
+@r = run_writers(sub {
+    my ($ua, $node, $c) = @_;
+    my $res = call($ua, $node, 'POST', '/Patient/$RevisePatient',
+                   revise_body($same, 7));
+    return join ' ', $res->code, patient_of($res)->{id} // '-';
+});
+is(scalar(grep { /^201 / } @r), 1, 'first revises of one new SRI on two nodes: one create')
+    or diag join "\n", @r;
+is(scalar(grep { /^200 / } @r), $WRITERS - 1, 'the others revise the person it created (200, no 422)')
+    or diag join "\n", grep { !/^20[01] / } @r;
+is(db_row('SELECT COUNT(DISTINCT patient_id) AS n FROM cr_identifier WHERE value = ?',
+          $same)->{n}, 1, 'stored: one person holds the SRI');
 
 # ---- 2. revises of the same people with If-Match: one winner per version --
 my @people = map { "PN$tok-$_-1" } 1 .. 4;
