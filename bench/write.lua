@@ -5,6 +5,9 @@
 -- attribute and adds one.
 local op = os.getenv("BENCH_OP") or "add"
 local clients = tonumber(os.getenv("BENCH_CLIENTS") or "1000")
+-- SRIs BENCH-<base> .. BENCH-<base + clients - 1> (bench/pg.sh gives
+-- each setup its own range, so that each starts with none of them).
+local base = tonumber(os.getenv("BENCH_CLIENT_BASE") or "0")
 local counter = 0
 
 function setup(thread)
@@ -64,7 +67,7 @@ function request()
                                string.format("250%07d", n % 10000000),
                                (tid or 0) * 100000000 + n))
     end
-    local i = math.random(0, clients - 1)
+    local i = base + math.random(0, clients - 1)
     return wrk.format("POST", "/fhir/Patient/$RevisePatient", headers,
                       body("BENCH-" .. i, "Bench" .. letters(i),
                            string.format("604%07d", n % 10000000), i))

@@ -71,27 +71,56 @@ static cr_db_t *open_store(const apr_dbd_driver_t *drv, apr_dbd_t *h,
     return cr_db_wrap(pool, drv, h, prepared);
 }
 
-/* Recompute the audit trail's hash chain; exit 0 only when intact. */
+/* Recompute every chain of the audit trail (one on SQLite, up to 16 on
+ * PostgreSQL: docs/postgresql.md), one line each when there are several;
+ * exit 0 only when every chain is intact. */
 static int audit_verify(const apr_dbd_driver_t *drv, apr_dbd_t *h,
                         apr_pool_t *pool)
 {
+    apr_array_header_t *chains;
     apr_int64_t checked = 0, bad = 0;
+    int i, broken = 0;
     cr_db_t *db;
 
     if ((db = open_store(drv, h, pool)) == NULL) {
         return 1;
     }
-    if (cr_store_audit_verify(&checked, &bad, db, pool) != APR_SUCCESS) {
+    if (cr_store_audit_verify_chains(&chains, db, pool) != APR_SUCCESS) {
         fprintf(stderr, "cr-admin: reading the audit trail failed: %s\n",
                 db->last_error ? db->last_error : "?");
         return 1;
     }
+    for (i = 0; i < chains->nelts; i++) {
+        const cr_audit_chain_t *c = &APR_ARRAY_IDX(chains, i,
+                                                   cr_audit_chain_t);
+        checked += c->checked;
+        if (c->first_bad) {
+            broken++;
+            if (bad == 0) {
+                bad = cr_audit_chain_first_bad(c);
+            }
+        }
+        if (chains->nelts > 1 || c->first_bad) {
+            if (c->first_bad) {
+                printf("chain %d: BROKEN at position %" APR_INT64_T_FMT
+                       " (record %" APR_INT64_T_FMT ")\n", c->chain,
+                       c->first_bad, c->first_bad_seq);
+            }
+            else {
+                printf("chain %d: intact, %" APR_INT64_T_FMT " records\n",
+                       c->chain, c->length);
+            }
+        }
+    }
     if (bad) {
         printf("audit trail BROKEN at record %" APR_INT64_T_FMT
-               " (%" APR_INT64_T_FMT " records checked)\n", bad, checked);
+               " (%" APR_INT64_T_FMT " records checked, %d of %d chains "
+               "broken)\n", bad, checked, broken, chains->nelts);
         return 3;
     }
-    printf("audit trail intact: %" APR_INT64_T_FMT " records\n", checked);
+    printf("audit trail intact: %" APR_INT64_T_FMT " records in %d "
+           "chain%s\n", checked, chains->nelts,
+           chains->nelts == 1 ? "" : "s");
     return 0;
 }
 

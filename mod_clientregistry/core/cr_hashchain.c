@@ -41,6 +41,12 @@ apr_status_t cr_hashchain_compute(char out[CR_HASH_HEX_LEN + 1],
         put(md, prev_hash);
         snprintf(num, sizeof(num), "%" APR_INT64_T_FMT, rec->seq);
         put(md, num);
+        if (rec->chain != 0) {
+            snprintf(num, sizeof(num), "%d", rec->chain);
+            put(md, num);
+            snprintf(num, sizeof(num), "%" APR_INT64_T_FMT, rec->chain_seq);
+            put(md, num);
+        }
         put(md, rec->recorded);
         put(md, rec->action);
         put(md, rec->operation);

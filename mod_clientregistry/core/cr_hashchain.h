@@ -2,7 +2,14 @@
  *
  * Each record's hash covers the previous record's hash and every field of
  * the record, each field encoded as "<length>:<bytes>;" (a missing field
- * as "-;"), so no two different records serialise alike. */
+ * as "-;"), so no two different records serialise alike.
+ *
+ * The trail is one or more chains (schema/013_audit_chains.sql): chain 0
+ * is the single writer's (SQLite, and every record written before 013),
+ * chains 1 and up are PostgreSQL's parallel appenders'.  A record of a
+ * chain other than 0 also hashes its chain and its position in it, so a
+ * record moved to another chain or another place breaks; chain 0's
+ * records hash as they always did, so existing trails still verify. */
 #ifndef CR_HASHCHAIN_H
 #define CR_HASHCHAIN_H
 
@@ -31,6 +38,8 @@ typedef struct cr_audit_rec_t {
     const char *patients;       /* space-separated patient ids */
     const char *prev_hash;
     const char *hash;
+    int chain;                  /* 0: the single writer's chain */
+    apr_int64_t chain_seq;      /* position in the chain, from 1 */
 } cr_audit_rec_t;
 
 /* SHA-256 (hex, lower case) of prev_hash and the fields of rec (its own

@@ -336,30 +336,66 @@ void cr_audit_search(cr_ctx_t *ctx, const char *query)
     ctx->resp.body = bundle;
 }
 
+/* A parameter (or part) name = value of $verify: valueInteger, or with
+ * is_bool valueBoolean. */
+static void verify_value(json_object *arr, const char *name, int is_bool,
+                         apr_int64_t v)
+{
+    json_object *o = cr_json_array_add_object(arr);
+
+    cr_json_set_string(o, "name", name);
+    if (is_bool) {
+        cr_json_set_bool(o, "valueBoolean", v != 0);
+    }
+    else {
+        cr_json_set_int(o, "valueInteger", v);
+    }
+}
+
 void cr_audit_verify(cr_ctx_t *ctx)
 {
+    apr_array_header_t *chains;
     apr_int64_t checked = 0, bad = 0;
-    json_object *params, *arr, *o;
+    json_object *params, *arr;
     apr_status_t rv;
+    int i;
 
-    rv = cr_store_audit_verify(&checked, &bad, ctx->db, ctx->pool);
+    rv = cr_store_audit_verify_chains(&chains, ctx->db, ctx->pool);
     if (rv != APR_SUCCESS) {
         cr_service_db_failure(ctx, rv, "verifying the audit trail");
         return;
     }
+    for (i = 0; i < chains->nelts; i++) {
+        const cr_audit_chain_t *c = &APR_ARRAY_IDX(chains, i,
+                                                   cr_audit_chain_t);
+        checked += c->checked;
+        if (c->first_bad && bad == 0) {
+            bad = cr_audit_chain_first_bad(c);
+        }
+    }
     params = cr_json_own(ctx->pool, json_object_new_object());
     cr_json_set_string(params, "resourceType", "Parameters");
     arr = cr_json_set_new_array(params, "parameter");
-    o = cr_json_array_add_object(arr);
-    cr_json_set_string(o, "name", "intact");
-    cr_json_set_bool(o, "valueBoolean", bad == 0);
-    o = cr_json_array_add_object(arr);
-    cr_json_set_string(o, "name", "checked");
-    cr_json_set_int(o, "valueInteger", checked);
+    verify_value(arr, "intact", 1, bad == 0);
+    verify_value(arr, "checked", 0, checked);
     if (bad) {
-        o = cr_json_array_add_object(arr);
-        cr_json_set_string(o, "name", "firstBroken");
-        cr_json_set_int(o, "valueInteger", bad);
+        verify_value(arr, "firstBroken", 0, bad);
+    }
+    /* Several chains (PostgreSQL's parallel appenders): one part each,
+     * with its number, its records and where it breaks. */
+    for (i = 0; chains->nelts > 1 && i < chains->nelts; i++) {
+        const cr_audit_chain_t *c = &APR_ARRAY_IDX(chains, i,
+                                                   cr_audit_chain_t);
+        json_object *o = cr_json_array_add_object(arr), *parts;
+        cr_json_set_string(o, "name", "chain");
+        parts = cr_json_set_new_array(o, "part");
+        verify_value(parts, "chain", 0, c->chain);
+        verify_value(parts, "intact", 1, c->first_bad == 0);
+        verify_value(parts, "checked", 0, c->checked);
+        if (c->first_bad) {
+            verify_value(parts, "firstBroken", 0,
+                         cr_audit_chain_first_bad(c));
+        }
     }
     ctx->resp.status = 200;
     ctx->resp.body = params;

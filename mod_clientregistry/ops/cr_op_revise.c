@@ -194,6 +194,14 @@ void cr_ops_maintain_revise(cr_ctx_t *ctx, json_object *body)
             return;
         }
         if (!cr_bcop_identifiers_free(&m, p, NULL, e->expr)) {
+            /* PostgreSQL: no person was found by the source record above,
+             * yet an identifier is held: a parallel writer may have just
+             * created this SRI's person (two first revises of one SRI at
+             * once, on one node or two).  Run the request again: its
+             * look-up then finds that person and revises it; a genuine
+             * duplicate gets its 422 again. */
+            ctx->resp.race_lost = !ctx->db->is_sqlite
+                                  && ctx->resp.status == 422;
             return;
         }
         pid = cr_service_uuid(ctx->pool);

@@ -55,6 +55,14 @@ typedef struct cr_db_t {
      * connection (the matcher's fitted parameters, cr_store_match_tune).
      * Set by whoever wraps a persistent connection. */
     apr_pool_t *conn_pool;
+    /* Bulk tools (defer_rows): outbox seqs without a round trip each
+     * (PostgreSQL's fetched 32 ahead from the sequence, SQLite's counted
+     * on from one MAX + 1), and the subscriptions of each event code read
+     * once (cr_store_notify_event). */
+    apr_int64_t outbox_ahead[32];
+    int outbox_ahead_n, outbox_ahead_used;
+    apr_int64_t outbox_next;
+    apr_hash_t *bulk_subs;
 } cr_db_t;
 
 /* Store-level results beyond APR_SUCCESS:

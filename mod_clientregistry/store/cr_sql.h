@@ -65,5 +65,7 @@ extern const cr_sql_stmt_t cr_sql_pg_catalogue[];
 #define CR_SQL_PG_LOCK_PHN 0x43520001
 #define CR_SQL_PG_LOCK_AUDIT 0x43520002
 #define CR_SQL_PG_LOCK_OUTBOX 0x43520003
+/* The audit chains' two-key locks: (this, chain). */
+#define CR_SQL_PG_LOCK_AUDIT_CHAIN 0x43520004
 
 #endif /* CR_SQL_H */

@@ -24,6 +24,15 @@
 #define DUE(d) \
     "((" d ".state = 'queued' AND " d ".next_attempt_at <= %s)" \
     " OR (" d ".state = 'sending' AND " d ".locked_until < %s))"
+#define OUTBOX_ROW "(%lld, %s, %s, %d, %s, %s, %s)"
+#define OUTBOX_ROWS_2 OUTBOX_ROW ", " OUTBOX_ROW
+#define OUTBOX_ROWS_4 OUTBOX_ROWS_2 ", " OUTBOX_ROWS_2
+#define OUTBOX_ROWS_8 OUTBOX_ROWS_4 ", " OUTBOX_ROWS_4
+#define OUTBOX_ROWS_16 OUTBOX_ROWS_8 ", " OUTBOX_ROWS_8
+#define OUTBOX_ROWS_32 OUTBOX_ROWS_16 ", " OUTBOX_ROWS_16
+#define OUTBOX_INSERT_N(n) \
+    { "cr_outbox_insert_" #n, \
+      "INSERT INTO cr_outbox (" OUTBOX_COLS ") VALUES " OUTBOX_ROWS_##n }
 
 const cr_sql_stmt_t cr_sql_notify_catalogue[] = {
     /* Subscriptions. */
@@ -61,8 +70,10 @@ const cr_sql_stmt_t cr_sql_notify_catalogue[] = {
     { "cr_outbox_next_seq",
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM cr_outbox" },
     { "cr_outbox_insert",
-      "INSERT INTO cr_outbox (" OUTBOX_COLS ")"
-      " VALUES (%lld, %s, %s, %d, %s, %s, %s)" },
+      "INSERT INTO cr_outbox (" OUTBOX_COLS ") VALUES " OUTBOX_ROW },
+    /* The same, 2 to 32 events at a time (bulk tools, cr_db_exec_rows). */
+    OUTBOX_INSERT_N(2), OUTBOX_INSERT_N(4), OUTBOX_INSERT_N(8),
+    OUTBOX_INSERT_N(16), OUTBOX_INSERT_N(32),
     { "cr_outbox_get",
       "SELECT " OUTBOX_COLS " FROM cr_outbox WHERE seq = %lld" },
     { "cr_outbox_list_patient",

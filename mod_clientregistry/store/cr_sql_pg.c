@@ -43,9 +43,53 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
     { "cr_pg_unlock_session",
       "SELECT pg_advisory_unlock(%lld)" },
 
-    /* The audit chain's append: one appender at a time across all nodes,
-     * from here to the end of its transaction (which ends right after). */
+    /* A lock held to the end of the transaction: PHN catch-up, the
+     * audit and outbox sequences' one catch-up. */
     { "cr_pg_lock_xact",
       "SELECT pg_advisory_xact_lock(%lld)" },
+
+    /* The audit chains (schema 013): the first of chains 1..%d, starting
+     * at this backend's own, that no other transaction holds; taken to
+     * the end of this one.  No row when every chain is held (then the
+     * next statement waits for the backend's own).  The filter stops at
+     * the first lock granted (LIMIT 1 over a function scan). */
+    { "cr_pg_audit_chain_try",
+      "SELECT c FROM (SELECT mod(pg_backend_pid() + i, %d) + 1 AS c"
+      " FROM generate_series(0, %d) AS i) AS s"
+      " WHERE pg_try_advisory_xact_lock(%d, c) LIMIT 1" },
+    { "cr_pg_audit_chain_wait",
+      "SELECT c FROM (SELECT mod(pg_backend_pid(), %d) + 1 AS c) AS s,"
+      " LATERAL (SELECT pg_advisory_xact_lock(%d, s.c)) AS l" },
+    /* With the chain held: n record numbers from the sequence and the
+     * chain's end (position, hash; NULLs for a new chain), one round
+     * trip.  A new snapshot: the previous holder's commit is seen. */
+    { "cr_pg_audit_chain_end",
+      "SELECT nextval('cr_audit_counter_n_seq'), e.chain_seq, e.hash"
+      " FROM generate_series(1, %d) AS g LEFT JOIN"
+      " (SELECT chain_seq, hash FROM cr_audit WHERE chain = %d"
+      " ORDER BY chain_seq DESC LIMIT 1) AS e ON true" },
+    /* Once a process: the sequence raised above every seq already there
+     * (records of chain 0 written before 013, a restored trail), under
+     * the audit lock so that two catch-ups never rewind each other. */
+    { "cr_pg_audit_seq_catch_up",
+      "SELECT setval('cr_audit_counter_n_seq', m.m)"
+      " FROM (SELECT MAX(seq) AS m FROM cr_audit) AS m,"
+      " cr_audit_counter_n_seq AS s"
+      " WHERE m.m > (CASE WHEN s.is_called THEN s.last_value"
+      " ELSE s.last_value - 1 END)" },
+
+    /* An event's outbox seq (schema 013), and its catch-up as above. */
+    { "cr_pg_outbox_next",
+      "SELECT nextval('cr_outbox_counter_n_seq')" },
+    /* The same, n values in one round trip (bulk tools). */
+    { "cr_pg_outbox_next_n",
+      "SELECT nextval('cr_outbox_counter_n_seq')"
+      " FROM generate_series(1, %d)" },
+    { "cr_pg_outbox_seq_catch_up",
+      "SELECT setval('cr_outbox_counter_n_seq', m.m)"
+      " FROM (SELECT MAX(seq) AS m FROM cr_outbox) AS m,"
+      " cr_outbox_counter_n_seq AS s"
+      " WHERE m.m > (CASE WHEN s.is_called THEN s.last_value"
+      " ELSE s.last_value - 1 END)" },
     { NULL, NULL }
 };

@@ -20,7 +20,7 @@ static const char *i64(apr_pool_t *pool, apr_int64_t v)
 
 /* Migrations are numbered per feature (docs/hacking.md); list here every
  * file of schema/ this build's statements need. */
-const int cr_store_schema_required[] = { 1, 2, 3, 4, 5, 6, 8, 9, 10, 0 };
+const int cr_store_schema_required[] = { 1, 2, 3, 4, 5, 6, 8, 9, 10, 13, 0 };
 
 apr_status_t cr_store_schema_version(int *out, int *exact, cr_db_t *db,
                                      apr_pool_t *pool)

@@ -1,4 +1,5 @@
 /* cr_store_audit: the audit trail in SQL (see the header). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,51 +66,39 @@ static void audit_clean(apr_pool_t *pool, cr_audit_rec_t *r)
     r->patients = audit_text(pool, r->patients);
 }
 
-apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
-                                   apr_array_header_t *recs)
+/* Chain recs onto the end (position end, hash prev) of chain and insert
+ * them with the numbers seqs (ascending). */
+static apr_status_t insert_chained(cr_db_t *db, apr_pool_t *pool,
+                                   apr_array_header_t *recs, int chain,
+                                   const apr_int64_t *seqs, apr_int64_t end,
+                                   const char *prev)
 {
-    cr_db_rows_t *rows;
     apr_array_header_t *cols, *pats;
     apr_status_t rv;
-    apr_int64_t seq = 0;
-    const char *prev = CR_HASH_GENESIS;
     int i;
 
-    /* PostgreSQL: writers run in parallel, but the chain has one end;
-     * appenders (request transactions of every node, the audit writers)
-     * take turns from here to their commit, which follows at once. */
-    rv = cr_store_pg_audit_lock(db, pool);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = cr_db_select(&rows, db, pool, "cr_audit_last", 1, 0, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (rows->nrows == 1) {
-        seq = apr_atoi64(cr_db_cell(rows, 0, 0));
-        prev = cr_db_cell(rows, 0, 1);
-    }
     /* The records and their patients in multi-row statements
      * (cr_db_exec_rows): the chain's end is held meanwhile, so the
      * append must be quick even for an audit writer's batch of hundreds
      * of records. */
-    cols = apr_array_make(pool, 17 * (recs->nelts + 1), sizeof(const char *));
+    cols = apr_array_make(pool, 19 * (recs->nelts + 1), sizeof(const char *));
     pats = apr_array_make(pool, 2 * (recs->nelts + 1), sizeof(const char *));
     for (i = 0; i < recs->nelts; i++) {
         cr_audit_rec_t *r = APR_ARRAY_IDX(recs, i, cr_audit_rec_t *);
         char *hash = apr_palloc(pool, CR_HASH_HEX_LEN + 1);
-        const char *seqs;
+        const char *seqs_s;
         audit_clean(pool, r);
-        r->seq = ++seq;
+        r->seq = seqs[i];
+        r->chain = chain;
+        r->chain_seq = ++end;
         r->prev_hash = prev;
         rv = cr_hashchain_compute(hash, r, prev);
         if (rv != APR_SUCCESS) {
             return rv;
         }
         r->hash = hash;
-        seqs = i64(pool, r->seq);
-        APR_ARRAY_PUSH(cols, const char *) = seqs;
+        seqs_s = i64(pool, r->seq);
+        APR_ARRAY_PUSH(cols, const char *) = seqs_s;
         APR_ARRAY_PUSH(cols, const char *) = r->recorded;
         APR_ARRAY_PUSH(cols, const char *) = r->action;
         APR_ARRAY_PUSH(cols, const char *) = r->operation;
@@ -126,6 +115,8 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
         APR_ARRAY_PUSH(cols, const char *) = r->patients;
         APR_ARRAY_PUSH(cols, const char *) = r->prev_hash;
         APR_ARRAY_PUSH(cols, const char *) = r->hash;
+        APR_ARRAY_PUSH(cols, const char *) = apr_itoa(pool, chain);
+        APR_ARRAY_PUSH(cols, const char *) = i64(pool, r->chain_seq);
         if (r->patients && *r->patients) {
             /* Each patient once per record (the key is (patient, seq)). */
             apr_hash_t *seen = apr_hash_make(pool);
@@ -138,12 +129,12 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
                 }
                 apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
                 APR_ARRAY_PUSH(pats, const char *) = id;
-                APR_ARRAY_PUSH(pats, const char *) = seqs;
+                APR_ARRAY_PUSH(pats, const char *) = seqs_s;
             }
         }
         prev = r->hash;
     }
-    rv = cr_db_exec_rows(db, pool, "cr_audit_insert", 32, 17, recs->nelts,
+    rv = cr_db_exec_rows(db, pool, "cr_audit_insert", 32, 19, recs->nelts,
                          (const char *const *)cols->elts);
     if (rv == APR_SUCCESS) {
         rv = cr_db_exec_rows(db, pool, "cr_audit_patient_insert", 32, 2,
@@ -151,6 +142,66 @@ apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
                              (const char *const *)pats->elts);
     }
     return rv;
+}
+
+apr_status_t cr_store_audit_append_chain(cr_db_t *db, apr_pool_t *pool,
+                                         apr_array_header_t *recs, int chain)
+{
+    cr_db_rows_t *rows;
+    const char *args[2];
+    apr_int64_t *seqs, max = 0, end = 0;
+    const char *prev = NULL;
+    apr_status_t rv;
+    int i;
+
+    if (recs->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    args[0] = apr_itoa(pool, chain);
+    args[1] = args[0];
+    rv = cr_db_select(&rows, db, pool, "cr_audit_chain_end", 1, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows == 1) {
+        max = cr_db_cell(rows, 0, 0) ? apr_atoi64(cr_db_cell(rows, 0, 0)) : 0;
+        end = cr_db_cell(rows, 0, 1) ? apr_atoi64(cr_db_cell(rows, 0, 1)) : 0;
+        prev = cr_db_cell(rows, 0, 2);
+    }
+    seqs = apr_palloc(pool, sizeof(*seqs) * (apr_size_t)recs->nelts);
+    for (i = 0; i < recs->nelts; i++) {
+        seqs[i] = max + 1 + i;
+    }
+    return insert_chained(db, pool, recs, chain, seqs, end,
+                          prev ? prev : CR_HASH_GENESIS);
+}
+
+apr_status_t cr_store_audit_append(cr_db_t *db, apr_pool_t *pool,
+                                   apr_array_header_t *recs)
+{
+    apr_int64_t *seqs, end = 0;
+    const char *prev = NULL;
+    apr_status_t rv;
+    int chain = 0;
+
+    if (db->is_sqlite) {
+        /* One writer at a time: chain 0, seq MAX + 1, as always. */
+        return cr_store_audit_append_chain(db, pool, recs, 0);
+    }
+    if (recs->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    /* PostgreSQL: writers of every node append in parallel, each to a
+     * chain no other transaction holds, from here to its commit (which
+     * follows at once). */
+    seqs = apr_palloc(pool, sizeof(*seqs) * (apr_size_t)recs->nelts);
+    rv = cr_store_pg_audit_chain(&chain, seqs, &end, &prev, db, pool,
+                                 recs->nelts);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return insert_chained(db, pool, recs, chain, seqs, end,
+                          prev ? prev : CR_HASH_GENESIS);
 }
 
 static cr_audit_rec_t *rec_from_row(apr_pool_t *pool,
@@ -175,51 +226,93 @@ static cr_audit_rec_t *rec_from_row(apr_pool_t *pool,
     a->patients = cr_db_cell(rows, r, 14);
     a->prev_hash = cr_db_cell(rows, r, 15);
     a->hash = cr_db_cell(rows, r, 16);
+    a->chain = cr_db_cell(rows, r, 17) ? atoi(cr_db_cell(rows, r, 17)) : 0;
+    a->chain_seq = cr_db_cell(rows, r, 18)
+                   ? apr_atoi64(cr_db_cell(rows, r, 18)) : 0;
     return a;
 }
 
-apr_status_t cr_store_audit_verify(apr_int64_t *checked,
-                                   apr_int64_t *first_bad, cr_db_t *db,
-                                   apr_pool_t *pool)
+apr_status_t cr_store_audit_verify_chains(apr_array_header_t **chains,
+                                          cr_db_t *db, apr_pool_t *pool)
 {
     apr_pool_t *scratch;
-    apr_int64_t last = 0;
+    cr_audit_chain_t *cur = NULL;
+    /* The page cursor (chain, chain_seq): below every row at first. */
+    int after_chain = INT_MIN;
+    apr_int64_t after_pos = APR_INT64_MIN;
     char prev[CR_HASH_HEX_LEN + 1];
     apr_status_t rv = APR_SUCCESS;
 
-    *checked = 0;
-    *first_bad = 0;
-    apr_cpystrn(prev, CR_HASH_GENESIS, sizeof(prev));
+    *chains = apr_array_make(pool, 4, sizeof(cr_audit_chain_t));
     apr_pool_create(&scratch, pool);
     for (;;) {
         cr_db_rows_t *rows;
-        const char *args[2];
+        const char *args[3];
         int r;
         apr_pool_clear(scratch);
-        args[0] = i64(scratch, last);
-        args[1] = apr_itoa(scratch, VERIFY_PAGE);
+        args[0] = apr_itoa(scratch, after_chain);
+        args[1] = i64(scratch, after_pos);
+        args[2] = apr_itoa(scratch, VERIFY_PAGE);
         rv = cr_db_select(&rows, db, scratch, "cr_audit_page", VERIFY_PAGE,
-                          2, args);
+                          3, args);
         if (rv != APR_SUCCESS || rows->nrows == 0) {
             break;
         }
         for (r = 0; r < rows->nrows; r++) {
             cr_audit_rec_t *a = rec_from_row(scratch, rows, r);
             char want[CR_HASH_HEX_LEN + 1];
-            (*checked)++;
-            if (a->seq != last + 1 || a->prev_hash == NULL
+            if (cur == NULL || a->chain != cur->chain) {
+                cur = apr_array_push(*chains);
+                memset(cur, 0, sizeof(*cur));
+                cur->chain = a->chain;
+                apr_cpystrn(prev, CR_HASH_GENESIS, sizeof(prev));
+            }
+            cur->checked++;
+            after_chain = a->chain;
+            if (a->chain_seq != cur->length + 1 || a->prev_hash == NULL
                 || strcmp(a->prev_hash, prev) != 0
                 || cr_hashchain_compute(want, a, prev) != APR_SUCCESS
                 || a->hash == NULL || strcmp(want, a->hash) != 0) {
-                *first_bad = last + 1;
-                apr_pool_destroy(scratch);
-                return APR_SUCCESS;
+                /* Broken here: the rest of this chain is not checked;
+                 * the next page starts at the next chain. */
+                cur->first_bad = cur->length + 1;
+                cur->first_bad_seq = a->seq;
+                after_pos = APR_INT64_MAX;
+                break;
             }
             apr_cpystrn(prev, a->hash, sizeof(prev));
-            last = a->seq;
+            cur->length = a->chain_seq;
+            after_pos = a->chain_seq;
         }
     }
     apr_pool_destroy(scratch);
+    return rv;
+}
+
+apr_int64_t cr_audit_chain_first_bad(const cr_audit_chain_t *c)
+{
+    return c->chain == 0 ? c->first_bad : c->first_bad_seq;
+}
+
+apr_status_t cr_store_audit_verify(apr_int64_t *checked,
+                                   apr_int64_t *first_bad, cr_db_t *db,
+                                   apr_pool_t *pool)
+{
+    apr_array_header_t *chains;
+    apr_status_t rv;
+    int i;
+
+    *checked = 0;
+    *first_bad = 0;
+    rv = cr_store_audit_verify_chains(&chains, db, pool);
+    for (i = 0; rv == APR_SUCCESS && i < chains->nelts; i++) {
+        const cr_audit_chain_t *c = &APR_ARRAY_IDX(chains, i,
+                                                   cr_audit_chain_t);
+        *checked += c->checked;
+        if (c->first_bad && *first_bad == 0) {
+            *first_bad = cr_audit_chain_first_bad(c);
+        }
+    }
     return rv;
 }
 

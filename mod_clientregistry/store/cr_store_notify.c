@@ -203,30 +203,93 @@ static const char *new_uuid(apr_pool_t *pool)
     return buf;
 }
 
+/* The next outbox seq: SQLite MAX + 1 (a bulk tool counts on from the
+ * first, its rows being kept back), PostgreSQL from the sequence. */
+static apr_status_t next_seq(apr_int64_t *seq, cr_db_t *db,
+                             apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+
+    if (!db->is_sqlite) {
+        /* PostgreSQL: from a sequence, no lock across writers. */
+        return cr_store_pg_outbox_seq(seq, db, pool);
+    }
+    if (db->defer_rows && db->outbox_next > 0) {
+        *seq = db->outbox_next++;
+        return APR_SUCCESS;
+    }
+    rv = cr_db_select(&rows, db, pool, "cr_outbox_next_seq", 1, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *seq = rows->nrows == 1 && cr_db_cell(rows, 0, 0)
+           ? apr_atoi64(cr_db_cell(rows, 0, 0)) : 1;
+    if (db->defer_rows) {
+        db->outbox_next = *seq + 1;
+    }
+    return APR_SUCCESS;
+}
+
+/* The active subscriptions of an event code.  A bulk tool reads them once
+ * per code (they are copied into the connection's pool) and fans out
+ * every event of its run to those. */
+static apr_status_t match_subs(cr_db_rows_t **subs, cr_db_t *db,
+                               apr_pool_t *pool, const char *code)
+{
+    const char *args[2];
+    apr_pool_t *keep;
+    cr_db_rows_t *c;
+    apr_status_t rv;
+    int n;
+
+    if (db->defer_rows && db->bulk_subs
+        && (*subs = apr_hash_get(db->bulk_subs, code, APR_HASH_KEY_STRING))) {
+        return APR_SUCCESS;
+    }
+    args[0] = code;
+    args[1] = apr_itoa(pool, CR_NOTIFY_MAX_FANOUT);
+    rv = cr_db_select(subs, db, pool, "cr_sub_match", CR_NOTIFY_MAX_FANOUT,
+                      2, args);
+    if (rv != APR_SUCCESS || !db->defer_rows || db->prepared == NULL) {
+        return rv;
+    }
+    keep = apr_hash_pool_get(db->prepared);
+    if (db->bulk_subs == NULL) {
+        db->bulk_subs = apr_hash_make(keep);
+    }
+    c = apr_pmemdup(keep, *subs, sizeof(*c));
+    c->cells = apr_pcalloc(keep, sizeof(const char *)
+                                 * (apr_size_t)(c->nrows * c->ncols + 1));
+    for (n = 0; n < c->nrows * c->ncols; n++) {
+        c->cells[n] = (*subs)->cells[n]
+                      ? apr_pstrdup(keep, (*subs)->cells[n]) : NULL;
+    }
+    apr_hash_set(db->bulk_subs, apr_pstrdup(keep, code), APR_HASH_KEY_STRING,
+                 c);
+    return APR_SUCCESS;
+}
+
 apr_status_t cr_store_notify_event(apr_int64_t *seq, int *fanout,
                                    cr_db_t *db, apr_pool_t *pool,
                                    const cr_notify_event_t *event,
                                    const char *now)
 {
-    cr_db_rows_t *rows, *subs;
+    cr_db_rows_t *subs;
     const char *args[7];
     const char *seqtext;
+    apr_int64_t n = 0;
     apr_status_t rv;
     int r;
 
     if (fanout) {
         *fanout = 0;
     }
-    rv = cr_store_pg_outbox_lock(db, pool);
+    rv = next_seq(&n, db, pool);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cr_db_select(&rows, db, pool, "cr_outbox_next_seq", 1, 0, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    seqtext = rows->nrows == 1 && cr_db_cell(rows, 0, 0)
-              ? apr_pstrdup(pool, cr_db_cell(rows, 0, 0)) : "1";
+    seqtext = apr_psprintf(pool, "%" APR_INT64_T_FMT, n);
     args[0] = seqtext;
     args[1] = event->event_code;
     args[2] = event->patient_id;
@@ -234,18 +297,17 @@ apr_status_t cr_store_notify_event(apr_int64_t *seq, int *fanout,
     args[4] = event->operation;
     args[5] = event->message_id;
     args[6] = now;
-    rv = cr_db_exec(db, pool, "cr_outbox_insert", NULL, 7, args);
+    /* One row now; a bulk tool's kept back and written 32 at a time,
+     * before the deliveries that refer to them (first-use order). */
+    rv = cr_db_exec_rows(db, pool, "cr_outbox_insert", 32, 7, 1, args);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (seq) {
-        *seq = apr_atoi64(seqtext);
+        *seq = n;
     }
 
-    args[0] = event->event_code;
-    args[1] = apr_itoa(pool, CR_NOTIFY_MAX_FANOUT);
-    rv = cr_db_select(&subs, db, pool, "cr_sub_match", CR_NOTIFY_MAX_FANOUT,
-                      2, args);
+    rv = match_subs(&subs, db, pool, event->event_code);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -259,7 +321,7 @@ apr_status_t cr_store_notify_event(apr_int64_t *seq, int *fanout,
         dargs[4] = now;
         dargs[5] = now;
         dargs[6] = now;
-        rv = cr_db_exec(db, pool, "cr_delivery_insert", NULL, 7, dargs);
+        rv = cr_db_exec_rows(db, pool, "cr_delivery_insert", 1, 7, 1, dargs);
         if (rv != APR_SUCCESS) {
             return rv;
         }

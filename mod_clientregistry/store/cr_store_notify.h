@@ -13,7 +13,9 @@
  * Events (cr_outbox, cr_delivery): every write of a person calls
  * cr_store_notify_event inside its own write transaction, once per event
  * code the change produced.  The event gets the next seq of the outbox
- * (MAX + 1 under the write lock every write transaction holds) and, in the
+ * (SQLite: MAX + 1 under its single writer; PostgreSQL: from a sequence,
+ * drawn while the writer holds its person's row lock, so one client's
+ * events are numbered in commit order: cr_store_pg_outbox_seq) and, in the
  * same transaction, one delivery row per subscription that is 'active' and
  * subscribed to that code at that moment (the fan-out happens at commit
  * time, never later: a subscription sees the events written after it was

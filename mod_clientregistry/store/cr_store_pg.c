@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "core/cr_phn.h"
@@ -207,26 +208,133 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
     return CR_DB_EXHAUSTED;
 }
 
-apr_status_t cr_store_pg_audit_lock(cr_db_t *db, apr_pool_t *pool)
+/* Once per process and sequence: the audit (outbox) sequence raised above
+ * the records already there (chain 0's from before migration 013, events
+ * from before it, a restored database), under a transaction-scoped lock so
+ * two catch-ups never rewind each other.  After that every seq comes from
+ * the sequence, so it stays ahead. */
+static apr_uint32_t audit_seq_ready = 0, outbox_seq_ready = 0;
+
+static apr_status_t seq_catch_up(cr_db_t *db, apr_pool_t *pool,
+                                 apr_uint32_t *ready, apr_int64_t lock,
+                                 const char *label)
 {
     cr_db_rows_t *rows;
     const char *args[1];
+    apr_status_t rv;
 
-    if (db->is_sqlite) {
+    if (apr_atomic_read32(ready)) {
         return APR_SUCCESS;
     }
-    args[0] = i64(pool, CR_SQL_PG_LOCK_AUDIT);
-    return cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    args[0] = i64(pool, lock);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_select(&rows, db, pool, label, 1, 0, NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        apr_atomic_set32(ready, 1);
+    }
+    return rv;
 }
 
-apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool)
+static int cmp_i64(const void *a, const void *b)
+{
+    apr_int64_t x = *(const apr_int64_t *)a, y = *(const apr_int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
+                                     apr_int64_t *end, const char **hash,
+                                     cr_db_t *db, apr_pool_t *pool, int n)
 {
     cr_db_rows_t *rows;
-    const char *args[1];
+    const char *args[3];
+    apr_status_t rv;
+    int r;
 
-    if (db->is_sqlite) {
+    rv = seq_catch_up(db, pool, &audit_seq_ready, CR_SQL_PG_LOCK_AUDIT,
+                      "cr_pg_audit_seq_catch_up");
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A chain no other transaction holds, or (all held) this backend's
+     * own, waited for. */
+    args[0] = apr_itoa(pool, CR_AUDIT_PG_CHAINS);
+    args[1] = apr_itoa(pool, CR_AUDIT_PG_CHAINS - 1);
+    args[2] = apr_itoa(pool, CR_SQL_PG_LOCK_AUDIT_CHAIN);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_try", 1, 3, args);
+    if (rv == APR_SUCCESS && rows->nrows == 0) {
+        args[1] = args[2];
+        rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_wait", 1, 2,
+                          args);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows != 1 || cr_db_cell(rows, 0, 0) == NULL) {
+        return APR_EGENERAL;
+    }
+    *chain = atoi(cr_db_cell(rows, 0, 0));
+    if (*chain < 1 || *chain > CR_AUDIT_PG_CHAINS) {
+        return APR_EGENERAL;
+    }
+    /* Its end, read now that the lock is granted, and the numbers. */
+    args[0] = apr_itoa(pool, n);
+    args[1] = apr_itoa(pool, *chain);
+    rv = cr_db_select(&rows, db, pool, "cr_pg_audit_chain_end", n, 2, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows != n) {
+        return APR_EGENERAL;
+    }
+    for (r = 0; r < n; r++) {
+        seqs[r] = apr_atoi64(cr_db_cell(rows, r, 0));
+    }
+    qsort(seqs, (size_t)n, sizeof(seqs[0]), cmp_i64);
+    *end = cr_db_cell(rows, 0, 1) ? apr_atoi64(cr_db_cell(rows, 0, 1)) : 0;
+    *hash = cr_db_cell(rows, 0, 2);
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
+                                    apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+    apr_status_t rv;
+
+    int block = db->defer_rows ? 32 : 1, r;
+
+    if (db->outbox_ahead_used < db->outbox_ahead_n) {
+        *seq = db->outbox_ahead[db->outbox_ahead_used++];
         return APR_SUCCESS;
     }
-    args[0] = i64(pool, CR_SQL_PG_LOCK_OUTBOX);
-    return cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
+    rv = seq_catch_up(db, pool, &outbox_seq_ready, CR_SQL_PG_LOCK_OUTBOX,
+                      "cr_pg_outbox_seq_catch_up");
+    if (rv == APR_SUCCESS && block == 1) {
+        rv = cr_db_select(&rows, db, pool, "cr_pg_outbox_next", 1, 0, NULL);
+    }
+    else if (rv == APR_SUCCESS) {
+        /* A bulk tool: a block fetched ahead, handed out in order; one
+         * not used is a gap, as a rolled-back one is. */
+        const char *args[1];
+        args[0] = apr_itoa(pool, block);
+        rv = cr_db_select(&rows, db, pool, "cr_pg_outbox_next_n", block, 1,
+                          args);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows < 1 || rows->nrows > 32
+        || cr_db_cell(rows, 0, 0) == NULL) {
+        return APR_EGENERAL;
+    }
+    *seq = apr_atoi64(cr_db_cell(rows, 0, 0));
+    for (r = 1; r < rows->nrows; r++) {
+        db->outbox_ahead[r - 1] = apr_atoi64(cr_db_cell(rows, r, 0));
+    }
+    db->outbox_ahead_n = rows->nrows - 1;
+    db->outbox_ahead_used = 0;
+    return APR_SUCCESS;
 }

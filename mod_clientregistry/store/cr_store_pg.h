@@ -1,9 +1,9 @@
 /* cr_store_pg: what PostgreSQL writers share when they run in parallel
  * (several httpd nodes on one database; docs/postgresql.md): the
  * per-person row locks of updates and merges, PHN allocation from a
- * sequence, and the serialised audit append.  On SQLite, whose writers
- * are one at a time, each verb does nothing (or defers to the single
- * writer's path).
+ * sequence, and the audit chains appended in parallel.  On SQLite, whose
+ * writers are one at a time, each verb does nothing (or defers to the
+ * single writer's path).
  */
 #ifndef CR_STORE_PG_H
 #define CR_STORE_PG_H
@@ -33,16 +33,28 @@ apr_status_t cr_store_pg_phn_allocate(char phn[11], cr_db_t *db,
                                       apr_pool_t *pool,
                                       const cr_phn_range_t *range);
 
-/* Before an audit append on PostgreSQL: wait for the appenders of other
- * transactions (all nodes) and hold the chain's end until this
- * transaction ends.  SQLite: nothing. */
-apr_status_t cr_store_pg_audit_lock(cr_db_t *db, apr_pool_t *pool);
+/* The audit chains PostgreSQL's appenders use (schema 013): 1..this. */
+#define CR_AUDIT_PG_CHAINS 16
 
-/* Before an event is appended to the outbox on PostgreSQL: its seq is
- * MAX + 1, so appenders of other transactions (all nodes) wait until this
- * one ends, and seq order stays commit order (the order deliveries of one
- * client keep).  Taken before the audit lock wherever both are taken.
- * SQLite: nothing (its single writer already serialises them). */
-apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool);
+/* Before an audit append of n records on PostgreSQL: take one of the
+ * chains 1..CR_AUDIT_PG_CHAINS that no other transaction (of any node)
+ * holds -- or, when all are held, wait for this backend's own -- until
+ * this transaction ends; *chain receives it, *end and *hash its last
+ * record's position and hash (0 and NULL for a new chain), seqs[0..n-1]
+ * n new record numbers from the sequence, ascending.  The first call of a
+ * process raises the sequence above the records already there. */
+apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
+                                     apr_int64_t *end, const char **hash,
+                                     cr_db_t *db, apr_pool_t *pool, int n);
+
+/* An event's outbox seq on PostgreSQL, from the sequence of migration
+ * 013, without a lock: the writer holds its person's row lock (or the
+ * person is new), so the events of one client are numbered in the order
+ * their writes commit, which is the order deliveries of one client keep;
+ * across clients the order is the order the numbers were drawn.  The
+ * first call of a process raises the sequence above the events already
+ * there. */
+apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
+                                    apr_pool_t *pool);
 
 #endif /* CR_STORE_PG_H */

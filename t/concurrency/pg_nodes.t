@@ -4,7 +4,10 @@
 # no update (exactly one wins per version, the rest 412) and unconditional
 # ones are all applied; merges running beside revises of their survivors
 # all land; every acknowledged write is readable on both nodes; the audit
-# chain verifies afterwards (cr-admin audit-verify).  PostgreSQL only: on
+# trail verifies afterwards (cr-admin audit-verify), its records spread
+# over several chains (the appenders ran in parallel), and a record edited
+# or removed in any chain is found there while the other chains stay
+# intact (schema 013).  PostgreSQL only: on
 # SQLite the writers of one node are one at a time and there is no second
 # node to run.
 use strict;
@@ -22,7 +25,7 @@ use Time::HiRes qw(time sleep);
 
 plan skip_all => 'two nodes on one database: PostgreSQL only (CR_TEST_PG)'
     unless $ENV{CR_TEST_PG};
-plan tests => 16;
+plan tests => 28;
 
 my $WRITERS = 32;
 my $tok = unique_token();
@@ -211,6 +214,23 @@ is(db_row('SELECT COUNT(*) AS n FROM (SELECT phn FROM cr_patient WHERE phn IS '
           . 'NOT NULL GROUP BY phn HAVING COUNT(*) > 1) AS d')->{n}, 0,
    'stored: no PHN held twice');
 
+# ---- 1b. first revises of one new SRI at once: one create, the rest revise
+# (the losers of the create race find the winner's person when run again,
+# instead of a 422 for the identifier it now holds).
+my $same = "PN$tok-same";
+@r = run_writers(sub {
+    my ($ua, $node, $c) = @_;
+    my $res = call($ua, $node, 'POST', '/Patient/$RevisePatient',
+                   revise_body($same, 7));
+    return join ' ', $res->code, patient_of($res)->{id} // '-';
+});
+is(scalar(grep { /^201 / } @r), 1, 'first revises of one new SRI on two nodes: one create')
+    or diag join "\n", @r;
+is(scalar(grep { /^200 / } @r), $WRITERS - 1, 'the others revise the person it created (200, no 422)')
+    or diag join "\n", grep { !/^20[01] / } @r;
+is(db_row('SELECT COUNT(DISTINCT patient_id) AS n FROM cr_identifier WHERE value = ?',
+          $same)->{n}, 1, 'stored: one person holds the SRI');
+
 # ---- 2. revises of the same people with If-Match: one winner per version --
 my @people = map { "PN$tok-$_-1" } 1 .. 4;
 my %ver0 = map { $_ => db_row('SELECT version_id FROM cr_patient WHERE id = ?',
@@ -309,3 +329,54 @@ my $cmd = cr_admin_cmd('audit-verify');
 my $out = `$cmd 2>&1`;
 is($?, 0, 'the audit chain of both nodes verifies (cr-admin audit-verify)')
     or diag $out;
+
+# ---- 7. the audit chains: parallel appenders, tampering found per chain ---
+my $chains = db_row('SELECT COUNT(DISTINCT chain) AS n FROM cr_audit WHERE chain > 0')->{n};
+cmp_ok($chains, '>=', 2, "the writers appended to several chains ($chains)");
+like($out, qr/^audit trail intact: \d+ records in \d+ chains$/m,
+     'cr-admin reports every chain intact') or diag $out;
+# Two chains with at least three records, each tampered in the middle.
+my @long = map { $_->{chain} } @{ db_rows(
+    'SELECT chain FROM cr_audit WHERE chain > 0 GROUP BY chain'
+    . ' HAVING MAX(chain_seq) >= 3 ORDER BY chain LIMIT 2') };
+is(scalar @long, 2, 'two chains of three records or more');
+my ($c1, $c2) = @long;
+my $pos = sub { db_row('SELECT * FROM cr_audit WHERE chain = ? AND chain_seq = ?',
+                       @_) };
+my $edit = $pos->($c1, 2);
+db_dbh()->do('UPDATE cr_audit SET status = ? WHERE seq = ?', undef,
+             $edit->{status} + 1, $edit->{seq});
+my $gone = $pos->($c2, 2);
+my $next = $pos->($c2, 3);
+db_dbh()->do('DELETE FROM cr_audit WHERE seq = ?', undef, $gone->{seq});
+$out = `$cmd 2>&1`;
+is($? >> 8, 3, 'an edited record in one chain, a removed one in another: exit 3')
+    or diag $out;
+like($out, qr/^chain $c1: BROKEN at position 2 \(record $edit->{seq}\)$/m,
+     "the edit is found in chain $c1 at its record") or diag $out;
+like($out, qr/^chain $c2: BROKEN at position 2 \(record $next->{seq}\)$/m,
+     "the removal is found in chain $c2 where the next record stands")
+    or diag $out;
+my @intact = $out =~ /^chain \d+: intact/mg;
+is(scalar @intact, $chains - 2 + (db_row('SELECT COUNT(*) AS n FROM cr_audit'
+                                         . ' WHERE chain = 0')->{n} ? 1 : 0),
+   'every other chain intact') or diag $out;
+# The administrators' $verify on a node says the same, per chain.
+my $res = fhir_post('/fhir/AuditEvent/$verify', {});
+my %chain = map {
+    my %p = map { $_->{name} => ($_->{valueBoolean} // $_->{valueInteger}) }
+            @{ $_->{part} };
+    ($p{chain} => \%p)
+} grep { $_->{name} eq 'chain' } @{ json_of($res)->{parameter} || [] };
+ok(!$chain{$c1}{intact} && $chain{$c1}{firstBroken} == $edit->{seq}
+   && !$chain{$c2}{intact} && $chain{$c2}{firstBroken} == $next->{seq},
+   'AuditEvent/$verify names both broken chains and their records')
+    or diag explain \%chain;
+# Put back: intact again.
+db_dbh()->do('UPDATE cr_audit SET status = ? WHERE seq = ?', undef,
+             $edit->{status}, $edit->{seq});
+my @cols = grep { defined $gone->{$_} } sort keys %$gone;
+db_dbh()->do('INSERT INTO cr_audit (' . join(', ', @cols) . ') VALUES ('
+             . join(', ', ('?') x @cols) . ')', undef, @{$gone}{@cols});
+$out = `$cmd 2>&1`;
+is($?, 0, 'restored: the trail verifies again') or diag $out;

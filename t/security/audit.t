@@ -24,8 +24,12 @@ is($w->{action}, 'C', 'action C');
 is($w->{status}, 201, 'with its status');
 is($w->{patients}, $id, 'and the patient touched');
 like($w->{hash}, qr/^[0-9a-f]{64}$/, 'hash-chained (SHA-256)');
-my $prev = db_row('SELECT hash FROM cr_audit WHERE seq = ?', $w->{seq} - 1);
-is($w->{prev_hash}, $prev ? $prev->{hash} : '0' x 64, 'linked to the previous record');
+# The record before it in its chain (schema 013: SQLite's one chain 0;
+# PostgreSQL's appenders each extend one of several).
+my $prev = db_row('SELECT hash FROM cr_audit WHERE chain = ? AND chain_seq = ?',
+                  $w->{chain}, $w->{chain_seq} - 1);
+is($w->{prev_hash}, $prev ? $prev->{hash} : '0' x 64,
+   'linked to the previous record of its chain');
 
 my $r = db_row("SELECT * FROM cr_audit WHERE message_id = 'read-of-audited'");
 is($r->{operation}, 'read', 'the read is audited');

@@ -82,8 +82,11 @@ sub add_event {
     my $now = now_instant();
     my %ids;
     $dbh->begin_work;
-    my ($seq) = $dbh->selectrow_array('SELECT COALESCE(MAX(seq), 0) + 1 '
-                                      . 'FROM cr_outbox');
+    # The writer's numbering: MAX + 1 on SQLite, the outbox sequence on
+    # PostgreSQL (migration 013), which the registry's writers draw from.
+    my ($seq) = $dbh->selectrow_array($ENV{CR_TEST_PG}
+        ? "SELECT nextval('cr_outbox_counter_n_seq')"
+        : 'SELECT COALESCE(MAX(seq), 0) + 1 FROM cr_outbox');
     $dbh->do('INSERT INTO cr_outbox (seq, event_code, patient_id, '
              . 'patient_version, operation, message_id, created) VALUES '
              . "(?, ?, ?, ?, 'test', NULL, ?)", undef, $seq, $code, $pid,
