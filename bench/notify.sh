@@ -15,6 +15,7 @@
 #   BENCH_SIZE [20000]  BENCH_THREADS [2]  BENCH_CONNECTIONS [32]
 #   BENCH_DURATION [10s]  BENCH_DRAIN [120]
 #   BENCH_NO_BUILD [unset: run ./quickstart build first]
+#   BENCH_MODULE [.libs/mod_clientregistry.so] (another build to compare)
 # Everything it writes is under bench/out/notify/ (git-ignored).
 set -eu
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +38,8 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
 fi
 command -v wrk >/dev/null 2>&1 || { say "wrk is missing"; exit 1; }
 command -v sqlite3 >/dev/null 2>&1 || { say "sqlite3 is missing"; exit 1; }
-[ -f "$ROOT/.libs/mod_clientregistry.so" ] || { say "module not built"; exit 1; }
+MODSO=${BENCH_MODULE:-$ROOT/.libs/mod_clientregistry.so}
+[ -f "$MODSO" ] || { say "module not built"; exit 1; }
 LIBEXEC=$(apxs -q LIBEXECDIR)
 mkdir -p "$OUT"
 cc -O2 -o "$OUT/write-raw" "$BENCH/write-raw.c" -lsqlite3
@@ -64,7 +66,7 @@ stop_httpd
 start_httpd() {
     rm -rf "$OUT/var/logs" "$OUT/var/run"
     mkdir -p "$OUT/var/logs" "$OUT/var/run"
-    cp "$ROOT/.libs/mod_clientregistry.so" "$OUT/var/mod_clientregistry.so"
+    cp "$MODSO" "$OUT/var/mod_clientregistry.so"
     if [ "$(id -u)" -eq 0 ]; then
         chown -R nobody:nogroup "$OUT/var/db"
         UG="User nobody

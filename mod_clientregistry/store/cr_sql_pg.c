@@ -47,5 +47,9 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
      * from here to the end of its transaction (which ends right after). */
     { "cr_pg_lock_xact",
       "SELECT pg_advisory_xact_lock(%lld)" },
+    /* The notification worker's rounds: this transaction's commit does
+     * not wait for its WAL flush (cr_store_notify_round). */
+    { "cr_pg_async_commit",
+      "SELECT set_config('synchronous_commit', 'off', true)" },
     { NULL, NULL }
 };

@@ -230,3 +230,13 @@ apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool)
     args[0] = i64(pool, CR_SQL_PG_LOCK_OUTBOX);
     return cr_db_select(&rows, db, pool, "cr_pg_lock_xact", 1, 1, args);
 }
+
+apr_status_t cr_store_pg_async_commit(cr_db_t *db, apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+
+    if (db->is_sqlite) {
+        return APR_SUCCESS;
+    }
+    return cr_db_select(&rows, db, pool, "cr_pg_async_commit", 1, 0, NULL);
+}

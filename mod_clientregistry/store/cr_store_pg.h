@@ -45,4 +45,10 @@ apr_status_t cr_store_pg_audit_lock(cr_db_t *db, apr_pool_t *pool);
  * SQLite: nothing (its single writer already serialises them). */
 apr_status_t cr_store_pg_outbox_lock(cr_db_t *db, apr_pool_t *pool);
 
+/* PostgreSQL: the current transaction's commit returns before its WAL
+ * is flushed (synchronous_commit off, for this transaction only; a crash
+ * of the server can lose it, never corrupt anything).  SQLite:
+ * nothing. */
+apr_status_t cr_store_pg_async_commit(cr_db_t *db, apr_pool_t *pool);
+
 #endif /* CR_STORE_PG_H */
