@@ -16,6 +16,9 @@
 #   BENCH_DURATION [10s]  BENCH_DRAIN [120]
 #   BENCH_NO_BUILD [unset: run ./quickstart build first]
 #   BENCH_MODULE [.libs/mod_clientregistry.so] (another build to compare)
+#   BENCH_COUNT [unset] 1: also count, per event, the SQL statements,
+#     transactions and fsyncs of each run (bench/count-sql.c preloaded
+#     into httpd; load-independent, unlike the rates)
 # Everything it writes is under bench/out/notify/ (git-ignored).
 set -eu
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +46,11 @@ MODSO=${BENCH_MODULE:-$ROOT/.libs/mod_clientregistry.so}
 LIBEXEC=$(apxs -q LIBEXECDIR)
 mkdir -p "$OUT"
 cc -O2 -o "$OUT/write-raw" "$BENCH/write-raw.c" -lsqlite3
+PRELOAD=""
+if [ -n "${BENCH_COUNT:-}" ]; then
+    cc -O2 -shared -fPIC -o "$OUT/count-sql.so" "$BENCH/count-sql.c" -ldl
+    PRELOAD=$OUT/count-sql.so
+fi
 
 PARTNER_PIDS=""
 stop_partners() {
@@ -85,7 +93,12 @@ Group nogroup"
             gsub(/@EXTRA_LOADS@/, ENVIRON["EXTRA_LOADS"])
             gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA_CONF"]); print
         }' "$ROOT/conf/quickstart.conf.in" > "$CONF"
-    apache2 -f "$CONF" -k start
+    if [ -n "$PRELOAD" ]; then
+        head -c 4096 /dev/zero > "$COUNTS"; chmod 666 "$COUNTS"
+        LD_PRELOAD=$PRELOAD COUNT_SQL_FILE=$COUNTS apache2 -f "$CONF" -k start
+    else
+        apache2 -f "$CONF" -k start
+    fi
     i=0
     until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
               "$URL/fhir/metadata")" = 200 ]; do
@@ -115,6 +128,7 @@ run() {
     stop_httpd
     rm -rf "$OUT/var"; mkdir -p "$OUT/var/db"
     cp "$OUT/base-$SIZE.db" "$DB"
+    COUNTS=$OUT/counts-$1.bin
     start_httpd
     k=1
     while [ "$k" -le "$1" ]; do
@@ -143,6 +157,7 @@ PY
 run 0
 ref=$(rps "$OUT/wrk-0.txt"); refbad=$(non2xx "$OUT/wrk-0.txt")
 stop_httpd
+events0=$(sqlite3 "$DB" "SELECT COUNT(*) FROM cr_outbox")
 
 # three partners
 rm -f "$OUT"/partner-*.log
@@ -193,3 +208,17 @@ printf '  no subscription:     %6s/s (non-2xx %s)\n' "$ref" "$refbad"
 printf '  3 partners:          %6s/s (non-2xx %s), %s events\n' "$sub" "$subbad" "$events"
 printf '  ratio %s (goal >= 0.8)\n' "$ratio"
 printf '  %s (goal p99 < 1 s)\n' "$lag"
+if [ -n "$PRELOAD" ]; then
+    python3 - "$OUT/counts-0.bin" "$events0" "$OUT/counts-3.bin" "$events" <<'PY'
+import struct, sys
+names = ["statements", "begin", "commit", "on_cr_delivery", "on_cr_outbox",
+         "on_cr_subscription", "version_reads", "fsyncs"]
+def per(path, n):
+    v = struct.unpack("8q", open(path, "rb").read(64))
+    return [x / max(int(n), 1) for x in v]
+a = per(sys.argv[1], sys.argv[2]); b = per(sys.argv[3], sys.argv[4])
+print("  per event (write + notifications), no subscription / 3 partners / difference:")
+for k, name in enumerate(names):
+    print("    %-20s %6.2f  %6.2f  %+6.2f" % (name, a[k], b[k], b[k] - a[k]))
+PY
+fi

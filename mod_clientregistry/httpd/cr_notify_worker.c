@@ -5,16 +5,19 @@
  * the async jobs, this one the notifications; both take their work from
  * the database, so whatever is due after a restart or a SIGKILL is taken
  * up again).  Every round it asks the store for the active subscriptions
- * with due deliveries, claims a few deliveries of each (per subscription:
- * at most one per client, in event order, leased -- the store's
- * contract), builds each SubscriptionNotificationBundle (ops/cr_notify.c,
- * masked as for a caller that is not privileged) and starts its POST to
- * [endpoint]/Patient/$PatientNotification through cr_outbound's curl
- * multi: at most MAX_INFLIGHT transfers at once and PER_SUBSCRIPTION to
- * one partner, so a slow or dead partner holds only its own deliveries
- * (and a few of the slots) and never a request thread.  A 200 settles a
- * delivery as delivered; anything else is a failed attempt, due again
- * after an exponential back-off kept in the database
+ * with due deliveries and, in one transaction (cr_store_notify_round,
+ * committed without its own fsync: docs/notification-delivery.md),
+ * settles what the last transfers came to and claims a few deliveries of
+ * each (per subscription: at most one per client, in event order, leased
+ * -- the store's contract).  It builds each SubscriptionNotificationBundle
+ * (ops/cr_notify.c; an event's Patient read and masked once per round, as
+ * for a caller that is not privileged, for all its subscriptions) and
+ * starts its POST to [endpoint]/Patient/$PatientNotification through
+ * cr_outbound's curl multi: at most MAX_INFLIGHT transfers at once and
+ * PER_SUBSCRIPTION to one partner, so a slow or dead partner holds only
+ * its own deliveries (and a few of the slots) and never a request thread.
+ * A 200 settles a delivery as delivered; anything else is a failed
+ * attempt, due again after an exponential back-off kept in the database
  * (ClientRegistryNotifyRetry), and parked after the last attempt.  A
  * transfer cut short by a stopping child is left claimed: its lease runs
  * out and it is sent again (at least once, the same messageId).
@@ -34,8 +37,8 @@
 #include "httpd/cr_notify_worker.h"
 #include "httpd/cr_outbound.h"
 
-#define MAX_INFLIGHT 16
-#define PER_SUBSCRIPTION 8
+#define MAX_INFLIGHT 48
+#define PER_SUBSCRIPTION 16
 #define SUBSCRIPTIONS_PER_ROUND 32
 #define ROUND_MS 100
 #define IDLE_MS 100
