@@ -91,24 +91,26 @@ int sqlite3_step(sqlite3_stmt *st)
     return next(st);
 }
 
+/* The libc function name, counted. */
+static int synced(const char *name, int (**next)(int), int fd)
+{
+    if (*next == NULL) {
+        *next = (int (*)(int))dlsym(RTLD_NEXT, name);
+    }
+    add(C_FSYNC);
+    return (*next)(fd);
+}
+
 int fsync(int fd)
 {
     static int (*next)(int);
 
-    if (next == NULL) {
-        next = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-    }
-    add(C_FSYNC);
-    return next(fd);
+    return synced("fsync", &next, fd);
 }
 
 int fdatasync(int fd)
 {
     static int (*next)(int);
 
-    if (next == NULL) {
-        next = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    }
-    add(C_FSYNC);
-    return next(fd);
+    return synced("fdatasync", &next, fd);
 }

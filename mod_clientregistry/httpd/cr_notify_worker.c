@@ -227,7 +227,8 @@ static void log_failures(notify_worker_t *w)
 
 /* One round in one transaction: settle what the last transfers came to
  * and claim what is due, within the bounds on transfers; then start the
- * claimed transfers.  How many were claimed. */
+ * claimed transfers.  How many were claimed; -1 when the round could not
+ * commit (the outcomes are kept for the next one). */
 static int round_once(notify_worker_t *w)
 {
     apr_array_header_t *subs = NULL, *got = NULL, *want;
@@ -267,7 +268,7 @@ static int round_once(notify_worker_t *w)
     if (cr_store_notify_round(&got, w->db, w->round, w->settle, w->attempts,
                               want, at, lease)
         != APR_SUCCESS) {
-        return 0;   /* settle is offered again next round */
+        return -1;   /* settle is offered again next round */
     }
     log_failures(w);
     apr_array_clear(w->settle);
@@ -317,8 +318,10 @@ static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
                 if (cr_outbound_multi_running(w->multi) > 0) {
                     transfer(w);
                 }
-                idle = claimed == 0 && w->settle->nelts == 0
-                       && cr_outbound_multi_running(w->multi) == 0;
+                /* A round that failed waits as an idle one does. */
+                idle = claimed < 0
+                       || (claimed == 0 && w->settle->nelts == 0
+                           && cr_outbound_multi_running(w->multi) == 0);
             }
             cr_dbd_close(w->s, dbd);
             w->db = NULL;

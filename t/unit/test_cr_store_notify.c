@@ -410,6 +410,22 @@ static void test_delete_cancels(void **state)
     }
 }
 
+/* An outcome for cr_store_notify_round's settle. */
+static cr_notify_settle_t *push_settle(apr_array_header_t *settle,
+                                       const char *id, int status,
+                                       const char *next_at,
+                                       const char *error)
+{
+    cr_notify_settle_t *x = apr_array_push(settle);
+
+    memset(x, 0, sizeof(*x));
+    x->id = id;
+    x->http_status = status;
+    x->next_at = next_at;
+    x->error = error;
+    return x;
+}
+
 /* The worker's round in one transaction: the last round's outcomes are
  * settled (a success delivered, a failure due again, a last failure
  * parked, the outcome of a delivery cancelled meanwhile refused) and the
@@ -463,21 +479,9 @@ static void test_round(void **state)
     assert_int_equal(cr_store_sub_delete(fx->db, fx->pool, "b", T0),
                      APR_SUCCESS);
     assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
-    x = apr_array_push(settle);
-    memset(x, 0, sizeof(*x));
-    x->id = ida[0];
-    x->http_status = 200;
-    x = apr_array_push(settle);
-    memset(x, 0, sizeof(*x));
-    x->id = ida[1];
-    x->http_status = 503;
-    x->attempts = 0;
-    x->next_at = T2;
-    x->error = "HTTP 503";
-    x = apr_array_push(settle);
-    memset(x, 0, sizeof(*x));
-    x->id = idb[1];
-    x->http_status = 200;
+    push_settle(settle, ida[0], 200, NULL, NULL);
+    push_settle(settle, ida[1], 503, T2, "HTTP 503");
+    push_settle(settle, idb[1], 200, NULL, NULL);
     want->nelts = 1;
     assert_int_equal(cr_store_notify_round(&claimed, fx->db, fx->pool,
                                            settle, 1, want, T1, T2),
@@ -507,12 +511,8 @@ static void test_round(void **state)
 
     /* A failure short of the maximum is due again at next_at. */
     apr_array_clear(settle);
-    x = apr_array_push(settle);
-    memset(x, 0, sizeof(*x));
-    x->id = APR_ARRAY_IDX(claimed, 0, cr_delivery_t).id;
-    x->http_status = 0;
-    x->next_at = T3;
-    x->error = "connect refused";
+    x = push_settle(settle, APR_ARRAY_IDX(claimed, 0, cr_delivery_t).id, 0,
+                    T3, "connect refused");
     want->nelts = 0;
     assert_int_equal(cr_store_notify_round(&claimed, fx->db, fx->pool,
                                            settle, 3, want, T2, T3),
