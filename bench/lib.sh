@@ -74,7 +74,9 @@ bench_write_conf() {
 # 10 s) until URL/fhir/metadata answers 200.
 bench_start_httpd() {
     apache2 -t -f "$1" >/dev/null 2>&1 || { apache2 -t -f "$1"; exit 1; }
-    apache2 -f "$1" -k start
+    # BENCH_HTTPD_ENV: NAME=VALUE words put in httpd's environment.
+    # shellcheck disable=SC2086
+    env ${BENCH_HTTPD_ENV:-} apache2 -f "$1" -k start
     _i=0
     until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
               "$2/fhir/metadata")" = 200 ]; do
@@ -87,13 +89,14 @@ bench_start_httpd() {
 # bench_serve TREE OUT PORT EXTRA_CONF: the quickstart server with its root
 # in OUT (database OUT/var/db/registry.db, made by the caller): fresh
 # OUT/var/logs and OUT/var/run, a private copy of the module (others
-# rebuild the tree while a run is going on), OUT/var/httpd.conf, started
+# rebuild the tree while a run is going on; BENCH_MODULE names another
+# build), OUT/var/httpd.conf, started
 # on 127.0.0.1:PORT and answering.  Stop it with bench_stop_httpd
 # OUT/var/run/httpd.pid.
 bench_serve() {
     rm -rf "$2/var/logs" "$2/var/run"
     mkdir -p "$2/var/logs" "$2/var/run"
-    cp "$1/.libs/mod_clientregistry.so" "$2/var/mod_clientregistry.so"
+    cp "${BENCH_MODULE:-$1/.libs/mod_clientregistry.so}" "$2/var/mod_clientregistry.so"
     bench_write_conf "$1" "$2/var/httpd.conf" "$2" "127.0.0.1:$3" \
         "$2/var/mod_clientregistry.so" "$(bench_usergroup "$2/var/db")" "$4"
     bench_start_httpd "$2/var/httpd.conf" "http://127.0.0.1:$3"

@@ -4,7 +4,9 @@
 Listens on 127.0.0.1:PORT, answers every POST with 200 (as a partner
 answers $PatientNotification) and appends "<epoch seconds> <messageId>" per
 request to LOGFILE, the time taken when the body has been read.  Usage:
-notify-partner.py PORT LOGFILE.  Threaded, so a burst is not serialised.
+notify-partner.py PORT LOGFILE.  Threaded, so a burst is not serialised,
+and listening with a backlog of 128 so a burst of connections is not
+dropped.
 """
 import json
 import sys
@@ -42,4 +44,12 @@ class Partner(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Partner).serve_forever()
+class Server(ThreadingHTTPServer):
+    # A listen backlog of a real server's size: with Python's default of 5
+    # a burst of new connections overflows it and the kernel drops SYNs,
+    # which the sender retries one second later -- a delay of this script,
+    # not of the registry.
+    request_queue_size = 128
+
+
+Server(("127.0.0.1", PORT), Partner).serve_forever()

@@ -5,16 +5,19 @@
  * the async jobs, this one the notifications; both take their work from
  * the database, so whatever is due after a restart or a SIGKILL is taken
  * up again).  Every round it asks the store for the active subscriptions
- * with due deliveries, claims a few deliveries of each (per subscription:
- * at most one per client, in event order, leased -- the store's
- * contract), builds each SubscriptionNotificationBundle (ops/cr_notify.c,
- * masked as for a caller that is not privileged) and starts its POST to
- * [endpoint]/Patient/$PatientNotification through cr_outbound's curl
- * multi: at most MAX_INFLIGHT transfers at once and PER_SUBSCRIPTION to
- * one partner, so a slow or dead partner holds only its own deliveries
- * (and a few of the slots) and never a request thread.  A 200 settles a
- * delivery as delivered; anything else is a failed attempt, due again
- * after an exponential back-off kept in the database
+ * with due deliveries and, in one transaction (cr_store_notify_round,
+ * committed without its own fsync: docs/notification-delivery.md),
+ * settles what the last transfers came to and claims a few deliveries of
+ * each (per subscription: at most one per client, in event order, leased
+ * -- the store's contract).  It builds each SubscriptionNotificationBundle
+ * (ops/cr_notify.c; an event's Patient read and masked once per round, as
+ * for a caller that is not privileged, for all its subscriptions) and
+ * starts its POST to [endpoint]/Patient/$PatientNotification through
+ * cr_outbound's curl multi: at most MAX_INFLIGHT transfers at once and
+ * PER_SUBSCRIPTION to one partner, so a slow or dead partner holds only
+ * its own deliveries (and a few of the slots) and never a request thread.
+ * A 200 settles a delivery as delivered; anything else is a failed
+ * attempt, due again after an exponential back-off kept in the database
  * (ClientRegistryNotifyRetry), and parked after the last attempt.  A
  * transfer cut short by a stopping child is left claimed: its lease runs
  * out and it is sent again (at least once, the same messageId).
@@ -34,11 +37,14 @@
 #include "httpd/cr_notify_worker.h"
 #include "httpd/cr_outbound.h"
 
-#define MAX_INFLIGHT 16
-#define PER_SUBSCRIPTION 8
+#define MAX_INFLIGHT 48
+#define PER_SUBSCRIPTION 16
 #define SUBSCRIPTIONS_PER_ROUND 32
 #define ROUND_MS 100
 #define IDLE_MS 100
+/* Once a transfer has finished, how long the round waits for more to
+ * finish before it settles them (all in one commit). */
+#define GATHER_MS 10
 
 typedef struct notify_worker_t {
     server_rec *s;
@@ -50,7 +56,10 @@ typedef struct notify_worker_t {
     apr_hash_t *busy;              /* subscription id -> int * in flight */
     cr_db_t *db;                   /* of the current round */
     apr_pool_t *round;             /* scratch of the current round */
-    apr_array_header_t *delivered; /* ids settled at the round's end */
+    apr_pool_t *settle_pool;       /* settle's, until a round commits */
+    apr_array_header_t *settle;    /* cr_notify_settle_t to commit */
+    apr_hash_t *cache;             /* "patient/version" -> json_object,
+                                    * of the round (in its pool) */
     int first_delay, attempts, timeout;
     const char *base;
 } notify_worker_t;
@@ -84,28 +93,33 @@ static int *busy_count(notify_worker_t *w, const char *sub)
     return n;
 }
 
-/* A failed attempt: due again after the back-off, or parked. */
-static void failed(notify_worker_t *w, const char *id, int attempts,
-                   int status, const char *why)
+/* What an attempt on delivery id came to, settled by the next round's
+ * commit: 200 delivered; else a failed attempt, due again after the
+ * back-off (or parked: the store decides from the attempts). */
+static void outcome(notify_worker_t *w, const char *id, int attempts,
+                    int status, const char *why)
 {
-    apr_int64_t delay = w->first_delay;
-    int k, parked = 0;
-    apr_time_t now = apr_time_now();
+    cr_notify_settle_t *x = apr_array_push(w->settle);
 
-    for (k = 0; k < attempts && delay < CR_CONFIG_RETRY_MAX_DELAY; k++) {
-        delay *= 2;
+    memset(x, 0, sizeof(*x));
+    x->id = apr_pstrdup(w->settle_pool, id);
+    x->http_status = status;
+    x->attempts = attempts;
+    if (status != 200) {
+        apr_int64_t delay = w->first_delay;
+        int k;
+
+        for (k = 0; k < attempts && delay < CR_CONFIG_RETRY_MAX_DELAY;
+             k++) {
+            delay *= 2;
+        }
+        if (delay > CR_CONFIG_RETRY_MAX_DELAY) {
+            delay = CR_CONFIG_RETRY_MAX_DELAY;
+        }
+        x->next_at = instant(w->settle_pool,
+                             apr_time_now() + apr_time_from_sec(delay));
+        x->error = apr_pstrdup(w->settle_pool, why);
     }
-    if (delay > CR_CONFIG_RETRY_MAX_DELAY) {
-        delay = CR_CONFIG_RETRY_MAX_DELAY;
-    }
-    cr_store_notify_failed(&parked, w->db, w->round, id, attempts,
-                           w->attempts,
-                           instant(w->round, now + apr_time_from_sec(delay)),
-                           status, why, instant(w->round, now));
-    ap_log_error(APLOG_MARK, parked ? APLOG_WARNING : APLOG_INFO, 0, w->s,
-                 CR_APLOGNO(00524) "notify: delivery %s: attempt %d failed "
-                 "(%s)%s", id, attempts + 1, why,
-                 parked ? "; parked" : "; will retry");
 }
 
 static void done(void *ctx, void *bv, long code, const char *err)
@@ -118,16 +132,34 @@ static void done(void *ctx, void *bv, long code, const char *err)
     if (code == CR_OUTBOUND_INTERRUPTED) {
         /* Left claimed: the lease runs out and it is sent again. */
     }
-    else if (code == 200) {
-        /* Settled with the round's other successes, in one commit. */
-        APR_ARRAY_PUSH(w->delivered, const char *) =
-            apr_pstrdup(w->round, b->id);
-    }
     else {
-        failed(w, b->id, b->attempts, code > 0 ? (int)code : 0,
-               err ? err : apr_psprintf(w->round, "HTTP %ld", code));
+        outcome(w, b->id, b->attempts, code > 0 ? (int)code : 0,
+                code == 200 ? NULL
+                : err ? err : apr_psprintf(w->round, "HTTP %ld", code));
     }
     apr_pool_destroy(b->pool);
+}
+
+/* The masked Patient of d's event: read, parsed and masked once per
+ * round for every subscription the event goes to (cr_notify_patient).
+ * Kept for the round only, so the mask is decided when the round claims,
+ * as it was for each delivery on its own. */
+static json_object *patient_of(notify_worker_t *w, cr_ctx_t *ctx,
+                               const cr_delivery_t *d)
+{
+    const char *key = apr_psprintf(w->round, "%s/%d", d->patient_id,
+                                   d->patient_version);
+    json_object *p = apr_hash_get(w->cache, key, APR_HASH_KEY_STRING);
+
+    if (p) {
+        return p;
+    }
+    if (cr_notify_patient(&p, ctx, d->patient_id, d->patient_version,
+                          w->base) != APR_SUCCESS || p == NULL) {
+        return NULL;
+    }
+    apr_hash_set(w->cache, key, APR_HASH_KEY_STRING, p);
+    return p;
 }
 
 /* Build and start the notification of claimed delivery d. */
@@ -136,6 +168,7 @@ static void start(notify_worker_t *w, const cr_delivery_t *d)
     cr_ctx_t ctx;
     cr_settings_t set;
     const char *body = NULL, *err = NULL, *url;
+    json_object *patient;
     baton_t *b;
     apr_pool_t *bp;
     apr_size_t n;
@@ -147,9 +180,11 @@ static void start(notify_worker_t *w, const cr_delivery_t *d)
     set.fhir = cr_fhir_default_limits;
     ctx.settings = &set;
     ctx.db = w->db;
-    if (cr_notify_bundle(&body, &ctx, d, w->base) != APR_SUCCESS) {
-        failed(w, d->id, d->attempts, 0, "the notified Patient version "
-               "cannot be read");
+    if ((patient = patient_of(w, &ctx, d)) == NULL
+        || cr_notify_bundle_of(&body, &ctx, d, w->base, patient)
+           != APR_SUCCESS) {
+        outcome(w, d->id, d->attempts, 0, "the notified Patient version "
+                "cannot be read");
         return;
     }
     n = strlen(d->endpoint);
@@ -164,53 +199,108 @@ static void start(notify_worker_t *w, const cr_delivery_t *d)
     b->attempts = d->attempts;
     if (cr_outbound_multi_add(w->multi, url, body, w->timeout, b, &err)
         != APR_SUCCESS) {
-        failed(w, d->id, d->attempts, 0, err ? err : "not sent");
+        outcome(w, d->id, d->attempts, 0, err ? err : "not sent");
         apr_pool_destroy(bp);
         return;
     }
     (*busy_count(w, d->subscription_id))++;
 }
 
-/* Claim and start what is due, within the bounds on transfers; how many
- * were claimed. */
-static int claim(notify_worker_t *w)
+/* The failures a committed round settled, in the log. */
+static void log_failures(notify_worker_t *w)
 {
-    apr_array_header_t *subs = NULL, *got = NULL;
+    int i;
+
+    for (i = 0; i < w->settle->nelts; i++) {
+        const cr_notify_settle_t *x = &APR_ARRAY_IDX(w->settle, i,
+                                                     cr_notify_settle_t);
+        if (x->http_status == 200 || !x->settled) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, x->parked ? APLOG_WARNING : APLOG_INFO, 0,
+                     w->s, CR_APLOGNO(00524) "notify: delivery %s: attempt "
+                     "%d failed (%s)%s", x->id, x->attempts + 1,
+                     x->error ? x->error : "?",
+                     x->parked ? "; parked" : "; will retry");
+    }
+}
+
+/* One round in one transaction: settle what the last transfers came to
+ * and claim what is due, within the bounds on transfers; then start the
+ * claimed transfers.  How many were claimed; -1 when the round could not
+ * commit (the outcomes are kept for the next one). */
+static int round_once(notify_worker_t *w)
+{
+    apr_array_header_t *subs = NULL, *got = NULL, *want;
     apr_time_t now = apr_time_now();
     const char *at = instant(w->round, now);
     const char *lease = instant(w->round, now + apr_time_from_sec(
                                     2 * w->timeout + 5));
-    int i, j, room, claimed = 0;
+    int i, room, left;
 
-    if (cr_store_notify_due_subscriptions(&subs, w->db, w->round, at,
-                                          SUBSCRIPTIONS_PER_ROUND)
-        != APR_SUCCESS) {
+    want = apr_array_make(w->round, SUBSCRIPTIONS_PER_ROUND,
+                          sizeof(cr_notify_want_t));
+    left = MAX_INFLIGHT - cr_outbound_multi_running(w->multi);
+    if (left > 0 && !apr_atomic_read32(w->stopping)
+        && cr_store_notify_due_subscriptions(&subs, w->db, w->round, at,
+                                             SUBSCRIPTIONS_PER_ROUND)
+           == APR_SUCCESS) {
+        for (i = 0; i < subs->nelts && left > 0; i++) {
+            const char *sub = APR_ARRAY_IDX(subs, i, const char *);
+            /* At most PER_SUBSCRIPTION transfers to one partner. */
+            room = PER_SUBSCRIPTION - *busy_count(w, sub);
+            if (room > left) {
+                room = left;
+            }
+            if (room <= 0) {
+                continue;   /* its partner still has enough of ours */
+            }
+            ((cr_notify_want_t *)apr_array_push(want))->subscription_id =
+                sub;
+            APR_ARRAY_IDX(want, want->nelts - 1, cr_notify_want_t).max =
+                room;
+            left -= room;
+        }
+    }
+    if (want->nelts == 0 && w->settle->nelts == 0) {
         return 0;
     }
-    for (i = 0; i < subs->nelts; i++) {
-        const char *sub = APR_ARRAY_IDX(subs, i, const char *);
-        room = MAX_INFLIGHT - cr_outbound_multi_running(w->multi);
-        if (room <= 0 || apr_atomic_read32(w->stopping)) {
-            return claimed;
-        }
-        /* At most PER_SUBSCRIPTION transfers to one partner. */
-        if (room > PER_SUBSCRIPTION - *busy_count(w, sub)) {
-            room = PER_SUBSCRIPTION - *busy_count(w, sub);
-        }
-        if (room <= 0) {
-            continue;   /* its partner still has enough of ours */
-        }
-        if (cr_store_notify_claim(&got, w->db, w->round, sub, at, lease,
-                                  room)
-            != APR_SUCCESS) {
-            continue;
-        }
-        for (j = 0; j < got->nelts; j++) {
-            start(w, &APR_ARRAY_IDX(got, j, cr_delivery_t));
-        }
-        claimed += got->nelts;
+    if (cr_store_notify_round(&got, w->db, w->round, w->settle, w->attempts,
+                              want, at, lease)
+        != APR_SUCCESS) {
+        return -1;   /* settle is offered again next round */
     }
-    return claimed;
+    log_failures(w);
+    apr_array_clear(w->settle);
+    apr_pool_clear(w->settle_pool);
+    w->cache = apr_hash_make(w->round);
+    for (i = 0; i < got->nelts; i++) {
+        start(w, &APR_ARRAY_IDX(got, i, cr_delivery_t));
+    }
+    return got->nelts;
+}
+
+/* Run the transfers until one finishes (or ROUND_MS), then gather the
+ * others that finish within GATHER_MS, so that a round settles them
+ * together. */
+static void transfer(notify_worker_t *w)
+{
+    int before = w->settle->nelts;
+    apr_time_t until;
+
+    cr_outbound_multi_run(w->multi, ROUND_MS, done, w);
+    if (w->settle->nelts == before) {
+        return;
+    }
+    until = apr_time_now() + apr_time_from_msec(GATHER_MS);
+    while (cr_outbound_multi_running(w->multi) > 0
+           && !apr_atomic_read32(w->stopping)) {
+        apr_interval_time_t rest = until - apr_time_now();
+        if (rest <= 0) {
+            break;
+        }
+        cr_outbound_multi_run(w->multi, (int)(rest / 1000) + 1, done, w);
+    }
 }
 
 static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
@@ -224,25 +314,31 @@ static void *APR_THREAD_FUNC run(apr_thread_t *t, void *data)
         apr_pool_clear(w->round);
         if ((w->db = cr_dbd_open(&dbd, w->round, w->s)) != NULL) {
             if (cr_dbd_schema_ready(w->db, w->round, w->s, NULL)) {
-                int claimed = claim(w), n = 0;
+                int claimed = round_once(w);
                 if (cr_outbound_multi_running(w->multi) > 0) {
-                    w->delivered = apr_array_make(w->round, MAX_INFLIGHT,
-                                                  sizeof(const char *));
-                    cr_outbound_multi_run(w->multi, ROUND_MS, done, w);
-                    if (w->delivered->nelts > 0) {
-                        cr_store_notify_delivered_many(
-                            &n, w->db, w->round, w->delivered, 200,
-                            instant(w->round, apr_time_now()));
-                    }
+                    transfer(w);
                 }
-                idle = claimed == 0
-                       && cr_outbound_multi_running(w->multi) == 0;
+                /* A round that failed waits as an idle one does. */
+                idle = claimed < 0
+                       || (claimed == 0 && w->settle->nelts == 0
+                           && cr_outbound_multi_running(w->multi) == 0);
             }
             cr_dbd_close(w->s, dbd);
             w->db = NULL;
         }
         if (idle) {
             apr_sleep(apr_time_from_msec(IDLE_MS));
+        }
+    }
+    /* What finished but was not settled yet: settled now if the database
+     * still answers, else sent again when its lease runs out (the same
+     * messageId). */
+    if (w->settle->nelts > 0) {
+        apr_pool_clear(w->round);
+        if ((w->db = cr_dbd_open(&dbd, w->round, w->s)) != NULL) {
+            round_once(w);
+            cr_dbd_close(w->s, dbd);
+            w->db = NULL;
         }
     }
     apr_thread_exit(t, APR_SUCCESS);
@@ -274,6 +370,9 @@ void cr_notify_worker_start(apr_pool_t *pchild, server_rec *s,
     w->stopping = stopping;
     apr_pool_create(&w->pool, pchild);
     w->busy = apr_hash_make(w->pool);
+    apr_pool_create(&w->settle_pool, w->pool);
+    w->settle = apr_array_make(w->pool, MAX_INFLIGHT,
+                               sizeof(cr_notify_settle_t));
     w->multi = cr_outbound_multi_create(w->pool, s, w->sc, stopping);
     cr_config_notify_retry(&w->first_delay, &w->attempts, &w->timeout,
                            w->sc);

@@ -32,18 +32,18 @@ static json_object *add_entry(json_object *entries, const char *full_url)
     return e;
 }
 
-apr_status_t cr_notify_bundle(const char **out, cr_ctx_t *ctx,
-                              const cr_delivery_t *d, const char *base)
+apr_status_t cr_notify_patient(json_object **out, cr_ctx_t *ctx,
+                               const char *patient_id, int version,
+                               const char *base)
 {
     cr_stored_t *st = NULL;
-    json_object *bundle, *entries, *params, *p, *cc, *coding, *patient = NULL;
+    json_object *patient = NULL, *wrap;
     cr_caller_t nobody;
     const cr_caller_t *saved = ctx->caller;
-    const char *display;
     apr_status_t rv;
 
-    rv = cr_store_version_get(&st, ctx->db, ctx->pool, d->patient_id,
-                              d->patient_version);
+    *out = NULL;
+    rv = cr_store_version_get(&st, ctx->db, ctx->pool, patient_id, version);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -51,6 +51,33 @@ apr_status_t cr_notify_bundle(const char **out, cr_ctx_t *ctx,
                       strlen(st->resource), NULL, NULL) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    /* The output policy, as for a caller that is not privileged
+     * (CR-NOT-006), on a collection holding the Patient as the
+     * notification will: the other entry (the Parameters) carries no
+     * client data, so masking this one is masking the whole bundle. */
+    wrap = cr_json_own(ctx->pool, json_object_new_object());
+    cr_json_set_string(wrap, "resourceType", "Bundle");
+    cr_json_set_string(wrap, "type", "collection");
+    json_object_object_add(
+        add_entry(cr_json_set_new_array(wrap, "entry"),
+                  apr_pstrcat(ctx->pool, base, "/Patient/", patient_id,
+                              NULL)),
+        "resource", json_object_get(patient));
+    memset(&nobody, 0, sizeof(nobody));
+    ctx->caller = &nobody;
+    cr_privacy_apply_json(ctx, wrap);
+    ctx->caller = saved;
+    *out = patient;
+    return APR_SUCCESS;
+}
+
+apr_status_t cr_notify_bundle_of(const char **out, cr_ctx_t *ctx,
+                                 const cr_delivery_t *d, const char *base,
+                                 json_object *patient)
+{
+    json_object *bundle, *entries, *params, *p, *cc, *coding;
+    const char *display;
+
     bundle = cr_json_own(ctx->pool, json_object_new_object());
     cr_json_set_string(bundle, "resourceType", "Bundle");
     cr_json_set_string(bundle, "id", d->id);
@@ -91,20 +118,25 @@ apr_status_t cr_notify_bundle(const char **out, cr_ctx_t *ctx,
     }
 
     /* The full composite Patient of the version the change wrote
-     * (CR-NOT-005). */
+     * (CR-NOT-005), masked by cr_notify_patient. */
     json_object_object_add(
         add_entry(entries, apr_pstrcat(ctx->pool, base, "/Patient/",
                                        d->patient_id, NULL)),
         "resource", json_object_get(patient));
-
-    /* The output policy, as for a caller that is not privileged
-     * (CR-NOT-006). */
-    memset(&nobody, 0, sizeof(nobody));
-    ctx->caller = &nobody;
-    cr_privacy_apply_json(ctx, bundle);
-    ctx->caller = saved;
     *out = cr_json_serialize(ctx->pool, bundle, NULL);
     return APR_SUCCESS;
+}
+
+apr_status_t cr_notify_bundle(const char **out, cr_ctx_t *ctx,
+                              const cr_delivery_t *d, const char *base)
+{
+    json_object *patient = NULL;
+    apr_status_t rv = cr_notify_patient(&patient, ctx, d->patient_id,
+                                        d->patient_version, base);
+
+    return rv == APR_SUCCESS ? cr_notify_bundle_of(out, ctx, d, base,
+                                                   patient)
+                             : rv;
 }
 
 /* The caller may see subscription sub: an administrator, or its owner. */

@@ -31,6 +31,20 @@
 apr_status_t cr_notify_bundle(const char **out, cr_ctx_t *ctx,
                               const cr_delivery_t *d, const char *base);
 
+/* The two halves of cr_notify_bundle, so that the worker reads, parses
+ * and masks an event's Patient once for all the subscriptions it goes
+ * to (every partner gets the same non-privileged mask):
+ * cr_notify_patient reads version of patient_id and applies the output
+ * policy to it (*out, owned by ctx->pool: take a reference to keep it
+ * longer); cr_notify_bundle_of wraps such a Patient in the notification
+ * of delivery d (the Patient is shared, not copied or changed). */
+apr_status_t cr_notify_patient(json_object **out, cr_ctx_t *ctx,
+                               const char *patient_id, int version,
+                               const char *base);
+apr_status_t cr_notify_bundle_of(const char **out, cr_ctx_t *ctx,
+                                 const cr_delivery_t *d, const char *base,
+                                 json_object *patient);
+
 /* GET [base]/Subscription/{id}/$status: a Bundle (type history) whose
  * first entry is the backport's SubscriptionStatus Parameters (status,
  * type query-status, events-since-subscription-start, topic,

@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "core/cr_datetime.h"
 #include "core/cr_json.h"
 #include "core/cr_phn.h"
 #include "fhir/cr_composite.h"
@@ -41,8 +42,19 @@ static apr_status_t record_events(cr_ctx_t *ctx, json_object *before,
 {
     unsigned ev = cr_events_derive(ctx->pool, before, p->json);
     cr_notify_event_t e;
+    char at[CR_DATETIME_INSTANT_SIZE];
+    const char *created = ctx->now_instant;
     int i;
 
+    /* The event is stamped when it is appended, inside the write
+     * transaction moments before its commit, rather than at the
+     * request's start (a write under load waits for the lock first): its
+     * age is then the time since the change, which is what the
+     * notification lag is measured from. */
+    if (ev && cr_datetime_format_instant(at, sizeof(at), apr_time_now())
+              == APR_SUCCESS) {
+        created = at;
+    }
     memset(&e, 0, sizeof(e));
     e.patient_id = id;
     e.patient_version = (int)version;
@@ -55,7 +67,7 @@ static apr_status_t record_events(cr_ctx_t *ctx, json_object *before,
         }
         e.event_code = cr_events_code(i);
         rv = cr_store_notify_event(NULL, NULL, ctx->db, ctx->pool, &e,
-                                   ctx->now_instant);
+                                   created);
         if (rv != APR_SUCCESS) {
             return rv;
         }

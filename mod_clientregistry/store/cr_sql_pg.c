@@ -91,5 +91,9 @@ const cr_sql_stmt_t cr_sql_pg_catalogue[] = {
       " cr_outbox_counter_n_seq AS s"
       " WHERE m.m > (CASE WHEN s.is_called THEN s.last_value"
       " ELSE s.last_value - 1 END)" },
+    /* The notification worker's rounds: this transaction's commit does
+     * not wait for its WAL flush (cr_store_notify_round). */
+    { "cr_pg_async_commit",
+      "SELECT set_config('synchronous_commit', 'off', true)" },
     { NULL, NULL }
 };

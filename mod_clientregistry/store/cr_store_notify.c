@@ -7,6 +7,7 @@
 #include <apr_uuid.h>
 
 #include "store/cr_store_notify.h"
+#include "store/cr_db_sqlite.h"
 #include "store/cr_store_pg.h"
 
 /* Most event codes one subscription holds (the code system has 10). */
@@ -434,22 +435,18 @@ apr_status_t cr_store_notify_get(cr_delivery_t *out, cr_db_t *db,
     return APR_SUCCESS;
 }
 
-apr_status_t cr_store_notify_claim(apr_array_header_t **out, cr_db_t *db,
-                                   apr_pool_t *pool,
-                                   const char *subscription_id,
-                                   const char *now,
-                                   const char *locked_until, int max)
+/* Inside the caller's transaction: claim at most max due deliveries of
+ * subscription_id, appended to out. */
+static apr_status_t claim_in(apr_array_header_t *out, cr_db_t *db,
+                             apr_pool_t *pool, const char *subscription_id,
+                             const char *now, const char *locked_until,
+                             int max)
 {
     apr_array_header_t *ids;
     const char *args[5];
     apr_status_t rv;
     int i;
 
-    *out = apr_array_make(pool, max > 0 ? max : 1, sizeof(cr_delivery_t));
-    rv = cr_db_begin(db, pool);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     args[0] = subscription_id;
     args[1] = now;
     args[2] = now;
@@ -466,9 +463,26 @@ apr_status_t cr_store_notify_claim(apr_array_header_t **out, cr_db_t *db,
         args[4] = now;
         rv = cr_db_exec(db, pool, "cr_delivery_claim", &n, 5, args);
         if (rv == APR_SUCCESS && n == 1) {
-            rv = cr_store_notify_get(apr_array_push(*out), db, pool, id);
+            rv = cr_store_notify_get(apr_array_push(out), db, pool, id);
         }
     }
+    return rv;
+}
+
+apr_status_t cr_store_notify_claim(apr_array_header_t **out, cr_db_t *db,
+                                   apr_pool_t *pool,
+                                   const char *subscription_id,
+                                   const char *now,
+                                   const char *locked_until, int max)
+{
+    apr_status_t rv;
+
+    *out = apr_array_make(pool, max > 0 ? max : 1, sizeof(cr_delivery_t));
+    rv = cr_db_begin(db, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = claim_in(*out, db, pool, subscription_id, now, locked_until, max);
     if (rv == APR_SUCCESS) {
         rv = cr_db_commit(db);
     }
@@ -497,48 +511,16 @@ apr_status_t cr_store_notify_delivered(cr_db_t *db, apr_pool_t *pool,
     return rv == APR_SUCCESS && n != 1 ? APR_NOTFOUND : rv;
 }
 
-apr_status_t cr_store_notify_delivered_many(int *n, cr_db_t *db,
-                                            apr_pool_t *pool,
-                                            const apr_array_header_t *ids,
-                                            int http_status,
-                                            const char *now)
-{
-    const char *args[4];
-    apr_status_t rv;
-    int i, one;
-
-    *n = 0;
-    args[0] = apr_itoa(pool, http_status);
-    args[1] = now;
-    args[2] = now;
-    if ((rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
-        return rv;
-    }
-    for (i = 0; i < ids->nelts && rv == APR_SUCCESS; i++) {
-        one = 0;
-        args[3] = APR_ARRAY_IDX(ids, i, const char *);
-        rv = cr_db_exec(db, pool, "cr_delivery_delivered", &one, 4, args);
-        *n += one;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_db_commit(db);
-    }
-    if (rv != APR_SUCCESS) {
-        cr_db_rollback(db);
-        *n = 0;
-    }
-    return rv;
-}
-
-apr_status_t cr_store_notify_failed(int *parked, cr_db_t *db,
-                                    apr_pool_t *pool, const char *id,
-                                    int attempts, int max_attempts,
-                                    const char *next_at, int http_status,
-                                    const char *error, const char *now)
+/* Inside the caller's transaction: the failed attempt, as
+ * cr_store_notify_failed. */
+static apr_status_t failed_in(int *n, int *parked, cr_db_t *db,
+                              apr_pool_t *pool, const char *id,
+                              int attempts, int max_attempts,
+                              const char *next_at, int http_status,
+                              const char *error, const char *now)
 {
     const char *args[7];
-    apr_status_t rv;
-    int n = 0, park = attempts + 1 >= max_attempts;
+    int park = attempts + 1 >= max_attempts;
 
     if (parked) {
         *parked = park;
@@ -550,8 +532,94 @@ apr_status_t cr_store_notify_failed(int *parked, cr_db_t *db,
     args[4] = error;
     args[5] = now;
     args[6] = id;
-    rv = cr_db_exec_txn(db, pool, "cr_delivery_failed", &n, 7, args);
+    return cr_db_exec(db, pool, "cr_delivery_failed", n, 7, args);
+}
+
+apr_status_t cr_store_notify_failed(int *parked, cr_db_t *db,
+                                    apr_pool_t *pool, const char *id,
+                                    int attempts, int max_attempts,
+                                    const char *next_at, int http_status,
+                                    const char *error, const char *now)
+{
+    apr_status_t rv = cr_db_begin(db, pool);
+    int n = 0;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = failed_in(&n, parked, db, pool, id, attempts, max_attempts,
+                   next_at, http_status, error, now);
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
     return rv == APR_SUCCESS && n != 1 ? APR_NOTFOUND : rv;
+}
+
+apr_status_t cr_store_notify_round(apr_array_header_t **claimed,
+                                   cr_db_t *db, apr_pool_t *pool,
+                                   apr_array_header_t *settle,
+                                   int max_attempts,
+                                   const apr_array_header_t *want,
+                                   const char *now,
+                                   const char *locked_until)
+{
+    apr_status_t rv;
+    int i, total = 0, sync;
+
+    for (i = 0; want && i < want->nelts; i++) {
+        total += APR_ARRAY_IDX(want, i, cr_notify_want_t).max;
+    }
+    *claimed = apr_array_make(pool, total > 0 ? total : 1,
+                              sizeof(cr_delivery_t));
+    /* The worker's bookkeeping is not made durable on its own commit
+     * (docs/notifications.md, "Durability of the worker's rounds"). */
+    sync = cr_db_sqlite_relax_sync(db, pool);
+    if ((rv = cr_db_begin(db, pool)) != APR_SUCCESS) {
+        cr_db_sqlite_restore_sync(db, sync);
+        return rv;
+    }
+    rv = cr_store_pg_async_commit(db, pool);
+    for (i = 0; rv == APR_SUCCESS && settle && i < settle->nelts; i++) {
+        cr_notify_settle_t *x = &APR_ARRAY_IDX(settle, i,
+                                               cr_notify_settle_t);
+        const char *args[4];
+        int n = 0;
+
+        x->parked = 0;
+        if (x->http_status == 200) {
+            args[0] = "200";
+            args[1] = now;
+            args[2] = now;
+            args[3] = x->id;
+            rv = cr_db_exec(db, pool, "cr_delivery_delivered", &n, 4, args);
+        }
+        else {
+            rv = failed_in(&n, &x->parked, db, pool, x->id, x->attempts,
+                           max_attempts, x->next_at, x->http_status,
+                           x->error, now);
+        }
+        x->settled = n == 1;
+    }
+    for (i = 0; rv == APR_SUCCESS && want && i < want->nelts; i++) {
+        const cr_notify_want_t *w = &APR_ARRAY_IDX(want, i,
+                                                   cr_notify_want_t);
+        rv = claim_in(*claimed, db, pool, w->subscription_id, now,
+                      locked_until, w->max);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = cr_db_commit(db);
+    }
+    else {
+        cr_db_rollback(db);
+    }
+    cr_db_sqlite_restore_sync(db, sync);
+    if (rv != APR_SUCCESS) {
+        apr_array_clear(*claimed);
+    }
+    return rv;
 }
 
 apr_status_t cr_store_notify_list(apr_array_header_t **out, cr_db_t *db,

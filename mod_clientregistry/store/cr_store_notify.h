@@ -190,16 +190,6 @@ apr_status_t cr_store_notify_delivered(cr_db_t *db, apr_pool_t *pool,
                                        const char *id, int http_status,
                                        const char *now);
 
-/* In one transaction of its own: the claimed deliveries ids (of const
- * char *) were delivered at now, as cr_store_notify_delivered each (the
- * worker settles a round's successes together: one commit, not one per
- * notification).  *n receives how many were still claimed. */
-apr_status_t cr_store_notify_delivered_many(int *n, cr_db_t *db,
-                                            apr_pool_t *pool,
-                                            const apr_array_header_t *ids,
-                                            int http_status,
-                                            const char *now);
-
 /* In its own transaction: the attempt on claimed delivery id failed
  * (http_status, 0 when there was no answer; error, a short text).  The
  * attempts become attempts + 1; when they reach max_attempts the
@@ -210,6 +200,46 @@ apr_status_t cr_store_notify_failed(int *parked, cr_db_t *db,
                                     int attempts, int max_attempts,
                                     const char *next_at, int http_status,
                                     const char *error, const char *now);
+
+/* What the worker learnt of one claimed delivery (cr_store_notify_round
+ * settles it): http_status 200, delivered; anything else (0: no answer)
+ * a failed attempt, with attempts, next_at and error as
+ * cr_store_notify_failed takes them.  settled and parked are set by
+ * cr_store_notify_round. */
+typedef struct cr_notify_settle_t {
+    const char *id;
+    int http_status;
+    int attempts;              /* made before this one */
+    const char *next_at;       /* failures: due again at */
+    const char *error;         /* failures: a short text */
+    int settled;               /* out: it was still claimed */
+    int parked;                /* out: a failure that parked it */
+} cr_notify_settle_t;
+
+/* A claim: at most max due deliveries of subscription_id. */
+typedef struct cr_notify_want_t {
+    const char *subscription_id;
+    int max;
+} cr_notify_want_t;
+
+/* One round of the worker in one transaction of its own: settle every
+ * entry of settle (cr_notify_settle_t: delivered, or failed and due again
+ * or parked after max_attempts), then claim for every entry of want
+ * (cr_notify_want_t) as cr_store_notify_claim does; *claimed receives
+ * the claimed deliveries (cr_delivery_t) of all of them.  The commit is
+ * not forced to disk on its own (SQLite synchronous=NORMAL, PostgreSQL
+ * synchronous_commit off, for this transaction only): what a crash of
+ * the machine can lose is the round's settlements and claims, never an
+ * event or a delivery row, so a notification lost that way is sent again
+ * with the same messageId (docs/notifications.md).  On failure nothing
+ * changed and settle should be offered again. */
+apr_status_t cr_store_notify_round(apr_array_header_t **claimed,
+                                   cr_db_t *db, apr_pool_t *pool,
+                                   apr_array_header_t *settle,
+                                   int max_attempts,
+                                   const apr_array_header_t *want,
+                                   const char *now,
+                                   const char *locked_until);
 
 /* The ids (const char *) of at most max deliveries of subscription_id in
  * state (e.g. CR_DELIVERY_PARKED), in event order. */

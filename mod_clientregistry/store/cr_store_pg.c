@@ -338,3 +338,13 @@ apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
     db->outbox_ahead_used = 0;
     return APR_SUCCESS;
 }
+
+apr_status_t cr_store_pg_async_commit(cr_db_t *db, apr_pool_t *pool)
+{
+    cr_db_rows_t *rows;
+
+    if (db->is_sqlite) {
+        return APR_SUCCESS;
+    }
+    return cr_db_select(&rows, db, pool, "cr_pg_async_commit", 1, 0, NULL);
+}

@@ -57,4 +57,10 @@ apr_status_t cr_store_pg_audit_chain(int *chain, apr_int64_t *seqs,
 apr_status_t cr_store_pg_outbox_seq(apr_int64_t *seq, cr_db_t *db,
                                     apr_pool_t *pool);
 
+/* PostgreSQL: the current transaction's commit returns before its WAL
+ * is flushed (synchronous_commit off, for this transaction only; a crash
+ * of the server can lose it, never corrupt anything).  SQLite:
+ * nothing. */
+apr_status_t cr_store_pg_async_commit(cr_db_t *db, apr_pool_t *pool);
+
 #endif /* CR_STORE_PG_H */

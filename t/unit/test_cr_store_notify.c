@@ -7,7 +7,7 @@
  * code only (CR-NOT-009) in the write transaction (a rollback leaves
  * neither), and the worker's side: claim in per-client order, leases,
  * delivered, failure with back-off, parking after the maximum, status,
- * requeue.
+ * requeue, and the worker's round (settle and claim in one transaction).
  */
 
 #include <stdarg.h>
@@ -410,6 +410,123 @@ static void test_delete_cancels(void **state)
     }
 }
 
+/* An outcome for cr_store_notify_round's settle. */
+static cr_notify_settle_t *push_settle(apr_array_header_t *settle,
+                                       const char *id, int status,
+                                       const char *next_at,
+                                       const char *error)
+{
+    cr_notify_settle_t *x = apr_array_push(settle);
+
+    memset(x, 0, sizeof(*x));
+    x->id = id;
+    x->http_status = status;
+    x->next_at = next_at;
+    x->error = error;
+    return x;
+}
+
+/* The worker's round in one transaction: the last round's outcomes are
+ * settled (a success delivered, a failure due again, a last failure
+ * parked, the outcome of a delivery cancelled meanwhile refused) and the
+ * due deliveries of several subscriptions claimed, each still at most one
+ * per client in event order. */
+static void test_round(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *claimed, *settle, *want;
+    cr_notify_settle_t *x;
+    cr_notify_want_t *wa;
+    cr_delivery_t d;
+    cr_notify_status_t st;
+    const char *ida[2], *idb[2];
+    int i;
+
+    add_sub(fx, "a", "CN=a", "active", "NEW COMPOSITE");
+    add_sub(fx, "b", "CN=b", "active", "NEW COMPOSITE");
+    add_event(fx, "NEW", "p1", 1, NULL);
+    add_event(fx, "COMPOSITE", "p1", 2, NULL);
+    add_event(fx, "NEW", "p2", 1, NULL);
+
+    settle = apr_array_make(fx->pool, 4, sizeof(cr_notify_settle_t));
+    want = apr_array_make(fx->pool, 2, sizeof(cr_notify_want_t));
+    wa = apr_array_push(want);
+    wa->subscription_id = "a";
+    wa->max = 10;
+    wa = apr_array_push(want);
+    wa->subscription_id = "b";
+    wa->max = 10;
+    assert_int_equal(cr_store_notify_round(&claimed, fx->db, fx->pool,
+                                           settle, 3, want, T0, T1),
+                     APR_SUCCESS);
+    /* p1's NEW and p2's NEW for each subscription; p1's COMPOSITE waits. */
+    assert_int_equal(claimed->nelts, 4);
+    for (i = 0; i < 2; i++) {
+        d = APR_ARRAY_IDX(claimed, i, cr_delivery_t);
+        assert_string_equal(d.subscription_id, "a");
+        assert_string_equal(d.state, "sending");
+        assert_string_equal(d.event_code, "NEW");
+        ida[i] = d.id;
+        d = APR_ARRAY_IDX(claimed, i + 2, cr_delivery_t);
+        assert_string_equal(d.subscription_id, "b");
+        idb[i] = d.id;
+    }
+
+    /* a's two: delivered and failed (due again at T2); b's first failed
+     * for the last time (parked); b is then deleted, so the outcome of
+     * its second is refused. */
+    assert_int_equal(cr_db_begin(fx->db, fx->pool), APR_SUCCESS);
+    assert_int_equal(cr_store_sub_delete(fx->db, fx->pool, "b", T0),
+                     APR_SUCCESS);
+    assert_int_equal(cr_db_commit(fx->db), APR_SUCCESS);
+    push_settle(settle, ida[0], 200, NULL, NULL);
+    push_settle(settle, ida[1], 503, T2, "HTTP 503");
+    push_settle(settle, idb[1], 200, NULL, NULL);
+    want->nelts = 1;
+    assert_int_equal(cr_store_notify_round(&claimed, fx->db, fx->pool,
+                                           settle, 1, want, T1, T2),
+                     APR_SUCCESS);
+    /* max_attempts 1: the 503 parks ida[1]. */
+    x = &APR_ARRAY_IDX(settle, 0, cr_notify_settle_t);
+    assert_int_equal(x[0].settled, 1);
+    assert_int_equal(x[0].parked, 0);
+    assert_int_equal(x[1].settled, 1);
+    assert_int_equal(x[1].parked, 1);
+    assert_int_equal(x[2].settled, 0);
+    /* p1's COMPOSITE follows its delivered NEW in the same round. */
+    assert_int_equal(claimed->nelts, 1);
+    d = APR_ARRAY_IDX(claimed, 0, cr_delivery_t);
+    assert_string_equal(d.event_code, "COMPOSITE");
+    assert_int_equal(cr_store_notify_get(&d, fx->db, fx->pool, ida[0]),
+                     APR_SUCCESS);
+    assert_string_equal(d.state, "delivered");
+    assert_int_equal(d.attempts, 1);
+    assert_int_equal(cr_store_notify_get(&d, fx->db, fx->pool, ida[1]),
+                     APR_SUCCESS);
+    assert_string_equal(d.state, "parked");
+    assert_int_equal(d.last_status, 503);
+    assert_int_equal(cr_store_notify_status(&st, fx->db, fx->pool, "b"),
+                     APR_SUCCESS);
+    assert_int_equal(st.cancelled, 3);
+
+    /* A failure short of the maximum is due again at next_at. */
+    apr_array_clear(settle);
+    x = push_settle(settle, APR_ARRAY_IDX(claimed, 0, cr_delivery_t).id, 0,
+                    T3, "connect refused");
+    want->nelts = 0;
+    assert_int_equal(cr_store_notify_round(&claimed, fx->db, fx->pool,
+                                           settle, 3, want, T2, T3),
+                     APR_SUCCESS);
+    assert_int_equal(claimed->nelts, 0);
+    assert_int_equal(x->settled, 1);
+    assert_int_equal(x->parked, 0);
+    assert_int_equal(cr_store_notify_get(&d, fx->db, fx->pool, x->id),
+                     APR_SUCCESS);
+    assert_string_equal(d.state, "queued");
+    assert_string_equal(d.next_attempt_at, T3);
+    assert_int_equal(d.attempts, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_park_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_cancels, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_round, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
