@@ -11,7 +11,10 @@
  * inside their own transaction instead (cr_audit_in_txn), so a change is
  * never committed without its audit record.  What a batch loses on a
  * crash is at most the last 200 ms of read records; at a graceful stop
- * the queue is flushed.
+ * the queue is flushed.  A batch that cannot be stored (no database
+ * connection yet, a locked database) stays queued and is tried again
+ * with the next flushes, for about 10 s, before it is given up with an
+ * error in the log.
  */
 #include <string.h>
 
@@ -32,6 +35,10 @@
 #define FLUSH_INTERVAL apr_time_from_msec(200)
 #define FLUSH_AT 256
 #define QUEUE_MAX 50000
+/* A batch that cannot be stored (no connection, a database error) is
+ * tried again with the next flushes, up to this many times (about 10 s),
+ * then dropped with an error in the log. */
+#define RETRIES 50
 
 typedef struct queued_t {
     server_rec *s;
@@ -46,6 +53,7 @@ typedef struct audit_queue_t {
     int cur;
     int stopping;
     apr_size_t dropped;
+    int failures;           /* flushes in a row that stored nothing */
     apr_thread_t *thread;
     server_rec *main_s;
 } audit_queue_t;
@@ -53,26 +61,28 @@ typedef struct audit_queue_t {
 /* Written once in child_init, read afterwards. */
 static audit_queue_t *queue = NULL;
 
-static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
-                         apr_array_header_t *recs)
+/* Returns APR_SUCCESS when recs are stored (or not to be stored: a
+ * database without our schema); anything else leaves them to the next
+ * flush. */
+static apr_status_t flush_server(audit_queue_t *q, apr_pool_t *pool,
+                                 server_rec *s, apr_array_header_t *recs)
 {
     ap_dbd_t *dbd;
     cr_db_t *db;
     apr_status_t rv;
     int sync;
 
-    (void)q;
     if ((db = cr_dbd_open(&dbd, pool, s)) == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00302)
                      "audit: no database connection; %d audit records "
-                     "lost", recs->nelts);
-        return;
+                     "kept for the next try", recs->nelts);
+        return APR_EGENERAL;
     }
     /* A database this module does not serve (wrong schema) gets no
      * audit records; its requests were refused anyway. */
     if (!cr_dbd_schema_ready(db, pool, s, NULL)) {
         cr_dbd_close(s, dbd);
-        return;
+        return APR_SUCCESS;
     }
     /* These records are best effort within the flush interval anyway:
      * commit them without an fsync (WAL + synchronous=NORMAL keeps them
@@ -93,16 +103,21 @@ static void flush_server(audit_queue_t *q, apr_pool_t *pool, server_rec *s,
     cr_db_sqlite_checkpoint(db);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CR_APLOGNO(00303)
-                     "audit: appending %d records failed on %s: %s",
+                     "audit: appending %d records failed on %s: %s; kept "
+                     "for the next try",
                      recs->nelts, db->last_label ? db->last_label : "?",
                      db->last_error ? db->last_error : "?");
     }
     cr_dbd_close(s, dbd);
+    return rv;
 }
 
-static void flush(audit_queue_t *q, apr_pool_t *pool,
-                  apr_array_header_t *items)
+/* Stores items; those of a server whose append failed are returned
+ * (allocated in pool), NULL when all went in. */
+static apr_array_header_t *flush(audit_queue_t *q, apr_pool_t *pool,
+                                 apr_array_header_t *items)
 {
+    apr_array_header_t *failed = NULL;
     apr_hash_t *by_server = apr_hash_make(pool);
     apr_hash_index_t *hi;
     int i;
@@ -122,7 +137,50 @@ static void flush(audit_queue_t *q, apr_pool_t *pool,
         const void *key;
         void *val;
         apr_hash_this(hi, &key, NULL, &val);
-        flush_server(q, pool, *(server_rec *const *)key, val);
+        if (flush_server(q, pool, *(server_rec *const *)key, val)
+            != APR_SUCCESS) {
+            apr_array_header_t *recs = val;
+            int k;
+            if (failed == NULL) {
+                failed = apr_array_make(pool, recs->nelts, sizeof(queued_t));
+            }
+            for (k = 0; k < recs->nelts; k++) {
+                queued_t *it = apr_array_push(failed);
+                it->s = *(server_rec *const *)key;
+                it->rec = APR_ARRAY_IDX(recs, k, cr_audit_rec_t *);
+            }
+        }
+    }
+    return failed;
+}
+
+/* Puts records a flush could not store back in front of the queue's
+ * current side (copied into its pool), as far as QUEUE_MAX allows; the
+ * caller holds q->mutex. */
+static void requeue(audit_queue_t *q, apr_array_header_t *failed)
+{
+    apr_array_header_t *cur = q->items[q->cur], *merged;
+    int i, room = QUEUE_MAX - cur->nelts, lost = 0;
+
+    merged = apr_array_make(q->pool[q->cur], failed->nelts + cur->nelts + 64,
+                            sizeof(queued_t));
+    for (i = 0; i < failed->nelts; i++) {
+        queued_t *from = &APR_ARRAY_IDX(failed, i, queued_t), *to;
+        if (i >= room) {
+            lost++;
+            continue;
+        }
+        to = apr_array_push(merged);
+        to->s = from->s;
+        to->rec = cr_hashchain_copy(q->pool[q->cur], from->rec);
+    }
+    apr_array_cat(merged, cur);
+    q->items[q->cur] = merged;
+    if (lost > 0) {
+        q->dropped += (apr_size_t)lost;
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, q->main_s, CR_APLOGNO(00322)
+                     "audit: the queue is full; %d records that could not "
+                     "be stored were dropped", lost);
     }
 }
 
@@ -133,6 +191,7 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *data)
 
     apr_pool_create(&scratch, apr_thread_pool_get(t));
     for (;;) {
+        apr_array_header_t *failed;
         int batch, stop;
         apr_thread_mutex_lock(q->mutex);
         if (!q->stopping && q->items[q->cur]->nelts == 0) {
@@ -143,13 +202,26 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *data)
         stop = q->stopping;
         apr_thread_mutex_unlock(q->mutex);
 
+        failed = NULL;
         if (q->items[batch]->nelts > 0) {
             apr_pool_clear(scratch);
-            flush(q, scratch, q->items[batch]);
+            failed = flush(q, scratch, q->items[batch]);
         }
         /* Only this thread clears the drained side, and only after it was
          * swapped out, so request threads never see it. */
         apr_thread_mutex_lock(q->mutex);
+        q->failures = failed != NULL ? q->failures + 1 : 0;
+        if (failed != NULL && q->failures <= RETRIES) {
+            requeue(q, failed);
+        }
+        else if (failed != NULL) {
+            q->dropped += (apr_size_t)failed->nelts;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, q->main_s,
+                         CR_APLOGNO(00320)
+                         "audit: %d records could not be stored in %d "
+                         "tries and were dropped", failed->nelts, RETRIES);
+            q->failures = 0;
+        }
         apr_array_clear(q->items[batch]);
         apr_pool_clear(q->pool[batch]);
         q->items[batch] = apr_array_make(q->pool[batch], 64,
@@ -178,7 +250,12 @@ static apr_status_t stop_writer(void *data)
     if (q->items[q->cur]->nelts > 0) {
         apr_pool_t *p;
         apr_pool_create(&p, NULL);
-        flush(q, p, q->items[q->cur]);
+        if (flush(q, p, q->items[q->cur]) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, q->main_s,
+                         CR_APLOGNO(00321)
+                         "audit: records left at the stop could not be "
+                         "stored");
+        }
         apr_pool_destroy(p);
     }
     return APR_SUCCESS;
