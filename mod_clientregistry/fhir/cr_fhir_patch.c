@@ -273,7 +273,7 @@ static void read_op(reader_t *r, json_object *opp, int i, const char *oexpr,
     json_object *value = NULL;
     int has_index = 0, elem;
     path_t p;
-    cr_patch_op_t *op;
+    cr_patch_op_t o, *op;
 
     if (n == 0 || n > CR_PATCH_MAX_PARTS) {
         problem(r, CR_BC_RP_PATCH_PARAMS, 400, oexpr,
@@ -377,8 +377,10 @@ static void read_op(reader_t *r, json_object *opp, int i, const char *oexpr,
                 "selecting it with where(...)");
         return;
     }
-    op = apr_array_push(ops);
-    memset(op, 0, sizeof(*op));
+    /* Built here and added to ops only when whole: a refused operation
+     * leaves no half-read entry behind. */
+    memset(&o, 0, sizeof(o));
+    op = &o;
     op->index = i;
     op->type = type;
     op->kind = elements[elem].kind;
@@ -393,7 +395,9 @@ static void read_op(reader_t *r, json_object *opp, int i, const char *oexpr,
         if (vexpr) {
             problem(r, CR_BC_RP_PATCH_PARAMS, 400, vexpr,
                     "delete takes no value");
+            return;
         }
+        *(cr_patch_op_t *)apr_array_push(ops) = o;
         return;
     }
     if (value == NULL) {
@@ -420,6 +424,7 @@ static void read_op(reader_t *r, json_object *opp, int i, const char *oexpr,
         }
     }
     op->value = value;
+    *(cr_patch_op_t *)apr_array_push(ops) = o;
 }
 
 /* ---- the request ------------------------------------------------------------- */
