@@ -122,9 +122,11 @@ static void prepare(void)
                   " source_record_id, kind, value, period_start,"
                   " source_system, user_id, recorded_at) VALUES (?, ?, ?,"
                   " ?, ?, ?, 'FHA_MT', 'u@idir', ?)");
-    s_aud = prep("INSERT INTO cr_audit (seq, recorded, action, operation,"
-                 " method, path, status, org_id, message_id, patients,"
-                 " prev_hash, hash) VALUES (?, ?, 'C', 'AddPatient', 'POST',"
+    /* Chain 0, the single writer's (schema 013): its position is seq. */
+    s_aud = prep("INSERT INTO cr_audit (seq, chain_seq, recorded, action,"
+                 " operation, method, path, status, org_id, message_id,"
+                 " patients, prev_hash, hash) VALUES (?1, ?1, ?, 'C',"
+                 " 'AddPatient', 'POST',"
                  " '/fhir/Patient/$AddPatient', 201, 'FHA', ?, ?, ?, ?)");
     s_audp = prep("INSERT INTO cr_audit_patient (patient_id, seq)"
                   " VALUES (?, ?)");
