@@ -32,10 +32,14 @@ bench_need_wrk() {
 
 # bench_preload_raw OUT SIZE TREE: OUT/base-SIZE.db, a migrated database
 # holding SIZE clients written by bench/write-raw.c (compiled into
-# OUT/write-raw), made once and kept for the next run.
+# OUT/write-raw), made once and kept for the next run (migrated then).
 bench_preload_raw() {
     cc -O2 -o "$1/write-raw" "$3/bench/write-raw.c" -lsqlite3
-    [ -f "$1/base-$2.db" ] && return 0
+    if [ -f "$1/base-$2.db" ]; then
+        # Kept from an earlier run: brought to this tree's schema first.
+        "$3/cr-admin" --schema-dir "$3/schema" migrate "$1/base-$2.db" >/dev/null
+        return 0
+    fi
     rm -f "$1/base.db"*
     "$3/cr-admin" --schema-dir "$3/schema" migrate "$1/base.db" >/dev/null
     "$1/write-raw" "$1/base.db" preload "$2" >&2

@@ -192,7 +192,8 @@ bad() {
                                    for (k in a) e += a[k] }
              END { printf "%d", n + e }' "$1"
 }
-# load KIND PORT CONNS OUTFILE DURATION
+# load KIND PORT CONNS OUTFILE DURATION [RUN]: RUN tells apart the two
+# wrk processes of (c) (bench/write.lua, BENCH_RUN)
 load() {
     case $1 in
         read-sqlite|read-pg)
@@ -202,7 +203,7 @@ load() {
             BENCH_BODIES=$OUT/bodies.ndjson wrk -t"$THREADS" -c"$3" -d"$5" \
                 -s "$BENCH/match.lua" "http://127.0.0.1:$2" ;;
         revise)
-            BENCH_OP=revise BENCH_CLIENTS=$REVISE_CLIENTS \
+            BENCH_OP=revise BENCH_CLIENTS=$REVISE_CLIENTS BENCH_RUN=${6:-0} \
             BENCH_CLIENT_BASE=$CLIENT_BASE wrk -t"$THREADS" \
                 -c"$3" -d"$5" -s "$BENCH/write.lua" "http://127.0.0.1:$2" ;;
     esac > "$4" 2>&1
@@ -218,11 +219,11 @@ measure() {
     [ "$kind" = read ] && { [ "$1" = a ] && kind=read-sqlite || kind=read-pg; }
     if [ "$1" = c ]; then
         half=$((CONNS / 2))
-        load "$kind" "$PORT" "$half" "$OUT/warm-$1-$2-1.txt" "$WARMUP" &
-        load "$kind" "$PORT2" "$half" "$OUT/warm-$1-$2-2.txt" "$WARMUP"
+        load "$kind" "$PORT" "$half" "$OUT/warm-$1-$2-1.txt" "$WARMUP" 1 &
+        load "$kind" "$PORT2" "$half" "$OUT/warm-$1-$2-2.txt" "$WARMUP" 2
         wait
-        load "$kind" "$PORT" "$half" "$OUT/wrk-$1-$2-1.txt" "$DURATION" &
-        load "$kind" "$PORT2" "$half" "$OUT/wrk-$1-$2-2.txt" "$DURATION"
+        load "$kind" "$PORT" "$half" "$OUT/wrk-$1-$2-1.txt" "$DURATION" 1 &
+        load "$kind" "$PORT2" "$half" "$OUT/wrk-$1-$2-2.txt" "$DURATION" 2
         wait
         n=$(( $(rps "$OUT/wrk-$1-$2-1.txt") + $(rps "$OUT/wrk-$1-$2-2.txt") ))
         e=$(( $(bad "$OUT/wrk-$1-$2-1.txt") + $(bad "$OUT/wrk-$1-$2-2.txt") ))

@@ -24,6 +24,14 @@ local BP = "http://hlth.gov.bc.ca/fhir/client/StructureDefinition/" ..
            "bc-business-period-extension"
 local n = 0
 local stamp = tostring(os.time())
+-- Every message a run sends has an id no other request of any run has
+-- used: the registry answers a repeated messageId from its idempotency
+-- store without doing the work (CR-PARAM-004), which would make a warm-up
+-- and the measured run, or two wrk processes started together (bench/
+-- pg.sh's two nodes), send cheap replays.  BENCH_RUN tells apart
+-- processes started in the same second; it also gives them their own
+-- random sequences of clients.
+local run = tonumber(os.getenv("BENCH_RUN") or "0")
 
 -- digits are not allowed in names: spell numbers with letters
 local function letters(k)
@@ -47,7 +55,7 @@ local function body(sri, family, phone, k)
     return '{"resourceType":"Bundle","type":"collection","entry":[' ..
         '{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Parameters",' ..
         '"parameter":[{"name":"messageId","valueString":"' .. sri .. '-' ..
-        n .. '"}]}},{"fullUrl":"urn:uuid:2","resource":{"resourceType":' ..
+        run .. '-' .. stamp .. '-' .. (tid or 0) .. '-' .. n .. '"}]}},{"fullUrl":"urn:uuid:2","resource":{"resourceType":' ..
         '"Patient","extension":[{"url":"' .. BP .. '","valuePeriod":' ..
         '{"start":"2024-06-01"}}],"identifier":[{"use":"official",' ..
         '"system":"' .. SRI .. '","value":"' .. sri .. '"}],"name":[{' ..
@@ -74,7 +82,7 @@ function request()
 end
 
 function init(args)
-    math.randomseed(7000 + (tid or 0))
+    math.randomseed(7000 + run * 1000 + (tid or 0))
 end
 
 -- The first failure of each thread is shown (wrk's summary only counts
