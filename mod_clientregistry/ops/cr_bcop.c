@@ -533,3 +533,22 @@ void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p)
     opt.now = ctx->now;
     f->patient = cr_fhir_view_patient(ctx->pool, &in, &opt);
 }
+
+void cr_bcop_revise_and_answer(cr_bcop_t *f, const char *pid,
+                               apr_int64_t version, const char *operation,
+                               const char *op, const char *what)
+{
+    cr_patient_t *stored = NULL;
+    apr_status_t rv = cr_bcop_rebuild(f, pid, version, operation, &stored);
+
+    if (rv == APR_SUCCESS) {
+        rv = cr_bcop_commit(f, op, "U", 200);
+    }
+    if (rv != APR_SUCCESS) {
+        cr_bcop_db_fail(f, rv, what);
+        return;
+    }
+    cr_bc_add(f->ctx->oc, CR_BC_TXN_RP, CR_BC_RP_PROCESSED, NULL, NULL);
+    cr_bcop_respond_patient(f, stored);
+    cr_bcop_finish(f, 200);
+}

@@ -210,4 +210,12 @@ apr_status_t cr_bcop_ensure_records(cr_bcop_t *f, const char *pid);
  * view of p as committed, with its identifiers. */
 void cr_bcop_respond_patient(cr_bcop_t *f, const cr_patient_t *p);
 
+/* The end of a revise of one client, its changes written under f's
+ * transaction: rebuild person pid as `version` (recorded as `operation`),
+ * commit it as op's update, and answer 200 RP processed with the stored
+ * Patient; a store failure answers as cr_bcop_db_fail(f, rv, what). */
+void cr_bcop_revise_and_answer(cr_bcop_t *f, const char *pid,
+                               apr_int64_t version, const char *operation,
+                               const char *op, const char *what);
+
 #endif /* CR_BCOP_H */

@@ -283,7 +283,6 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
     const char *sys, *val, *eff, *pid = NULL, *rec_id = NULL;
     apr_array_header_t *ups;
     cr_source_rec_t *rec = NULL;
-    cr_patient_t *stored = NULL;
     apr_int64_t cur = 0;
     apr_status_t rv;
 
@@ -366,19 +365,12 @@ static void partial(cr_ctx_t *ctx, json_object *body, const char *name)
         return;
     }
     rv = apply_updates(&m, rec_id, pid, ups, eff ? eff : ctx->now_instant);
-    if (rv == APR_SUCCESS) {
-        rv = cr_bcop_rebuild(&m, pid, cur + 1, "partial-update", &stored);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = cr_bcop_commit(&m, name, "U", 200);
-    }
     if (rv != APR_SUCCESS) {
         cr_bcop_db_fail(&m, rv, "storing the partial update");
         return;
     }
-    cr_bc_add(ctx->oc, CR_BC_TXN_RP, CR_BC_RP_PROCESSED, NULL, NULL);
-    cr_bcop_respond_patient(&m, stored);
-    cr_bcop_finish(&m, 200);
+    cr_bcop_revise_and_answer(&m, pid, cur + 1, "partial-update", name,
+                              "storing the partial update");
 }
 
 void cr_ops_maintain_partial_update(cr_ctx_t *ctx, json_object *body)

@@ -196,7 +196,6 @@ void cr_op_partial_patch(cr_ctx_t *ctx, json_object *body)
     cr_patch_req_t *q = NULL;
     const char *pid = NULL, *reg_id;
     apr_array_header_t *held;
-    cr_patient_t *stored = NULL;
     apr_int64_t cur = 0;
     apr_status_t rv;
     int status, i;
@@ -256,15 +255,6 @@ void cr_op_partial_patch(cr_ctx_t *ctx, json_object *body)
             return;
         }
     }
-    rv = cr_bcop_rebuild(&m, pid, cur + 1, "partial-revise", &stored);
-    if (rv == APR_SUCCESS) {
-        rv = cr_bcop_commit(&m, OP_NAME, "U", 200);
-    }
-    if (rv != APR_SUCCESS) {
-        cr_bcop_db_fail(&m, rv, "storing the partial revise");
-        return;
-    }
-    cr_bc_add(ctx->oc, CR_BC_TXN_RP, CR_BC_RP_PROCESSED, NULL, NULL);
-    cr_bcop_respond_patient(&m, stored);
-    cr_bcop_finish(&m, 200);
+    cr_bcop_revise_and_answer(&m, pid, cur + 1, "partial-revise", OP_NAME,
+                              "storing the partial revise");
 }
