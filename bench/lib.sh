@@ -202,8 +202,6 @@ ListenBacklog 512"
         gsub(/@MODULE@/, ENVIRON["MODULE"]); gsub(/@USERGROUP@/, ENVIRON["UG"])
         gsub(/@EXTRA_LOADS@/, ""); gsub(/@EXTRA_CONF@/, ENVIRON["EXTRA"]); print
     }' "$ROOT/conf/quickstart.conf.in" > "$OUT/var/httpd.conf"
-    apache2 -t -f "$OUT/var/httpd.conf" >/dev/null 2>&1 \
-        || { apache2 -t -f "$OUT/var/httpd.conf"; return 1; }
     # Processes that open the database at the same moment can fail to
     # prepare their statements ("database is locked" while the first one
     # rebuilds the WAL index: mod_dbd prepares before any busy timeout
@@ -218,17 +216,7 @@ c.execute("SELECT count(*) FROM sqlite_master").fetchall()
 time.sleep(5)' "$DB" &
     holder=$!
     sleep 0.5
-    apache2 -f "$OUT/var/httpd.conf" -k start
-    i=0
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-              "$URL/fhir/metadata")" = 200 ]; do
-        i=$((i + 1))
-        if [ $i -ge 50 ]; then
-            say "no answer from $URL/fhir/metadata; see $OUT/var/logs/error_log"
-            return 1
-        fi
-        sleep 0.2
-    done
+    bench_start_httpd "$OUT/var/httpd.conf" "$URL"
     wait "$holder" 2>/dev/null || true
     if grep -q AH00636 "$OUT/var/logs/error_log" 2>/dev/null; then
         say "an httpd child failed to open the database; see $OUT/var/logs/error_log"
